@@ -1,0 +1,91 @@
+//! The agent's configuration: what one agent container serves. The CLI
+//! builds it from the manifest (see `plan`), uploads it into the container as
+//! JSON at [`CONFIG_PATH`], and the agent reads it at start.
+
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::recording::Recording;
+use crate::manifest::{Faults, Limits, Route};
+use crate::registry::RegistryConfig;
+
+/// Where the configuration is inside the agent container.
+pub const CONFIG_PATH: &str = "/sandbox/agent.json";
+/// The registry's port inside the network (`http://registry:7700`).
+pub const REGISTRY_PORT: u16 = 7700;
+/// The agent's control port: journal, faults and limits at run time.
+pub const ADMIN_PORT: u16 = 7701;
+/// Private ports handed out to served dependencies, one each, so that each
+/// can be published on its own host port.
+pub const FIRST_PRIVATE_PORT: u16 = 20000;
+/// The configuration format's version.
+pub const CONFIG_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AgentConfig {
+    pub version: u32,
+    /// The sandbox this agent belongs to.
+    pub sandbox: String,
+    /// Port of the control API (`/_sandbox/...`).
+    pub admin_port: u16,
+    /// The registry, when this agent also serves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<RegistryConfig>,
+    /// The dependencies this agent answers for.
+    #[serde(default)]
+    pub served: Vec<Served>,
+    /// Entry names on the network; the agent resolves them to tell callers
+    /// apart by source address (anything else is the caller `host`).
+    #[serde(default)]
+    pub callers: Vec<String>,
+}
+
+/// One dependency answered by the agent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Served {
+    /// The dependency's name (also its network alias).
+    pub name: String,
+    /// The declared port, shared between dependencies of this agent and told
+    /// apart by the `Host` header.
+    pub port: u16,
+    /// A port of this dependency alone, published on the host.
+    pub private_port: u16,
+    pub mode: Mode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<Faults>,
+}
+
+/// How a served dependency answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "lowercase")]
+pub enum Mode {
+    /// Canned answers; first matching route wins.
+    Stub { routes: Vec<Route> },
+    /// Answers from a recording.
+    Replay { recording: Recording },
+    /// Forward to `upstream` and save every interaction to `to` (a path
+    /// inside the agent container, on a bind mount of the host folder).
+    Record {
+        upstream: String,
+        to: String,
+        redact: Vec<String>,
+    },
+    /// Forward to a real container (`target`, an alias on the network) with
+    /// limits and faults applied; HTTP per request, other ports per
+    /// connection.
+    Proxy {
+        target: String,
+        ports: Vec<ProxyPort>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProxyPort {
+    /// Port the agent listens on (the dependency's declared port).
+    pub listen: u16,
+    /// Port of the real container.
+    pub target: u16,
+    /// Whether the port speaks HTTP (per-request handling) or only TCP.
+    pub http: bool,
+}

@@ -1,0 +1,140 @@
+//! Command-line interface: clap types, one file per subcommand.
+
+mod agent;
+mod calls;
+mod check;
+mod completions;
+mod debug;
+mod down;
+mod exec;
+mod faults;
+mod logs;
+mod registry;
+mod run;
+mod status;
+mod up;
+mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::Result;
+use crate::manifest::{self, Loaded};
+
+/// Run a service and its dependencies the same way everywhere.
+#[derive(Debug, Parser)]
+#[command(name = "sandbox", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub globals: Globals,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct Globals {
+    /// The manifest to use.
+    #[arg(short = 'f', long = "file", global = true, env = "SANDBOX_FILE", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// Run or address a copy of the sandbox under another name.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build, start and wait until every entry is healthy.
+    Up(up::UpArgs),
+    /// Remove every container, network and volume of the sandbox.
+    Down(down::DownArgs),
+    /// Entries, state, health and host URLs.
+    #[command(visible_alias = "ps")]
+    Status(status::StatusArgs),
+    /// Logs of the sandbox's entries, prefixed with the entry name.
+    Logs(logs::LogsArgs),
+    /// Run a command in an entry's container.
+    Exec(exec::ExecArgs),
+    /// Open a shell in an entry's container.
+    Shell(exec::ShellArgs),
+    /// What the sandbox's registry answers.
+    Registry(registry::RegistryArgs),
+    /// The call journal: every call to a stubbed, replayed or recorded dependency.
+    Calls(calls::CallsArgs),
+    /// Run the manifest's semantic checks against the running sandbox.
+    Check(check::CheckArgs),
+    /// Bring the sandbox up, run a command against it, tear it down.
+    Run(run::RunArgs),
+    /// Restart an entry with its debug settings and print how to attach.
+    Debug(debug::DebugArgs),
+    /// Change the faults of a running dependency.
+    Faults(faults::FaultsArgs),
+    /// Change the limits of a running dependency.
+    Limits(faults::LimitsArgs),
+    /// Check the manifest; start nothing.
+    Validate(validate::ValidateArgs),
+    /// Print the manifest's JSON Schema.
+    Schema,
+    /// Write a commented starter sandbox.yaml.
+    Init(validate::InitArgs),
+    /// Print shell completions.
+    Completions(completions::CompletionsArgs),
+    /// Serve stubs, recordings, proxies and the registry inside a sandbox.
+    #[command(hide = true)]
+    Agent(agent::AgentArgs),
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let globals = cli.globals;
+    match cli.command {
+        Command::Up(args) => up::run(&globals, args).await,
+        Command::Down(args) => down::run(&globals, args).await,
+        Command::Status(args) => status::run(&globals, args).await,
+        Command::Logs(args) => logs::run(&globals, args).await,
+        Command::Exec(args) => exec::run(&globals, args).await,
+        Command::Shell(args) => exec::shell(&globals, args).await,
+        Command::Registry(args) => registry::run(&globals, args).await,
+        Command::Calls(args) => calls::run(&globals, args).await,
+        Command::Check(args) => check::run(&globals, args).await,
+        Command::Run(args) => run::run(&globals, args).await,
+        Command::Debug(args) => debug::run(&globals, args).await,
+        Command::Faults(args) => faults::faults(&globals, args).await,
+        Command::Limits(args) => faults::limits(&globals, args).await,
+        Command::Validate(args) => validate::validate(&globals, args),
+        Command::Schema => validate::schema(),
+        Command::Init(args) => validate::init(&globals, args),
+        Command::Completions(args) => completions::run(args),
+        Command::Agent(args) => agent::run(args).await,
+    }
+}
+
+impl Globals {
+    /// The manifest path: `-f`, `SANDBOX_FILE`, or `./sandbox.yaml`.
+    pub fn manifest_path(&self) -> PathBuf {
+        self.file.clone().unwrap_or_else(|| PathBuf::from(manifest::DEFAULT_FILE))
+    }
+
+    /// Loads and validates the manifest, applying `--name`.
+    pub fn load(&self) -> Result<Loaded> {
+        let mut loaded = manifest::load(&self.manifest_path())?;
+        if let Some(name) = &self.name {
+            if !manifest::is_valid_name(name) {
+                return Err(crate::Error::Usage(format!(
+                    "`{name}` is not a valid sandbox name; use lowercase letters, digits and `-`, starting with a letter, at most 40 characters"
+                )));
+            }
+            loaded.name = name.clone();
+        }
+        Ok(loaded)
+    }
+
+    /// The sandbox name without requiring a valid manifest when `--name` is
+    /// given (so `down --name x` works from anywhere).
+    pub fn sandbox_name(&self) -> Result<String> {
+        match &self.name {
+            Some(name) => Ok(name.clone()),
+            None => Ok(self.load()?.name),
+        }
+    }
+}

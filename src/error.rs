@@ -1,0 +1,63 @@
+//! The crate's error type and the exit codes it maps to (PRODUCT.md section 5).
+
+use crate::engine::EngineError;
+use crate::manifest::ManifestError;
+
+/// Exit codes, in one place.
+pub mod exit {
+    /// Success.
+    pub const SUCCESS: i32 = 0;
+    /// The work failed: an entry did not become healthy, a check failed, the
+    /// engine refused.
+    pub const FAILURE: i32 = 1;
+    /// Bad usage or a bad manifest.
+    pub const USAGE: i32 = 2;
+    /// Interrupted by Ctrl-C or SIGTERM.
+    pub const INTERRUPTED: i32 = 130;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Bad arguments that clap could not catch.
+    #[error("{0}")]
+    Usage(String),
+    /// The work failed; the message says what.
+    #[error("{0}")]
+    Failed(String),
+    #[error("interrupted")]
+    Interrupted,
+    /// Exit with this status and print nothing (e.g. `exec` and `run` pass on
+    /// the command's own status).
+    #[error("exited with status {0}")]
+    Status(i32),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Manifest(_) | Error::Usage(_) => exit::USAGE,
+            Error::Engine(_) | Error::Failed(_) | Error::Io { .. } => exit::FAILURE,
+            Error::Interrupted => exit::INTERRUPTED,
+            Error::Status(code) => *code,
+        }
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

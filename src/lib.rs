@@ -1,0 +1,15 @@
+//! `sandbox`: run a service and its dependencies (real, stubbed, replayed or
+//! recorded) in Docker from one manifest, with a live service registry.
+
+pub mod agent;
+pub mod cli;
+pub mod engine;
+pub mod error;
+pub mod health;
+pub mod manifest;
+pub mod output;
+pub mod plan;
+pub mod registry;
+pub mod runner;
+
+pub use error::{Error, Result};

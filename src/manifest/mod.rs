@@ -1,0 +1,142 @@
+//! The manifest: its model, loading from `sandbox.yaml`, and validation that
+//! reports every problem with file, line and column. This module is the only
+//! reader of the manifest's YAML.
+
+pub mod model;
+pub mod recording;
+pub mod units;
+mod validate;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+pub use model::*;
+pub use recording::Recording;
+pub use units::{ByteRate, Rate, Span};
+
+/// The default manifest file name.
+pub const DEFAULT_FILE: &str = "sandbox.yaml";
+
+/// A manifest that passed validation, with every file it refers to read.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The manifest file, absolute.
+    pub file: PathBuf,
+    /// The manifest's folder, absolute; every path in the manifest is inside it.
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    /// The sandbox name: `name:` or the folder's name.
+    pub name: String,
+    /// Every stub's routes: the manifest's own, then those of its `files`.
+    pub stub_routes: IndexMap<String, Vec<Route>>,
+    /// Every replay dependency's recording.
+    pub recordings: IndexMap<String, Recording>,
+    /// Every declared OpenAPI document, by entry name, as JSON.
+    pub openapi: IndexMap<String, serde_json::Value>,
+}
+
+/// Where a problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: PathBuf,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based.
+    pub column: usize,
+}
+
+/// One thing wrong with a manifest or a file it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    /// Line and column, 1-based, when known.
+    pub at: Option<(usize, usize)>,
+    /// What is wrong, e.g. "unknown key `servce`".
+    pub message: String,
+    /// How to fix it, e.g. "did you mean `service`?".
+    pub help: Option<String>,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.at {
+            Some((line, column)) => write!(f, "{}:{line}:{column}: {}", self.file.display(), self.message)?,
+            None => write!(f, "{}: {}", self.file.display(), self.message)?,
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read manifest {}: {source}", file.display())]
+    Read {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", render_problems(problems))]
+    Invalid { problems: Vec<Problem> },
+}
+
+fn render_problems(problems: &[Problem]) -> String {
+    let mut text = format!(
+        "invalid manifest: {} problem{}",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for problem in problems {
+        text.push('\n');
+        text.push_str(&problem.to_string());
+    }
+    text
+}
+
+/// Reads and validates a manifest and every file it names.
+pub fn load(file: &Path) -> Result<Loaded, ManifestError> {
+    let absolute = std::path::absolute(file).map_err(|source| ManifestError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    let text = std::fs::read_to_string(&absolute).map_err(|source| ManifestError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    validate::load_text(file, &absolute, &text)
+}
+
+/// Turns a folder name into a valid sandbox name.
+pub fn name_from_folder(dir: &Path) -> String {
+    let raw = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let mut name: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    name = name.trim_matches('-').to_owned();
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        name = format!("sandbox-{name}").trim_end_matches('-').to_owned();
+    }
+    name.truncate(40);
+    name
+}
+
+/// Whether `name` is a valid entry or sandbox name: `[a-z][a-z0-9-]{0,39}`.
+pub fn is_valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && name.len() <= 40
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-'))
+}
+
+/// The environment-variable stem of an entry: upper-cased, `-` becomes `_`.
+pub fn env_stem(name: &str) -> String {
+    name.to_ascii_uppercase().replace('-', "_")
+}

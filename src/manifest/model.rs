@@ -1,0 +1,578 @@
+//! The manifest's data model (version 1), as deserialized from `sandbox.yaml`.
+//!
+//! Every struct denies unknown keys so that a typo is an error, not a silently
+//! ignored setting. Field order follows the contract in PRODUCT.md section 1.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use indexmap::IndexMap;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::units::{ByteRate, Rate, Span};
+
+/// A whole manifest.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Format version; must be 1.
+    pub version: u32,
+    /// Sandbox name; defaults to the manifest folder's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Who answers for the sandbox; entries may set their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The service under work.
+    pub service: Service,
+    /// Dependencies by name, each of exactly one kind.
+    #[serde(default)]
+    pub dependencies: IndexMap<String, Dependency>,
+}
+
+/// The service under work: a container built or taken from an image.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// Name on the network; `[a-z][a-z0-9-]{0,39}`.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// A build context with a Dockerfile inside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<Build>,
+    /// An image present locally (pulled when missing and a registry is reachable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Overrides the image's command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub env: IndexMap<String, EnvValue>,
+    /// Port name -> container port.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub ports: IndexMap<String, u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<Api>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug: Option<Debug>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<Faults>,
+}
+
+/// What a real container is made of: the fields that the service and real
+/// dependencies share, gathered by [`Service::container`] and
+/// [`Dependency::container`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Container {
+    pub build: Option<Build>,
+    pub image: Option<String>,
+    pub command: Option<Vec<String>>,
+    pub env: IndexMap<String, EnvValue>,
+    pub ports: IndexMap<String, u16>,
+    pub health: Option<Health>,
+}
+
+/// A dependency: exactly one of `stub`, `replay`, `record`, `image` or `build`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dependency {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stub: Option<Stub>,
+    /// A recording file to answer from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Record>,
+    /// A build context with a Dockerfile inside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<Build>,
+    /// An image present locally (pulled when missing and a registry is reachable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Overrides the image's command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub env: IndexMap<String, EnvValue>,
+    /// Port name -> container port.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub ports: IndexMap<String, u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<Api>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug: Option<Debug>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<Faults>,
+}
+
+/// How an entry runs, as the registry and `status` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Build,
+    Image,
+    Stub,
+    Replay,
+    Record,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Build => "build",
+            Kind::Image => "image",
+            Kind::Stub => "stub",
+            Kind::Replay => "replay",
+            Kind::Record => "record",
+        }
+    }
+
+    /// Whether the agent serves this kind (no container of the entry's own).
+    pub fn is_agent(self) -> bool {
+        matches!(self, Kind::Stub | Kind::Replay | Kind::Record)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Dependency {
+    /// Every kind key present; a valid dependency has exactly one.
+    pub fn kinds(&self) -> Vec<Kind> {
+        let mut kinds = Vec::new();
+        if self.stub.is_some() {
+            kinds.push(Kind::Stub);
+        }
+        if self.replay.is_some() {
+            kinds.push(Kind::Replay);
+        }
+        if self.record.is_some() {
+            kinds.push(Kind::Record);
+        }
+        if self.image.is_some() {
+            kinds.push(Kind::Image);
+        }
+        if self.build.is_some() {
+            kinds.push(Kind::Build);
+        }
+        kinds
+    }
+
+    /// The kind of a validated dependency.
+    pub fn kind(&self) -> Kind {
+        self.kinds().first().copied().unwrap_or(Kind::Image)
+    }
+}
+
+macro_rules! container_view {
+    ($ty:ty) => {
+        impl $ty {
+            /// The container fields of this entry.
+            pub fn container(&self) -> Container {
+                Container {
+                    build: self.build.clone(),
+                    image: self.image.clone(),
+                    command: self.command.clone(),
+                    env: self.env.clone(),
+                    ports: self.ports.clone(),
+                    health: self.health.clone(),
+                }
+            }
+        }
+    };
+}
+
+container_view!(Service);
+container_view!(Dependency);
+
+impl Service {
+    pub fn kind(&self) -> Kind {
+        if self.build.is_some() {
+            Kind::Build
+        } else {
+            Kind::Image
+        }
+    }
+}
+
+/// A build context: `./orders` or `{context, dockerfile, args}`.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Build {
+    pub context: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<String>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub args: IndexMap<String, EnvValue>,
+}
+
+impl<'de> Deserialize<'de> for Build {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            context: String,
+            #[serde(default)]
+            dockerfile: Option<String>,
+            #[serde(default)]
+            args: IndexMap<String, EnvValue>,
+        }
+
+        struct BuildVisitor;
+
+        impl<'de> Visitor<'de> for BuildVisitor {
+            type Value = Build;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a build context path, or a map with `context`, `dockerfile` and `args`")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Build, E> {
+                Ok(Build {
+                    context: value.to_owned(),
+                    dockerfile: None,
+                    args: IndexMap::new(),
+                })
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Build, A::Error> {
+                let full = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(Build {
+                    context: full.context,
+                    dockerfile: full.dockerfile,
+                    args: full.args,
+                })
+            }
+        }
+
+        deserializer.deserialize_any(BuildVisitor)
+    }
+}
+
+/// An environment value. YAML numbers and booleans are accepted and kept as
+/// the text they were written as, so `LOG_LEVEL: 1` does what it says.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct EnvValue(pub String);
+
+impl<'de> Deserialize<'de> for EnvValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EnvVisitor;
+
+        impl Visitor<'_> for EnvVisitor {
+            type Value = EnvValue;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<EnvValue, E> {
+                Ok(EnvValue(value.to_owned()))
+            }
+
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<EnvValue, E> {
+                Ok(EnvValue(value.to_string()))
+            }
+
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<EnvValue, E> {
+                Ok(EnvValue(value.to_string()))
+            }
+
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<EnvValue, E> {
+                Ok(EnvValue(value.to_string()))
+            }
+
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<EnvValue, E> {
+                Ok(EnvValue(value.to_string()))
+            }
+        }
+
+        deserializer.deserialize_any(EnvVisitor)
+    }
+}
+
+impl JsonSchema for EnvValue {
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Borrowed("EnvValue")
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": ["string", "number", "boolean"] })
+    }
+}
+
+/// Readiness: one real call. Exactly one of `http`, `tcp`, `exec`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    /// An HTTP path to GET.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    /// A port name that must accept a connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<String>,
+    /// A command run in the container; exit 0 means healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<Vec<String>>,
+    /// Which named port (default: the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+    /// Expected HTTP status (default: any 2xx).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Text the body must contain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
+    /// Give up after this long (default 60s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Span>,
+}
+
+/// The probe a health block describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeKind {
+    Http(String),
+    Tcp(String),
+    Exec(Vec<String>),
+}
+
+impl Health {
+    pub fn probe(&self) -> Option<ProbeKind> {
+        if let Some(path) = &self.http {
+            Some(ProbeKind::Http(path.clone()))
+        } else if let Some(port) = &self.tcp {
+            Some(ProbeKind::Tcp(port.clone()))
+        } else {
+            self.exec.clone().map(ProbeKind::Exec)
+        }
+    }
+}
+
+/// A semantic check run by `sandbox check`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    pub name: String,
+    pub request: CheckRequest,
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    #[serde(default = "default_method")]
+    pub method: String,
+    pub path: String,
+    /// Which named port (default: the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+fn default_method() -> String {
+    "GET".to_owned()
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Expected status (default: any 2xx).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Text the body must contain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
+    /// JSON fields the body must contain (a subset match).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<serde_json::Value>,
+}
+
+/// What API an entry offers.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    /// An OpenAPI document (YAML or JSON) in the manifest's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openapi: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// Settings used by `sandbox debug` and `sandbox up --debug`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Debug {
+    /// The debugger's port in the container; published on 127.0.0.1.
+    pub port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub env: IndexMap<String, EnvValue>,
+}
+
+/// A stub dependency: canned answers.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Stub {
+    #[serde(default = "default_stub_port")]
+    pub port: u16,
+    #[serde(default)]
+    pub routes: Vec<Route>,
+    /// More route files (a YAML list of routes, or `{routes: [...]}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+}
+
+fn default_stub_port() -> u16 {
+    80
+}
+
+/// One stub route: first match wins.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    #[serde(rename = "match")]
+    pub matcher: RouteMatch,
+    pub respond: Respond,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RouteMatch {
+    /// HTTP method; any when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// A path, with `{name}` segments; any when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Query parameters that must be present with these values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, String>,
+    /// Headers that must be present with these values (names case-insensitive).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// The JSON request body must contain these fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<serde_json::Value>,
+    /// The request body must be exactly this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Respond {
+    #[serde(default = "default_status")]
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON body (content-type application/json).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<serde_json::Value>,
+    /// A text body (content-type text/plain unless a header says otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Wait this long before answering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Span>,
+}
+
+fn default_status() -> u16 {
+    200
+}
+
+/// A record dependency: a proxy to a real upstream that saves every call.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    /// `http://host:port`; the host may name another entry of the sandbox.
+    pub upstream: String,
+    /// The recording file to write, in the manifest's folder.
+    pub to: String,
+    /// Header names stored as `<redacted>`, besides the default list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redact: Vec<String>,
+    #[serde(default = "default_stub_port")]
+    pub port: u16,
+}
+
+/// Quotas enforced in front of an entry.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Token-bucket rate such as `50/s`; over it: 429 with Retry-After.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Rate>,
+    /// Bucket size (default: 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+    /// Requests in flight; over it: 503.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// Count each caller separately (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_caller: Option<bool>,
+}
+
+/// Faults injected in front of an entry.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Span>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<Span>,
+    /// Share of answers replaced by `error_status`, 0..1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<f64>,
+    /// Status of injected errors (default 503); 4xx or 5xx.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_status: Option<u16>,
+    /// Share of connections dropped, 0..1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<ByteRate>,
+    /// Seed for reproducible randomness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+impl Faults {
+    pub fn is_empty(&self) -> bool {
+        *self == Faults::default()
+    }
+}
+
+impl Limits {
+    pub fn is_empty(&self) -> bool {
+        self.rate.is_none() && self.concurrency.is_none()
+    }
+}

@@ -1,0 +1,1 @@
+//! Renderers: human tables and progress on stderr, JSON documents on stdout.
