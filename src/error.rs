@@ -2,6 +2,7 @@
 
 use crate::engine::EngineError;
 use crate::manifest::ManifestError;
+use crate::runner::UpError;
 
 /// Exit codes, in one place.
 pub mod exit {
@@ -22,6 +23,8 @@ pub enum Error {
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Up(#[from] UpError),
     /// Bad arguments that clap could not catch.
     #[error("{0}")]
     Usage(String),
@@ -47,7 +50,8 @@ impl Error {
         match self {
             Error::Manifest(_) | Error::Usage(_) => exit::USAGE,
             Error::Engine(_) | Error::Failed(_) | Error::Io { .. } => exit::FAILURE,
-            Error::Interrupted => exit::INTERRUPTED,
+            Error::Interrupted | Error::Up(UpError::Interrupted) => exit::INTERRUPTED,
+            Error::Up(_) => exit::FAILURE,
             Error::Status(code) => *code,
         }
     }

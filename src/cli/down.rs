@@ -3,11 +3,14 @@
 use clap::Args;
 
 use super::Globals;
+use crate::engine::labels;
+use crate::output;
+use crate::runner;
 use crate::Result;
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
-    /// Remove every sandbox on the engine.
+    /// Remove every sandbox on the engine (and agent images no longer used).
     #[arg(long)]
     pub all: bool,
     /// Print what was removed as JSON.
@@ -15,6 +18,31 @@ pub struct DownArgs {
     pub json: bool,
 }
 
-pub async fn run(_globals: &Globals, _args: DownArgs) -> Result<()> {
-    Err(crate::Error::Failed("down: not available yet".into()))
+pub async fn run(globals: &Globals, args: DownArgs) -> Result<()> {
+    let selector = if args.all {
+        labels::NAME.to_owned()
+    } else {
+        labels::of_sandbox(&globals.sandbox_name()?)
+    };
+    let engine = super::connect().await?;
+    let report = runner::down(&engine, &selector, args.all).await?;
+    if args.json {
+        output::print_json(&report);
+    } else if report.containers == 0 && report.networks == 0 {
+        eprintln!("nothing to remove");
+    } else {
+        eprintln!(
+            "removed {} container{} and {} network{}{}",
+            report.containers,
+            if report.containers == 1 { "" } else { "s" },
+            report.networks,
+            if report.networks == 1 { "" } else { "s" },
+            if report.sandboxes.is_empty() {
+                String::new()
+            } else {
+                format!(" of {}", report.sandboxes.join(", "))
+            }
+        );
+    }
+    Ok(())
 }

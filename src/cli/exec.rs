@@ -1,9 +1,12 @@
 //! `sandbox exec` and `sandbox shell`.
 
+use std::io::IsTerminal;
+
 use clap::Args;
 
 use super::Globals;
-use crate::Result;
+use crate::engine::labels;
+use crate::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
@@ -23,10 +26,39 @@ pub struct ShellArgs {
     pub shell: String,
 }
 
-pub async fn run(_globals: &Globals, _args: ExecArgs) -> Result<()> {
-    Err(crate::Error::Failed("exec: not available yet".into()))
+pub async fn run(globals: &Globals, args: ExecArgs) -> Result<()> {
+    let code = exec(globals, &args.entry, &args.command, false).await?;
+    if code == 0 { Ok(()) } else { Err(Error::Status(code)) }
 }
 
-pub async fn shell(_globals: &Globals, _args: ShellArgs) -> Result<()> {
-    Err(crate::Error::Failed("shell: not available yet".into()))
+pub async fn shell(globals: &Globals, args: ShellArgs) -> Result<()> {
+    let code = exec(globals, &args.entry, std::slice::from_ref(&args.shell), true).await?;
+    if code == 0 { Ok(()) } else { Err(Error::Status(code)) }
+}
+
+async fn exec(globals: &Globals, entry: &str, command: &[String], shell: bool) -> Result<i32> {
+    let sandbox = globals.sandbox_name()?;
+    let engine = super::connect().await?;
+    let found = super::find_running(&engine, &sandbox).await?;
+    let container = found.containers.iter().find(|c| c.label(labels::ENTRY) == Some(entry));
+    let Some(container) = container else {
+        if found.container_of(entry).is_some() {
+            return Err(Error::Usage(format!(
+                "`{entry}` is served by the sandbox agent and has no container of its own to run commands in"
+            )));
+        }
+        return Err(Error::Usage(format!(
+            "no entry named `{entry}` in sandbox `{sandbox}`; see `sandbox status`"
+        )));
+    };
+    let tty = shell && std::io::stdin().is_terminal();
+    let code = engine.exec_interactive(&container.id, command, tty).await?;
+    match code {
+        126 | 127 => Err(Error::Failed(format!(
+            "cannot run `{}` in `{entry}` (exit {code}): {}",
+            command.join(" "),
+            if code == 127 { "not found in the image" } else { "not executable" }
+        ))),
+        code => Ok(i32::try_from(code).unwrap_or(1)),
+    }
 }

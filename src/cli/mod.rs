@@ -138,3 +138,53 @@ impl Globals {
         }
     }
 }
+
+/// Connects to the engine (one line naming the socket when it can't).
+pub(crate) async fn connect() -> Result<crate::engine::Engine> {
+    Ok(crate::engine::Engine::connect().await?)
+}
+
+/// A channel that turns true on Ctrl-C or SIGTERM.
+pub(crate) fn interrupt_signal() -> tokio::sync::watch::Receiver<bool> {
+    let (sender, receiver) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => return,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        let _ = sender.send(true);
+        // Keep the sender alive so receivers see `true`, not a closed channel.
+        std::future::pending::<()>().await;
+    });
+    receiver
+}
+
+/// The sandbox's entries as the engine shows them, with health from the
+/// registry when it answers; fails when nothing of the sandbox runs.
+pub(crate) async fn find_running(
+    engine: &crate::engine::Engine,
+    sandbox: &str,
+) -> Result<crate::runner::status::Found> {
+    let found = crate::runner::status::Found::load(engine, sandbox).await?;
+    if found.is_empty() {
+        return Err(crate::Error::Failed(format!(
+            "sandbox `{sandbox}` is not running; start it with `sandbox up`"
+        )));
+    }
+    Ok(found)
+}
+
+/// Each entry's health as the registry reports it; empty when the registry
+/// does not answer.
+pub(crate) async fn registry_health(
+    found: &crate::runner::status::Found,
+) -> std::collections::HashMap<String, String> {
+    let Some(url) = found.registry_url() else {
+        return Default::default();
+    };
+    crate::registry::health_by_entry(&url).await.unwrap_or_default()
+}

@@ -3,6 +3,8 @@
 use clap::Args;
 
 use super::Globals;
+use crate::output;
+use crate::runner::status::Found;
 use crate::Result;
 
 #[derive(Debug, Args)]
@@ -12,6 +14,18 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-pub async fn run(_globals: &Globals, _args: StatusArgs) -> Result<()> {
-    Err(crate::Error::Failed("status: not available yet".into()))
+pub async fn run(globals: &Globals, args: StatusArgs) -> Result<()> {
+    let sandbox = globals.sandbox_name()?;
+    let engine = super::connect().await?;
+    let found = Found::load(&engine, &sandbox).await?;
+    let health = super::registry_health(&found).await;
+    let doc = found.doc(&sandbox, &health);
+    if args.json {
+        output::print_json(&doc);
+    } else if doc.entries.is_empty() {
+        eprintln!("sandbox `{sandbox}` is not running");
+    } else {
+        print!("{}", output::status_table(&doc));
+    }
+    Ok(())
 }

@@ -1,5 +1,29 @@
 //! The Docker engine adapter: the only module that speaks to the engine
-//! (through bollard).
+//! (through bollard). Everything it creates carries the labels of
+//! [`labels`], which are all the state a sandbox has.
+
+pub mod image;
+pub mod labels;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::errors::Error as BollardError;
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, ExecConfig, HostConfig, NetworkCreateRequest,
+    NetworkingConfig, PortBinding,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder,
+    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptions, StartContainerOptions,
+    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use futures_util::{Stream, StreamExt};
+
+/// How long connecting to the engine may take before we say it is unreachable.
+const CONNECT_DEADLINE: Duration = Duration::from_millis(1_500);
 
 /// Something the engine refused or could not do.
 #[derive(Debug, thiserror::Error)]
@@ -7,7 +31,516 @@ pub enum EngineError {
     /// The engine cannot be reached at all.
     #[error("cannot reach the Docker engine at {endpoint}: {reason}")]
     Unreachable { endpoint: String, reason: String },
-    /// An operation failed; `operation` names it ("create container orders").
+    /// An operation failed; `operation` names it ("create container shop-orders").
     #[error("failed to {operation}: {message}")]
     Operation { operation: String, message: String },
+    /// The object does not exist (HTTP 404).
+    #[error("failed to {operation}: not found")]
+    NotFound { operation: String },
+    /// An object of that name exists already (HTTP 409).
+    #[error("failed to {operation}: already exists")]
+    Conflict { operation: String },
+}
+
+impl EngineError {
+    fn from_bollard(operation: impl Into<String>, error: BollardError) -> Self {
+        let operation = operation.into();
+        match error {
+            BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            } => EngineError::NotFound { operation },
+            BollardError::DockerResponseServerError {
+                status_code: 409, ..
+            } => EngineError::Conflict { operation },
+            BollardError::DockerResponseServerError { message, .. } => EngineError::Operation {
+                operation,
+                message: message.trim().to_owned(),
+            },
+            other => EngineError::Operation {
+                operation,
+                message: other.to_string(),
+            },
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, EngineError::NotFound { .. })
+    }
+}
+
+/// Shorthand for this module's results.
+pub type EngineResult<T> = Result<T, EngineError>;
+
+/// A connected engine.
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+    endpoint: String,
+}
+
+/// What to create: one container of a sandbox.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// `K=V` pairs, sorted so that the same input gives the same spec.
+    pub env: Vec<String>,
+    pub labels: HashMap<String, String>,
+    pub network: String,
+    pub aliases: Vec<String>,
+    /// Container ports published on 127.0.0.1 at an engine-chosen port.
+    pub publish: Vec<u16>,
+    /// Bind mounts, `host:container[:ro]`.
+    pub binds: Vec<String>,
+}
+
+/// A container of a sandbox as listed by the engine.
+#[derive(Debug, Clone)]
+pub struct ContainerInfo {
+    pub id: String,
+    pub name: String,
+    pub labels: HashMap<String, String>,
+    /// `running`, `exited`, `created`, ...
+    pub state: String,
+    /// Container port -> host port on 127.0.0.1.
+    pub published: HashMap<u16, u16>,
+}
+
+impl ContainerInfo {
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels.get(key).map(String::as_str)
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.state == "running"
+    }
+}
+
+/// One line of a container's output.
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    pub stderr: bool,
+    pub text: String,
+}
+
+/// The endpoint bollard will use, for messages.
+pub fn endpoint() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
+}
+
+impl Engine {
+    /// Connects, honouring `DOCKER_HOST`, checks that the engine answers
+    /// within [`CONNECT_DEADLINE`], and negotiates the API version.
+    pub async fn connect() -> EngineResult<Engine> {
+        let endpoint = endpoint();
+        let unreachable = |reason: String| EngineError::Unreachable {
+            endpoint: endpoint.clone(),
+            reason,
+        };
+        let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
+        let negotiated = tokio::time::timeout(CONNECT_DEADLINE, async {
+            docker.ping().await?;
+            docker.negotiate_version().await
+        })
+        .await
+        .map_err(|_| unreachable("no answer within 1.5s".into()))?
+        .map_err(|e| unreachable(short_reason(&e)))?;
+        Ok(Engine {
+            docker: negotiated.with_timeout(Duration::from_secs(600)),
+            endpoint,
+        })
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub(crate) fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    // ---- networks ----
+
+    /// Creates the network unless one of exactly that name exists (this engine
+    /// happily creates duplicates, which then break every container start).
+    pub async fn ensure_network(&self, name: &str, labels: HashMap<String, String>) -> EngineResult<bool> {
+        if self.network_exists(name).await? {
+            return Ok(false);
+        }
+        let request = NetworkCreateRequest {
+            name: name.to_owned(),
+            driver: Some("bridge".into()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        self.docker
+            .create_network(request)
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("create network {name}"), e))?;
+        Ok(true)
+    }
+
+    pub async fn network_exists(&self, name: &str) -> EngineResult<bool> {
+        let options = ListNetworksOptionsBuilder::default()
+            .filters(&HashMap::from([("name", vec![name])]))
+            .build();
+        let networks = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| EngineError::from_bollard("list networks", e))?;
+        Ok(networks.iter().any(|n| n.name.as_deref() == Some(name)))
+    }
+
+    /// Networks carrying `label` (`key` or `key=value`), as (id, name).
+    pub async fn networks_with_label(&self, label: &str) -> EngineResult<Vec<(String, String)>> {
+        let options = ListNetworksOptionsBuilder::default()
+            .filters(&HashMap::from([("label", vec![label])]))
+            .build();
+        let networks = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| EngineError::from_bollard("list networks", e))?;
+        Ok(networks
+            .into_iter()
+            .map(|n| (n.id.unwrap_or_default(), n.name.unwrap_or_default()))
+            .collect())
+    }
+
+    /// Removes a network; an absent one is not an error.
+    pub async fn remove_network(&self, id: &str) -> EngineResult<()> {
+        match self.docker.remove_network(id).await {
+            Ok(()) => Ok(()),
+            Err(e) => match EngineError::from_bollard(format!("remove network {id}"), e) {
+                EngineError::NotFound { .. } => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    // ---- containers ----
+
+    /// Creates a container from a spec: published ports on 127.0.0.1 only,
+    /// `init: true`, never privileged.
+    pub async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
+        let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = spec
+            .publish
+            .iter()
+            .map(|port| {
+                (
+                    format!("{port}/tcp"),
+                    Some(vec![PortBinding {
+                        host_ip: Some("127.0.0.1".into()),
+                        host_port: Some(String::new()),
+                    }]),
+                )
+            })
+            .collect();
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            cmd: spec.command.clone(),
+            env: Some(spec.env.clone()),
+            labels: Some(spec.labels.clone()),
+            exposed_ports: Some(spec.publish.iter().map(|p| format!("{p}/tcp")).collect()),
+            host_config: Some(HostConfig {
+                init: Some(true),
+                privileged: Some(false),
+                port_bindings: Some(port_bindings),
+                binds: (!spec.binds.is_empty()).then(|| spec.binds.clone()),
+                network_mode: Some(spec.network.clone()),
+                ..Default::default()
+            }),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    spec.network.clone(),
+                    EndpointSettings {
+                        aliases: Some(spec.aliases.clone()),
+                        ..Default::default()
+                    },
+                )])),
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(&spec.name).build();
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("create container {}", spec.name), e))?;
+        Ok(created.id)
+    }
+
+    pub async fn start_container(&self, id: &str) -> EngineResult<()> {
+        self.docker
+            .start_container(id, None::<StartContainerOptions>)
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("start container {id}"), e))
+    }
+
+    /// Stops (SIGTERM, then SIGKILL after `grace`) and removes a container
+    /// with its anonymous volumes; an absent one is not an error.
+    pub async fn remove_container(&self, id: &str, grace: Option<Duration>) -> EngineResult<()> {
+        if let Some(grace) = grace {
+            let options = StopContainerOptionsBuilder::default()
+                .t(grace.as_secs().max(1) as i32)
+                .build();
+            // A container that is already stopped or gone is fine here.
+            let _ = self.docker.stop_container(id, Some(options)).await;
+        }
+        let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+        match self.docker.remove_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) => match EngineError::from_bollard(format!("remove container {id}"), e) {
+                EngineError::NotFound { .. } => Ok(()),
+                // Removal already in progress (a parallel `down`).
+                EngineError::Conflict { .. } => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Containers carrying `label` (`key` or `key=value`), running or not.
+    pub async fn containers_with_label(&self, label: &str) -> EngineResult<Vec<ContainerInfo>> {
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&HashMap::from([("label", vec![label])]))
+            .build();
+        let containers = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| EngineError::from_bollard("list containers", e))?;
+        Ok(containers
+            .into_iter()
+            .map(|c| {
+                let published = c
+                    .ports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|p| p.ip.as_deref() == Some("127.0.0.1"))
+                    .filter_map(|p| Some((p.private_port, p.public_port?)))
+                    .collect();
+                ContainerInfo {
+                    id: c.id.unwrap_or_default(),
+                    name: c
+                        .names
+                        .and_then(|n| n.into_iter().next())
+                        .unwrap_or_default()
+                        .trim_start_matches('/')
+                        .to_owned(),
+                    labels: c.labels.unwrap_or_default(),
+                    state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                    published,
+                }
+            })
+            .collect())
+    }
+
+    /// State of one container: running or not, its exit code, and its
+    /// published ports (container port -> host port).
+    pub async fn inspect_container(&self, id: &str) -> EngineResult<(bool, Option<i64>, HashMap<u16, u16>)> {
+        let inspect = self
+            .docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("inspect container {id}"), e))?;
+        let state = inspect.state.unwrap_or_default();
+        let mut published = HashMap::new();
+        if let Some(ports) = inspect.network_settings.and_then(|n| n.ports) {
+            for (key, bindings) in ports {
+                let Some(port) = key.split('/').next().and_then(|p| p.parse::<u16>().ok()) else {
+                    continue;
+                };
+                for binding in bindings.unwrap_or_default() {
+                    if let Some(host) = binding.host_port.and_then(|p| p.parse::<u16>().ok()) {
+                        published.insert(port, host);
+                    }
+                }
+            }
+        }
+        Ok((state.running.unwrap_or(false), state.exit_code, published))
+    }
+
+    /// Puts files into a (created, not yet started) container.
+    pub async fn upload_files(&self, id: &str, folder: &str, files: &[(&str, &[u8])]) -> EngineResult<()> {
+        let mut archive = tar::Builder::new(Vec::new());
+        for (name, contents) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(contents.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            archive
+                .append_data(&mut header, name, *contents)
+                .map_err(|e| EngineError::Operation {
+                    operation: format!("pack files for {id}"),
+                    message: e.to_string(),
+                })?;
+        }
+        let tar = archive.into_inner().map_err(|e| EngineError::Operation {
+            operation: format!("pack files for {id}"),
+            message: e.to_string(),
+        })?;
+        let options = UploadToContainerOptionsBuilder::default().path(folder).build();
+        self.docker
+            .upload_to_container(id, Some(options), bollard::body_full(tar.into()))
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("copy files into {id}"), e))
+    }
+
+    /// A container's output, line by line.
+    pub fn logs(&self, id: &str, follow: bool, tail: Option<u64>) -> impl Stream<Item = EngineResult<LogLine>> + use<> {
+        let tail = tail.map(|t| t.to_string()).unwrap_or_else(|| "all".into());
+        let options = LogsOptionsBuilder::default()
+            .follow(follow)
+            .stdout(true)
+            .stderr(true)
+            .tail(&tail)
+            .build();
+        let operation = format!("read logs of {id}");
+        self.docker.logs(id, Some(options)).map(move |item| match item {
+            Ok(output) => {
+                let stderr = matches!(output, bollard::container::LogOutput::StdErr { .. });
+                Ok(LogLine {
+                    stderr,
+                    text: String::from_utf8_lossy(&output.into_bytes()).into_owned(),
+                })
+            }
+            Err(e) => Err(EngineError::from_bollard(operation.clone(), e)),
+        })
+    }
+
+    /// The last `lines` lines of a container's output, as text.
+    pub async fn tail_logs(&self, id: &str, lines: u64) -> String {
+        let mut text = String::new();
+        let mut stream = Box::pin(self.logs(id, false, Some(lines)));
+        while let Some(Ok(line)) = stream.next().await {
+            text.push_str(&line.text);
+        }
+        text
+    }
+
+    /// Runs a command in a container, collecting its output; returns the exit
+    /// code and the combined output. A missing program is exit code 126 or
+    /// 127, as the engine reports it.
+    pub async fn exec_capture(&self, id: &str, command: &[String]) -> EngineResult<(i64, String)> {
+        let operation = format!("run {:?} in {id}", command.join(" "));
+        let config = ExecConfig {
+            cmd: Some(command.to_vec()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let exec = self
+            .docker
+            .create_exec(id, config)
+            .await
+            .map_err(|e| EngineError::from_bollard(operation.clone(), e))?;
+        let mut output = String::new();
+        if let bollard::exec::StartExecResults::Attached { output: mut stream, .. } = self
+            .docker
+            .start_exec(&exec.id, None)
+            .await
+            .map_err(|e| EngineError::from_bollard(operation.clone(), e))?
+        {
+            while let Some(Ok(chunk)) = stream.next().await {
+                output.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+            }
+        }
+        let inspect = self
+            .docker
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(|e| EngineError::from_bollard(operation, e))?;
+        Ok((inspect.exit_code.unwrap_or(-1), output))
+    }
+
+    /// Runs a command in a container attached to this process's stdin and
+    /// stdout, with a TTY when `tty`; returns its exit code.
+    pub async fn exec_interactive(&self, id: &str, command: &[String], tty: bool) -> EngineResult<i64> {
+        use tokio::io::AsyncWriteExt;
+        let operation = format!("run {:?} in {id}", command.join(" "));
+        let config = ExecConfig {
+            cmd: Some(command.to_vec()),
+            attach_stdin: Some(true),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            tty: Some(tty),
+            ..Default::default()
+        };
+        let exec = self
+            .docker
+            .create_exec(id, config)
+            .await
+            .map_err(|e| EngineError::from_bollard(operation.clone(), e))?;
+        if let bollard::exec::StartExecResults::Attached { mut output, mut input } = self
+            .docker
+            .start_exec(&exec.id, None)
+            .await
+            .map_err(|e| EngineError::from_bollard(operation.clone(), e))?
+        {
+            let pump = tokio::spawn(async move {
+                let mut stdin = tokio::io::stdin();
+                let _ = tokio::io::copy(&mut stdin, &mut input).await;
+                let _ = input.shutdown().await;
+            });
+            let mut stdout = tokio::io::stdout();
+            let mut stderr = tokio::io::stderr();
+            while let Some(Ok(chunk)) = output.next().await {
+                let result = match chunk {
+                    bollard::container::LogOutput::StdErr { message } => stderr.write_all(&message).await,
+                    other => stdout.write_all(&other.into_bytes()).await,
+                };
+                if result.is_err() {
+                    break;
+                }
+                let _ = stdout.flush().await;
+            }
+            pump.abort();
+        }
+        let inspect = self
+            .docker
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(|e| EngineError::from_bollard(operation, e))?;
+        Ok(inspect.exit_code.unwrap_or(-1))
+    }
+
+    // ---- volumes ----
+
+    /// Removes every volume carrying `label`; returns how many.
+    pub async fn remove_volumes_with_label(&self, label: &str) -> EngineResult<usize> {
+        let options = ListVolumesOptionsBuilder::default()
+            .filters(&HashMap::from([("label", vec![label])]))
+            .build();
+        let volumes = self
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .map_err(|e| EngineError::from_bollard("list volumes", e))?;
+        let mut removed = 0;
+        for volume in volumes.volumes.unwrap_or_default() {
+            match self.docker.remove_volume(&volume.name, None::<RemoveVolumeOptions>).await {
+                Ok(()) => removed += 1,
+                Err(e) => match EngineError::from_bollard(format!("remove volume {}", volume.name), e) {
+                    EngineError::NotFound { .. } => {}
+                    other => return Err(other),
+                },
+            }
+        }
+        Ok(removed)
+    }
+}
+
+fn short_reason(error: &BollardError) -> String {
+    let text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    let mut deepest = None;
+    while let Some(cause) = source {
+        deepest = Some(cause.to_string());
+        source = cause.source();
+    }
+    deepest.unwrap_or(text)
 }

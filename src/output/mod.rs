@@ -1,1 +1,186 @@
-//! Renderers: human tables and progress on stderr, JSON documents on stdout.
+//! Renderers: progress on stderr (indicatif on a terminal, plain lines
+//! otherwise), tables and JSON documents on stdout. The table renderers are
+//! pure functions.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use crate::runner::status::StatusDoc;
+use crate::runner::{Event, Reporter};
+
+/// Prints one JSON document on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) {
+    let text = serde_json::to_string_pretty(value).expect("output documents serialize");
+    println!("{text}");
+}
+
+/// A table with aligned columns; empty cells print as `-`.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.len().max(1));
+        }
+    }
+    let mut text = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let cell = if cell.is_empty() { "-" } else { cell };
+            if i + 1 == cells.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            }
+        }
+        text.push_str(out.trim_end());
+        text.push('\n');
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    text
+}
+
+/// The table `up` and `status` print.
+pub fn status_table(doc: &StatusDoc) -> String {
+    let rows: Vec<Vec<String>> = doc
+        .entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.name.clone(),
+                e.role.clone(),
+                e.kind.clone(),
+                e.state.clone(),
+                e.health.clone(),
+                e.host_url.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut text = table(&["NAME", "ROLE", "KIND", "STATE", "HEALTH", "URL"], &rows);
+    text.push_str(&format!(
+        "\nregistry: {}\n",
+        doc.registry_url.as_deref().unwrap_or("not running")
+    ));
+    text
+}
+
+/// Shows `up` progress on stderr.
+pub enum Progress {
+    /// Spinners, one per entry, on a terminal.
+    Bars {
+        multi: MultiProgress,
+        bars: Mutex<Vec<(String, ProgressBar)>>,
+    },
+    /// One line per event.
+    Lines,
+    /// Nothing (`--json` keeps stderr for errors only... and progress would
+    /// be fine there too, but scripts asked for quiet).
+    Quiet,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Progress {
+        if quiet {
+            Progress::Quiet
+        } else if std::io::stderr().is_terminal() {
+            Progress::Bars {
+                multi: MultiProgress::new(),
+                bars: Mutex::new(Vec::new()),
+            }
+        } else {
+            Progress::Lines
+        }
+    }
+
+    fn bar(&self, entry: &str) -> Option<ProgressBar> {
+        let Progress::Bars { multi, bars } = self else {
+            return None;
+        };
+        let mut bars = bars.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, bar)) = bars.iter().find(|(name, _)| name == entry) {
+            return Some(bar.clone());
+        }
+        let bar = multi.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_prefix(entry.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(100));
+        bars.push((entry.to_owned(), bar.clone()));
+        Some(bar)
+    }
+
+    /// Clears the spinners before the final output.
+    pub fn finish(&self) {
+        if let Progress::Bars { bars, .. } = self {
+            for (_, bar) in bars.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                if !bar.is_finished() {
+                    bar.finish();
+                }
+            }
+        }
+    }
+}
+
+/// The text of an event, as `(entry, message, done)`.
+pub fn describe(event: &Event) -> (String, String, bool) {
+    match event {
+        Event::ImageBuilding { entry } => (entry.clone(), "building image".into(), false),
+        Event::ImageBuilt { entry, cached } => (
+            entry.clone(),
+            if *cached { "image up to date".into() } else { "image built".into() },
+            false,
+        ),
+        Event::ImagePulling { entry, status } => (entry.clone(), format!("pulling: {status}"), false),
+        Event::NetworkCreated { name } => ("network".into(), format!("created {name}"), true),
+        Event::EntryKept { entry } => (entry.clone(), "unchanged, kept running".into(), false),
+        Event::EntryRemoved { entry } => (entry.clone(), "removed".into(), true),
+        Event::EntryStarted { entry } => (entry.clone(), "started, waiting for health".into(), false),
+        Event::EntryHealthy { entry, after } => (
+            entry.clone(),
+            format!("healthy after {:.1}s", after.as_secs_f64()),
+            true,
+        ),
+        Event::ProbeFailed { entry, reason } => (entry.clone(), format!("not ready: {reason}"), false),
+    }
+}
+
+impl Reporter for Progress {
+    fn event(&self, event: Event) {
+        let (entry, message, done) = describe(&event);
+        match self {
+            Progress::Quiet => {}
+            Progress::Lines => eprintln!("{entry}: {message}"),
+            Progress::Bars { .. } => {
+                if let Some(bar) = self.bar(&entry) {
+                    if done {
+                        bar.finish_with_message(message);
+                    } else {
+                        bar.set_message(message);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_columns_and_mark_empty_cells() {
+        let text = table(
+            &["NAME", "URL"],
+            &[vec!["orders".into(), "http://127.0.0.1:1".into()], vec!["db".into(), String::new()]],
+        );
+        assert_eq!(text, "NAME    URL\norders  http://127.0.0.1:1\ndb      -\n");
+    }
+}

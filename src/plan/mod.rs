@@ -1,2 +1,651 @@
 //! The plan: what a manifest turns into on the engine (containers, their
-//! configuration and start order), and what changes on a second `up`.
+//! configuration and start order). Pure and synchronous: images are named
+//! here but resolved by the runner.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::agent::config::{self, AgentConfig, Mode, ProxyPort, Served};
+use crate::engine::ContainerSpec;
+use crate::engine::labels;
+use crate::health::ProbeSpec;
+use crate::manifest::{Container, Faults, Health, Kind, Limits, Loaded, ProbeKind, env_stem};
+use crate::registry::{ApiInfo, RegistryConfig, RegistryEntry};
+
+/// Where the agent binary lives inside its image.
+pub const AGENT_BINARY: &str = "/sandbox-agent";
+/// Folder inside the agent image that receives its configuration.
+pub const AGENT_DIR: &str = "/sandbox";
+/// Where a record dependency's folder is mounted in the agent.
+pub const RECORD_MOUNT: &str = "/sandbox/record";
+
+/// The network of a sandbox.
+pub fn network_name(sandbox: &str) -> String {
+    format!("sandbox-{sandbox}")
+}
+
+/// The container name of an entry (or `agent`).
+pub fn container_name(sandbox: &str, entry: &str) -> String {
+    format!("{sandbox}-{entry}")
+}
+
+/// What a container is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Service,
+    Dependency,
+    Agent,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Service => "service",
+            Role::Dependency => "dependency",
+            Role::Agent => "agent",
+        }
+    }
+}
+
+/// Where a container's image comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImageSource {
+    /// An image reference, pulled when missing.
+    Reference(String),
+    /// A build context with its Dockerfile and arguments.
+    Build {
+        context: PathBuf,
+        dockerfile: String,
+        args: HashMap<String, String>,
+    },
+    /// The agent image, made from the running binary.
+    Agent,
+}
+
+/// One container to run.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The entry's name; `agent` for the main agent, `<dep>-proxy` for a proxy.
+    pub entry: String,
+    pub role: Role,
+    /// `build`, `image`, `agent` or `proxy`.
+    pub kind: String,
+    /// Containers of wave 0 start first; the service (wave 1) once they are healthy.
+    pub wave: u8,
+    pub image: ImageSource,
+    /// The spec, with `image` left empty until the runner resolves it.
+    pub spec: ContainerSpec,
+    /// Named ports of the entry.
+    pub ports: IndexMap<String, u16>,
+    pub health: Option<Health>,
+    /// Files copied into the container before it starts: (folder, name, contents).
+    pub files: Vec<(String, String, Vec<u8>)>,
+}
+
+impl Planned {
+    /// How `up` tells, from the host, that this container is ready, given
+    /// its published ports. `None`: running is enough.
+    pub fn readiness(&self, published: &HashMap<u16, u16>) -> Option<ProbeSpec> {
+        if self.role == Role::Agent {
+            return Some(ProbeSpec::Http {
+                host: "127.0.0.1".into(),
+                port: *published.get(&config::ADMIN_PORT)?,
+                path: "/_sandbox/ready".into(),
+                status: Some(200),
+                contains: None,
+            });
+        }
+        let health = self.health.as_ref()?;
+        match health.probe()? {
+            ProbeKind::Http(path) => {
+                let port = named_port(&self.ports, health.port.as_deref())?;
+                Some(ProbeSpec::Http {
+                    host: "127.0.0.1".into(),
+                    port: *published.get(&port)?,
+                    path,
+                    status: health.status,
+                    contains: health.contains.clone(),
+                })
+            }
+            ProbeKind::Tcp(name) => {
+                let port = *self.ports.get(&name)?;
+                Some(ProbeSpec::Tcp {
+                    host: "127.0.0.1".into(),
+                    port: *published.get(&port)?,
+                })
+            }
+            ProbeKind::Exec(command) => Some(ProbeSpec::Exec {
+                container: self.spec.name.clone(),
+                command,
+            }),
+        }
+    }
+}
+
+/// A served dependency as recorded in the agent's [`labels::SERVED`] label.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServedLabel {
+    pub name: String,
+    pub kind: Kind,
+    pub port: u16,
+    pub private_port: u16,
+}
+
+/// Everything `up` creates for a manifest.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub sandbox: String,
+    pub network: String,
+    pub containers: Vec<Planned>,
+}
+
+/// Options that change the plan without changing the manifest.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Dependencies switched to recording: name -> upstream URL (None: the
+    /// dependency is a `record` dependency already).
+    pub record: IndexMap<String, Option<String>>,
+    /// Entries started with their debug settings.
+    pub debug: Vec<String>,
+}
+
+/// Something in the options that does not fit the manifest.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PlanError(pub String);
+
+fn named_port(ports: &IndexMap<String, u16>, name: Option<&str>) -> Option<u16> {
+    match name {
+        Some(name) => ports.get(name).copied(),
+        None => ports.values().next().copied(),
+    }
+}
+
+fn base_labels(sandbox: &str, entry: &str, role: Role, kind: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (labels::NAME.to_owned(), sandbox.to_owned()),
+        (labels::ENTRY.to_owned(), entry.to_owned()),
+        (labels::ROLE.to_owned(), role.as_str().to_owned()),
+        (labels::KIND.to_owned(), kind.to_owned()),
+    ])
+}
+
+/// Builds the plan of a loaded manifest.
+pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
+    let manifest = &loaded.manifest;
+    let sandbox = loaded.name.clone();
+    let network = network_name(&sandbox);
+    for name in options.record.keys() {
+        if !manifest.dependencies.contains_key(name) {
+            return Err(PlanError(format!(
+                "--record {name}: no dependency named `{name}`; the dependencies are: {}",
+                manifest.dependencies.keys().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    for name in &options.debug {
+        let debug = if *name == manifest.service.name {
+            manifest.service.debug.as_ref()
+        } else {
+            manifest
+                .dependencies
+                .get(name)
+                .ok_or_else(|| PlanError(format!("no entry named `{name}` to debug")))?
+                .debug
+                .as_ref()
+        };
+        if debug.is_none() {
+            return Err(PlanError(format!(
+                "`{name}` has no `debug:` settings in {}; add `debug: {{port: ..., command: [...]}}` to it",
+                loaded.file.display()
+            )));
+        }
+    }
+
+    // The environment every real container gets: one block per dependency.
+    let mut shared_env: Vec<(String, String)> = vec![
+        ("SANDBOX_NAME".into(), sandbox.clone()),
+        (
+            "SANDBOX_REGISTRY_URL".into(),
+            format!("http://registry:{}", config::REGISTRY_PORT),
+        ),
+    ];
+    for (name, dep) in &manifest.dependencies {
+        let port = dependency_port(dep);
+        let stem = env_stem(name);
+        shared_env.push((format!("{stem}_URL"), format!("http://{name}:{port}")));
+        shared_env.push((format!("{stem}_HOST"), name.clone()));
+        shared_env.push((format!("{stem}_PORT"), port.to_string()));
+    }
+
+    let mut containers = Vec::new();
+    let mut served = Vec::new();
+    let mut served_labels = Vec::new();
+    let mut binds = Vec::new();
+    let mut next_private = config::FIRST_PRIVATE_PORT;
+    let mut registry_entries = Vec::new();
+    let owner_of = |own: &Option<String>| own.clone().or_else(|| manifest.owner.clone());
+    let api_of = |entry: &str, api: &Option<crate::manifest::Api>| {
+        api.as_ref().map(|api| ApiInfo {
+            description: api.description.clone(),
+            openapi: loaded.openapi.get(entry).cloned(),
+        })
+    };
+
+    // The service.
+    let service = &manifest.service;
+    let debug = options.debug.contains(&service.name);
+    containers.push(real_container(
+        &sandbox,
+        &network,
+        &service.name,
+        Role::Service,
+        service.kind(),
+        &service.container(),
+        service.debug.as_ref().filter(|_| debug),
+        &shared_env,
+        None,
+        1,
+        loaded,
+    ));
+    registry_entries.push(RegistryEntry {
+        name: service.name.clone(),
+        role: "service".into(),
+        kind: service.kind(),
+        owner: owner_of(&service.owner),
+        internal_url: service.ports.values().next().map(|p| format!("http://{}:{p}", service.name)),
+        host_url: None,
+        api: api_of(&service.name, &service.api),
+        probe: network_probe(&service.name, &service.name, &sandbox, &service.container()),
+    });
+
+    for (name, dep) in &manifest.dependencies {
+        let recording = options.record.get(name);
+        let kind = match (dep.kind(), recording) {
+            (Kind::Replay, Some(_)) => Kind::Record,
+            (kind, _) => kind,
+        };
+        let owner = owner_of(&dep.owner);
+        let api = api_of(name, &dep.api);
+        if kind.is_agent() {
+            let port = dependency_port(dep);
+            let private_port = next_private;
+            next_private += 1;
+            let mode = match kind {
+                Kind::Stub => Mode::Stub {
+                    routes: loaded.stub_routes.get(name).cloned().unwrap_or_default(),
+                },
+                Kind::Replay => Mode::Replay {
+                    recording: loaded.recordings.get(name).cloned().unwrap_or_default(),
+                },
+                _ => {
+                    let (upstream, to, redact) = match (&dep.record, recording, &dep.replay) {
+                        (Some(record), _, _) => (
+                            match recording {
+                                Some(Some(url)) => url.clone(),
+                                _ => record.upstream.clone(),
+                            },
+                            record.to.clone(),
+                            record.redact.clone(),
+                        ),
+                        (None, Some(Some(url)), Some(file)) => (url.clone(), file.clone(), Vec::new()),
+                        _ => {
+                            return Err(PlanError(format!(
+                                "--record {name}: `{name}` replays a recording and has no upstream; say where to record from: --record {name}=http://HOST:PORT"
+                            )));
+                        }
+                    };
+                    let host_file = loaded.dir.join(&to);
+                    let folder = host_file.parent().map(PathBuf::from).unwrap_or_else(|| loaded.dir.clone());
+                    let file_name = host_file
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| format!("{name}.yaml"));
+                    binds.push(format!("{}:{RECORD_MOUNT}/{name}", folder.display()));
+                    Mode::Record {
+                        upstream,
+                        to: format!("{RECORD_MOUNT}/{name}/{file_name}"),
+                        redact,
+                    }
+                }
+            };
+            let probe = match &mode {
+                Mode::Record { upstream, .. } => upstream_probe(upstream),
+                _ => Some(ProbeSpec::Tcp {
+                    host: name.clone(),
+                    port,
+                }),
+            };
+            served.push(Served {
+                name: name.clone(),
+                port,
+                private_port,
+                mode,
+                limits: dep.limits.clone(),
+                faults: dep.faults.clone(),
+            });
+            served_labels.push(ServedLabel {
+                name: name.clone(),
+                kind,
+                port,
+                private_port,
+            });
+            registry_entries.push(RegistryEntry {
+                name: name.clone(),
+                role: "dependency".into(),
+                kind,
+                owner,
+                internal_url: Some(format!("http://{name}:{port}")),
+                host_url: None,
+                api,
+                probe,
+            });
+            continue;
+        }
+
+        // A real container, behind a proxy when it has limits or faults.
+        let container = dep.container();
+        let proxied = has_any(&dep.limits, &dep.faults);
+        let alias = if proxied { format!("{name}-origin") } else { name.clone() };
+        let env: Vec<(String, String)> = shared_env
+            .iter()
+            .filter(|(key, _)| !key.starts_with(&format!("{}_", env_stem(name))))
+            .cloned()
+            .collect();
+        let debug = options.debug.contains(name);
+        let mut planned = real_container(
+            &sandbox,
+            &network,
+            name,
+            Role::Dependency,
+            kind,
+            &container,
+            dep.debug.as_ref().filter(|_| debug),
+            &env,
+            Some(&alias),
+            0,
+            loaded,
+        );
+        if proxied {
+            // The proxy answers under the dependency's name and publishes
+            // its ports; the real container is reached through it.
+            planned.spec.aliases = vec![alias.clone()];
+            let ports: Vec<ProxyPort> = container
+                .ports
+                .iter()
+                .map(|(port_name, port)| ProxyPort {
+                    listen: *port,
+                    target: *port,
+                    http: speaks_http(&container.health, port_name),
+                })
+                .collect();
+            let proxy_entry = format!("{name}-proxy");
+            let proxy_config = AgentConfig {
+                version: config::CONFIG_VERSION,
+                sandbox: sandbox.clone(),
+                admin_port: config::ADMIN_PORT,
+                registry: None,
+                served: vec![Served {
+                    name: name.clone(),
+                    port: container.ports.values().next().copied().unwrap_or(80),
+                    private_port: 0,
+                    mode: Mode::Proxy {
+                        target: alias.clone(),
+                        ports,
+                    },
+                    limits: dep.limits.clone(),
+                    faults: dep.faults.clone(),
+                }],
+                callers: caller_names(loaded),
+            };
+            let mut publish: Vec<u16> = container.ports.values().copied().collect();
+            publish.push(config::ADMIN_PORT);
+            let mut proxy_labels = base_labels(&sandbox, &proxy_entry, Role::Agent, "proxy");
+            proxy_labels.insert(labels::PORTS.into(), serde_json::to_string(&container.ports).unwrap_or_default());
+            containers.push(Planned {
+                entry: proxy_entry.clone(),
+                role: Role::Agent,
+                kind: "proxy".into(),
+                wave: 0,
+                image: ImageSource::Agent,
+                spec: ContainerSpec {
+                    name: container_name(&sandbox, &proxy_entry),
+                    image: String::new(),
+                    command: Some(agent_command()),
+                    env: Vec::new(),
+                    labels: proxy_labels,
+                    network: network.clone(),
+                    aliases: vec![name.clone()],
+                    publish,
+                    binds: Vec::new(),
+                },
+                ports: container.ports.clone(),
+                health: None,
+                files: vec![agent_file(&proxy_config)],
+            });
+        }
+        containers.push(planned);
+        registry_entries.push(RegistryEntry {
+            name: name.clone(),
+            role: "dependency".into(),
+            kind,
+            owner,
+            internal_url: container.ports.values().next().map(|p| format!("http://{name}:{p}")),
+            host_url: None,
+            api,
+            probe: network_probe(&alias, name, &sandbox, &container),
+        });
+    }
+
+    // The main agent: the registry and every stub, replay and record dependency.
+    let agent_config = AgentConfig {
+        version: config::CONFIG_VERSION,
+        sandbox: sandbox.clone(),
+        admin_port: config::ADMIN_PORT,
+        registry: Some(RegistryConfig {
+            sandbox: sandbox.clone(),
+            entries: registry_entries,
+        }),
+        served,
+        callers: caller_names(loaded),
+    };
+    let mut aliases = vec!["registry".to_owned()];
+    aliases.extend(served_labels.iter().map(|s| s.name.clone()));
+    let mut publish = vec![config::REGISTRY_PORT, config::ADMIN_PORT];
+    publish.extend(served_labels.iter().map(|s| s.private_port));
+    let mut agent_labels = base_labels(&sandbox, "agent", Role::Agent, "agent");
+    agent_labels.insert(
+        labels::SERVED.into(),
+        serde_json::to_string(&served_labels).unwrap_or_default(),
+    );
+    containers.insert(
+        0,
+        Planned {
+            entry: "agent".into(),
+            role: Role::Agent,
+            kind: "agent".into(),
+            wave: 0,
+            image: ImageSource::Agent,
+            spec: ContainerSpec {
+                name: container_name(&sandbox, "agent"),
+                image: String::new(),
+                command: Some(agent_command()),
+                env: Vec::new(),
+                labels: agent_labels,
+                network: network.clone(),
+                aliases,
+                publish,
+                binds,
+            },
+            ports: IndexMap::new(),
+            health: None,
+            files: vec![agent_file(&agent_config)],
+        },
+    );
+    Ok(Plan {
+        sandbox,
+        network,
+        containers,
+    })
+}
+
+fn agent_command() -> Vec<String> {
+    vec![
+        AGENT_BINARY.to_owned(),
+        "agent".to_owned(),
+        "--config".to_owned(),
+        config::CONFIG_PATH.to_owned(),
+    ]
+}
+
+fn agent_file(config: &AgentConfig) -> (String, String, Vec<u8>) {
+    let json = serde_json::to_vec(config).expect("the agent configuration serializes");
+    let name = config::CONFIG_PATH.rsplit('/').next().unwrap_or("agent.json").to_owned();
+    (AGENT_DIR.to_owned(), name, json)
+}
+
+fn caller_names(loaded: &Loaded) -> Vec<String> {
+    std::iter::once(loaded.manifest.service.name.clone())
+        .chain(
+            loaded
+                .manifest
+                .dependencies
+                .iter()
+                .filter(|(_, d)| !d.kind().is_agent())
+                .map(|(n, _)| n.clone()),
+        )
+        .collect()
+}
+
+fn has_any(limits: &Option<Limits>, faults: &Option<Faults>) -> bool {
+    limits.as_ref().is_some_and(|l| !l.is_empty()) || faults.as_ref().is_some_and(|f| !f.is_empty())
+}
+
+/// A port speaks HTTP when the entry's health check makes HTTP calls on it,
+/// or when it is named like an HTTP port.
+fn speaks_http(health: &Option<Health>, port_name: &str) -> bool {
+    let by_health = health.as_ref().is_some_and(|h| {
+        h.http.is_some() && h.port.as_deref().is_none_or(|p| p == port_name)
+    });
+    by_health || matches!(port_name, "http" | "web" | "api" | "grpc-web")
+}
+
+/// The port a dependency answers on inside the network.
+pub fn dependency_port(dep: &crate::manifest::Dependency) -> u16 {
+    if let Some(stub) = &dep.stub {
+        stub.port
+    } else if let Some(record) = &dep.record {
+        record.port
+    } else if dep.replay.is_some() {
+        80
+    } else {
+        dep.ports.values().next().copied().unwrap_or(80)
+    }
+}
+
+fn upstream_probe(upstream: &str) -> Option<ProbeSpec> {
+    let rest = upstream.strip_prefix("http://")?;
+    let authority = rest.split('/').next()?;
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host.to_owned(), port.parse().ok()?),
+        None => (authority.to_owned(), 80),
+    };
+    Some(ProbeSpec::Tcp { host, port })
+}
+
+/// The registry's probe for a real container, from inside the network.
+fn network_probe(host: &str, entry: &str, sandbox: &str, container: &Container) -> Option<ProbeSpec> {
+    let Some(health) = &container.health else {
+        return container.ports.values().next().map(|port| ProbeSpec::Tcp {
+            host: host.to_owned(),
+            port: *port,
+        });
+    };
+    match health.probe()? {
+        ProbeKind::Http(path) => Some(ProbeSpec::Http {
+            host: host.to_owned(),
+            port: named_port(&container.ports, health.port.as_deref())?,
+            path,
+            status: health.status,
+            contains: health.contains.clone(),
+        }),
+        ProbeKind::Tcp(name) => Some(ProbeSpec::Tcp {
+            host: host.to_owned(),
+            port: *container.ports.get(&name)?,
+        }),
+        ProbeKind::Exec(command) => Some(ProbeSpec::Exec {
+            container: container_name(sandbox, entry),
+            command,
+        }),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn real_container(
+    sandbox: &str,
+    network: &str,
+    entry: &str,
+    role: Role,
+    kind: Kind,
+    container: &Container,
+    debug: Option<&crate::manifest::Debug>,
+    shared_env: &[(String, String)],
+    alias: Option<&str>,
+    wave: u8,
+    loaded: &Loaded,
+) -> Planned {
+    let mut env: IndexMap<String, String> = shared_env.iter().cloned().collect();
+    for (key, value) in &container.env {
+        env.insert(key.clone(), value.0.clone());
+    }
+    let mut command = container.command.clone();
+    let mut publish: Vec<u16> = container.ports.values().copied().collect();
+    let mut labels = base_labels(sandbox, entry, role, kind.as_str());
+    labels.insert(labels::PORTS.into(), serde_json::to_string(&container.ports).unwrap_or_default());
+    if let Some(debug) = debug {
+        for (key, value) in &debug.env {
+            env.insert(key.clone(), value.0.clone());
+        }
+        if debug.command.is_some() {
+            command = debug.command.clone();
+        }
+        if !publish.contains(&debug.port) {
+            publish.push(debug.port);
+        }
+        labels.insert(labels::DEBUG.into(), debug.port.to_string());
+    }
+    let image = match (&container.build, &container.image) {
+        (Some(build), _) => ImageSource::Build {
+            context: loaded.dir.join(&build.context),
+            dockerfile: build.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
+            args: build.args.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect(),
+        },
+        (None, Some(image)) => ImageSource::Reference(image.clone()),
+        (None, None) => ImageSource::Reference(String::new()),
+    };
+    Planned {
+        entry: entry.to_owned(),
+        role,
+        kind: kind.as_str().to_owned(),
+        wave,
+        image,
+        spec: ContainerSpec {
+            name: container_name(sandbox, entry),
+            image: String::new(),
+            command,
+            env: env.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            labels,
+            network: network.to_owned(),
+            aliases: vec![alias.unwrap_or(entry).to_owned()],
+            publish,
+            binds: Vec::new(),
+        },
+        ports: container.ports.clone(),
+        health: container.health.clone(),
+        files: Vec::new(),
+    }
+}

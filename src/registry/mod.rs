@@ -49,3 +49,20 @@ pub async fn serve(config: RegistryConfig, listener: tokio::net::TcpListener) ->
     let _ = (config, listener);
     Ok(())
 }
+
+/// Tells the registry at `registry_url` the host URL of each entry.
+pub async fn put_host_urls(
+    registry_url: &str,
+    urls: &indexmap::IndexMap<String, String>,
+) -> Result<(), String> {
+    let _ = (registry_url, urls);
+    Ok(())
+}
+
+/// Each entry's health status (`up`, `down`, `starting`) from the registry.
+pub async fn health_by_entry(
+    registry_url: &str,
+) -> Result<std::collections::HashMap<String, String>, String> {
+    let _ = registry_url;
+    Ok(Default::default())
+}

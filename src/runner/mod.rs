@@ -1,2 +1,537 @@
-//! Carries a plan out on the engine, emitting events as it goes; handles
-//! Ctrl-C and SIGTERM.
+//! Carries a plan out on the engine: resolves images, starts containers in
+//! waves, waits for readiness, and cleans up on failure or interruption. It
+//! never prints; it reports [`Event`]s to a [`Reporter`].
+
+pub mod status;
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use crate::engine::image::{self, BuildFailure};
+use crate::engine::{ContainerInfo, Engine, EngineError, labels};
+use crate::health::{self, ProbeSpec};
+use crate::plan::{self, ImageSource, Plan, Planned};
+
+/// How long an entry may take to become healthy unless its manifest says.
+pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
+/// Grace period between SIGTERM and SIGKILL when stopping a container.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// Lines of an entry's log shown when it fails.
+pub const FAILURE_LOG_LINES: u64 = 20;
+
+/// Something that happened while carrying out a plan.
+#[derive(Debug, Clone)]
+pub enum Event {
+    ImageBuilding { entry: String },
+    ImageBuilt { entry: String, cached: bool },
+    ImagePulling { entry: String, status: String },
+    NetworkCreated { name: String },
+    EntryKept { entry: String },
+    EntryRemoved { entry: String },
+    EntryStarted { entry: String },
+    EntryHealthy { entry: String, after: Duration },
+    ProbeFailed { entry: String, reason: String },
+}
+
+/// Receives events; renderers in `output` implement it.
+pub trait Reporter: Send + Sync {
+    fn event(&self, event: Event);
+}
+
+/// A reporter that drops everything.
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn event(&self, _: Event) {}
+}
+
+/// Why `up` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("failed to build the image of `{entry}`{}: {message}", step.as_ref().map(|s| format!(" at `{s}`")).unwrap_or_default())]
+    Build {
+        entry: String,
+        step: Option<String>,
+        message: String,
+    },
+    #[error("failed to prepare the image of `{entry}`: {message}")]
+    Image { entry: String, message: String },
+    #[error("`{entry}` did not become healthy: {reason}{}", render_logs(logs))]
+    Unhealthy {
+        entry: String,
+        reason: String,
+        logs: String,
+    },
+    #[error("interrupted")]
+    Interrupted,
+}
+
+fn render_logs(logs: &str) -> String {
+    if logs.trim().is_empty() {
+        "\n(no log output)".to_owned()
+    } else {
+        let mut text = String::from("\nlast log lines:");
+        for line in logs.lines() {
+            text.push_str("\n  | ");
+            text.push_str(line);
+        }
+        text
+    }
+}
+
+/// Settings of one `up`.
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    /// Leave what was started when `up` fails or is interrupted.
+    pub keep: bool,
+    /// Overrides every entry's health timeout.
+    pub timeout: Option<Duration>,
+}
+
+/// What `up` did.
+#[derive(Debug, Clone, Default)]
+pub struct UpOutcome {
+    pub created: Vec<String>,
+    pub kept: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// Carries out `plan`: on success every entry is healthy; on failure or
+/// interruption (`cancel` turning true) what this call started is removed
+/// unless `options.keep`.
+pub async fn up(
+    engine: &Engine,
+    mut plan: Plan,
+    options: &UpOptions,
+    reporter: &dyn Reporter,
+    mut cancel: watch::Receiver<bool>,
+) -> Result<UpOutcome, UpError> {
+    let mut outcome = UpOutcome::default();
+    let mut created_network = false;
+    let result = async {
+        resolve_images(engine, &mut plan, reporter, &cancel).await?;
+        check_cancel(&cancel)?;
+        let existing = engine
+            .containers_with_label(&labels::of_sandbox(&plan.sandbox))
+            .await?;
+        let existing: HashMap<String, ContainerInfo> = existing.into_iter().map(|c| (c.name.clone(), c)).collect();
+
+        // What to keep, what to replace, what no longer belongs.
+        let planned_names: HashSet<&str> = plan.containers.iter().map(|c| c.spec.name.as_str()).collect();
+        let mut stale: Vec<&ContainerInfo> = existing
+            .values()
+            .filter(|c| !planned_names.contains(c.name.as_str()))
+            .collect();
+        let mut to_start = Vec::new();
+        for planned in &plan.containers {
+            match existing.get(&planned.spec.name) {
+                Some(current)
+                    if current.is_running()
+                        && current.label(labels::HASH) == planned.spec.labels.get(labels::HASH).map(String::as_str) =>
+                {
+                    reporter.event(Event::EntryKept {
+                        entry: planned.entry.clone(),
+                    });
+                    outcome.kept.push(planned.entry.clone());
+                }
+                Some(current) => {
+                    stale.push(current);
+                    to_start.push(planned.spec.name.clone());
+                }
+                None => to_start.push(planned.spec.name.clone()),
+            }
+        }
+        let removals = stale.iter().map(|c| async move {
+            engine.remove_container(&c.id, Some(STOP_GRACE)).await?;
+            Ok::<_, EngineError>(c.label(labels::ENTRY).unwrap_or(&c.name).to_owned())
+        });
+        for removed in join_all(removals).await {
+            let entry = removed?;
+            reporter.event(Event::EntryRemoved { entry: entry.clone() });
+            outcome.removed.push(entry);
+        }
+        check_cancel(&cancel)?;
+
+        let mut network_labels = HashMap::from([(labels::NAME.to_owned(), plan.sandbox.clone())]);
+        network_labels.insert(labels::ENTRY.into(), "network".into());
+        if engine.ensure_network(&plan.network, network_labels).await? {
+            created_network = true;
+            reporter.event(Event::NetworkCreated {
+                name: plan.network.clone(),
+            });
+        }
+
+        for wave in [0u8, 1] {
+            let in_wave: Vec<&Planned> = plan.containers.iter().filter(|c| c.wave == wave).collect();
+            let starts = in_wave
+                .iter()
+                .filter(|c| to_start.contains(&c.spec.name))
+                .map(|c| start_one(engine, c));
+            for started in join_all(starts).await {
+                let (entry, id) = started?;
+                outcome.created.push(id);
+                reporter.event(Event::EntryStarted { entry });
+            }
+            check_cancel(&cancel)?;
+            let waits = in_wave
+                .iter()
+                .map(|c| wait_ready(engine, c, options.timeout, reporter, cancel.clone()));
+            for ready in join_all(waits).await {
+                ready?;
+            }
+        }
+        Ok::<(), UpError>(())
+    }
+    .await;
+
+    match result {
+        Ok(()) => Ok(outcome),
+        Err(error) => {
+            if !options.keep {
+                // Remove what this call started; leave what it kept.
+                let removals = outcome.created.iter().map(|id| engine.remove_container(id, Some(STOP_GRACE)));
+                let _ = join_all(removals).await;
+                if created_network || outcome.kept.is_empty() {
+                    let _ = remove_networks(engine, &labels::of_sandbox(&plan.sandbox)).await;
+                }
+            }
+            // A signal that arrived while we failed still means "interrupted".
+            if *cancel.borrow_and_update() {
+                return Err(UpError::Interrupted);
+            }
+            Err(error)
+        }
+    }
+}
+
+fn check_cancel(cancel: &watch::Receiver<bool>) -> Result<(), UpError> {
+    if *cancel.borrow() {
+        Err(UpError::Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
+async fn start_one(engine: &Engine, planned: &Planned) -> Result<(String, String), UpError> {
+    let id = match engine.create_container(&planned.spec).await {
+        Ok(id) => id,
+        Err(EngineError::Conflict { .. }) => {
+            // A container of that name left by an earlier, interrupted run.
+            engine.remove_container(&planned.spec.name, None).await?;
+            engine.create_container(&planned.spec).await?
+        }
+        Err(other) => return Err(other.into()),
+    };
+    for (folder, name, contents) in &planned.files {
+        if let Err(error) = engine.upload_files(&id, folder, &[(name.as_str(), contents.as_slice())]).await {
+            let _ = engine.remove_container(&id, None).await;
+            return Err(error.into());
+        }
+    }
+    if let Err(error) = engine.start_container(&id).await {
+        let _ = engine.remove_container(&id, None).await;
+        return Err(error.into());
+    }
+    Ok((planned.entry.clone(), id))
+}
+
+/// Waits until `planned` is ready: its container runs and its readiness
+/// probe passes, within its health timeout.
+async fn wait_ready(
+    engine: &Engine,
+    planned: &Planned,
+    timeout: Option<Duration>,
+    reporter: &dyn Reporter,
+    mut cancel: watch::Receiver<bool>,
+) -> Result<(), UpError> {
+    let started = Instant::now();
+    let limit = timeout
+        .or_else(|| planned.health.as_ref().and_then(|h| h.timeout.map(|t| t.0)))
+        .unwrap_or(DEFAULT_HEALTH_TIMEOUT);
+    let deadline = started + limit;
+    let mut last_reason = String::from("no probe ran");
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let (running, exit_code, published) = engine.inspect_container(&planned.spec.name).await?;
+        if !running {
+            let logs = engine.tail_logs(&planned.spec.name, FAILURE_LOG_LINES).await;
+            return Err(UpError::Unhealthy {
+                entry: planned.entry.clone(),
+                reason: format!(
+                    "the container exited{}",
+                    exit_code.map(|c| format!(" with code {c}")).unwrap_or_default()
+                ),
+                logs,
+            });
+        }
+        let probe = planned.readiness(&published);
+        let attempt = match &probe {
+            None => Ok(()),
+            Some(ProbeSpec::Exec { command, .. }) => match engine.exec_capture(&planned.spec.name, command).await {
+                Ok((0, _)) => Ok(()),
+                Ok((code, output)) => Err(format!(
+                    "`{}` exited with code {code}{}",
+                    command.join(" "),
+                    first_line(&output)
+                )),
+                Err(error) => Err(error.to_string()),
+            },
+            Some(spec) => {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                health::probe(spec, remaining.min(Duration::from_secs(2))).await
+            }
+        };
+        match attempt {
+            Ok(()) => {
+                reporter.event(Event::EntryHealthy {
+                    entry: planned.entry.clone(),
+                    after: started.elapsed(),
+                });
+                return Ok(());
+            }
+            Err(reason) => {
+                if reason != last_reason {
+                    reporter.event(Event::ProbeFailed {
+                        entry: planned.entry.clone(),
+                        reason: reason.clone(),
+                    });
+                }
+                last_reason = reason;
+            }
+        }
+        if Instant::now() >= deadline {
+            let logs = engine.tail_logs(&planned.spec.name, FAILURE_LOG_LINES).await;
+            return Err(UpError::Unhealthy {
+                entry: planned.entry.clone(),
+                reason: format!("{last_reason} (gave up after {}s)", limit.as_secs_f64()),
+                logs,
+            });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = cancel.changed() => return Err(UpError::Interrupted),
+        }
+        pause = (pause * 2).min(Duration::from_millis(250));
+    }
+}
+
+fn first_line(output: &str) -> String {
+    match output.lines().find(|l| !l.trim().is_empty()) {
+        Some(line) => format!(": {}", line.trim()),
+        None => String::new(),
+    }
+}
+
+/// Resolves every planned image (building, pulling or importing as needed),
+/// fills `spec.image`, and stamps each spec with the hash of what it is
+/// made of.
+async fn resolve_images(
+    engine: &Engine,
+    plan: &mut Plan,
+    reporter: &dyn Reporter,
+    cancel: &watch::Receiver<bool>,
+) -> Result<(), UpError> {
+    let sandbox = plan.sandbox.clone();
+    let mut unique: Vec<ImageSource> = Vec::new();
+    for planned in &plan.containers {
+        if !unique.contains(&planned.image) {
+            unique.push(planned.image.clone());
+        }
+    }
+    let entry_of = |source: &ImageSource| {
+        plan.containers
+            .iter()
+            .find(|c| &c.image == source)
+            .map(|c| c.entry.clone())
+            .unwrap_or_default()
+    };
+    let jobs = unique.iter().map(|source| {
+        let entry = entry_of(source);
+        let sandbox = sandbox.clone();
+        async move {
+            let reference = resolve_one(engine, source, &entry, &sandbox, reporter).await?;
+            let id = engine.image_id(&reference).await?;
+            Ok::<_, UpError>((source.clone(), reference, id))
+        }
+    });
+    let mut resolved = Vec::new();
+    for result in join_all(jobs).await {
+        resolved.push(result?);
+    }
+    check_cancel(cancel)?;
+    for planned in &mut plan.containers {
+        let (_, reference, id) = resolved
+            .iter()
+            .find(|(source, _, _)| source == &planned.image)
+            .expect("every image source was resolved");
+        planned.spec.image = reference.clone();
+        let mut hasher = Sha256::new();
+        hasher.update(serde_json::to_vec(&planned.spec).expect("a container spec serializes"));
+        hasher.update(id.as_bytes());
+        for (folder, name, contents) in &planned.files {
+            hasher.update(folder.as_bytes());
+            hasher.update(name.as_bytes());
+            hasher.update(contents);
+        }
+        let hash = image::hex(&hasher.finalize());
+        planned.spec.labels.insert(labels::HASH.into(), hash[..16].to_owned());
+    }
+    Ok(())
+}
+
+async fn resolve_one(
+    engine: &Engine,
+    source: &ImageSource,
+    entry: &str,
+    sandbox: &str,
+    reporter: &dyn Reporter,
+) -> Result<String, UpError> {
+    match source {
+        ImageSource::Reference(reference) => {
+            engine
+                .ensure_image(reference, |status| {
+                    reporter.event(Event::ImagePulling {
+                        entry: entry.to_owned(),
+                        status: status.to_owned(),
+                    })
+                })
+                .await?;
+            Ok(reference.clone())
+        }
+        ImageSource::Build {
+            context,
+            dockerfile,
+            args,
+        } => {
+            let (context, dockerfile_name) = (context.clone(), dockerfile.clone());
+            let (tar, hash) = tokio::task::spawn_blocking(move || image::context_tar(&context, &dockerfile_name))
+                .await
+                .map_err(|e| UpError::Image {
+                    entry: entry.to_owned(),
+                    message: e.to_string(),
+                })?
+                .map_err(|e| UpError::Image {
+                    entry: entry.to_owned(),
+                    message: format!("cannot read the build context: {e}"),
+                })?;
+            let mut hasher = Sha256::new();
+            hasher.update(hash.as_bytes());
+            hasher.update(dockerfile.as_bytes());
+            let mut sorted: Vec<_> = args.iter().collect();
+            sorted.sort();
+            for (key, value) in sorted {
+                hasher.update(format!("{key}={value}\n").as_bytes());
+            }
+            let tag = format!("sandbox-{entry}:{}", &image::hex(&hasher.finalize())[..16]);
+            if engine.image_exists(&tag).await? {
+                reporter.event(Event::ImageBuilt {
+                    entry: entry.to_owned(),
+                    cached: true,
+                });
+                return Ok(tag);
+            }
+            reporter.event(Event::ImageBuilding {
+                entry: entry.to_owned(),
+            });
+            let image_labels = HashMap::from([(labels::NAME.to_owned(), sandbox.to_owned())]);
+            engine
+                .build_image(tar, dockerfile, args, &tag, &image_labels, |_| {})
+                .await
+                .map_err(|BuildFailure { step, message }| UpError::Build {
+                    entry: entry.to_owned(),
+                    step,
+                    message,
+                })?;
+            reporter.event(Event::ImageBuilt {
+                entry: entry.to_owned(),
+                cached: false,
+            });
+            Ok(tag)
+        }
+        ImageSource::Agent => ensure_agent_image(engine).await.map_err(|message| UpError::Image {
+            entry: entry.to_owned(),
+            message,
+        }),
+    }
+}
+
+/// Makes sure the agent image of the running binary exists; it is tagged by
+/// the binary's content hash, so it is made once per build of `sandbox`.
+pub async fn ensure_agent_image(engine: &Engine) -> Result<String, String> {
+    let binary = std::env::current_exe().map_err(|e| format!("cannot find the running binary: {e}"))?;
+    let path = binary.clone();
+    let hash = tokio::task::spawn_blocking(move || std::fs::read(&path).map(|data| image::hex(&Sha256::digest(&data))))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot read {}: {e}", binary.display()))?;
+    let tag = format!("sandbox-agent:{}", &hash[..16]);
+    if engine.image_exists(&tag).await.map_err(|e| e.to_string())? {
+        return Ok(tag);
+    }
+    let name = plan::AGENT_BINARY.trim_start_matches('/').to_owned();
+    let dir = plan::AGENT_DIR.trim_start_matches('/').to_owned();
+    let (tar, _) = tokio::task::spawn_blocking(move || image::binary_rootfs(&binary, &name, &[dir.as_str()]))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot pack the agent image: {e}"))?;
+    let changes = vec![
+        format!("ENTRYPOINT [\"{}\"]", plan::AGENT_BINARY),
+        format!("LABEL {}={}", labels::AGENT_IMAGE, &hash[..16]),
+    ];
+    engine.import_image(tar, &tag, &changes).await.map_err(|e| e.to_string())?;
+    Ok(tag)
+}
+
+/// What `down` removed.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DownReport {
+    pub sandboxes: Vec<String>,
+    pub containers: usize,
+    pub networks: usize,
+    pub volumes: usize,
+    pub images: usize,
+}
+
+/// Removes every container, network and volume whose labels match
+/// `selector` (`dev.sandbox.name=X`, or `dev.sandbox.name` for all). With
+/// `images`, also the agent images no container uses any more.
+pub async fn down(engine: &Engine, selector: &str, images: bool) -> Result<DownReport, EngineError> {
+    let containers = engine.containers_with_label(selector).await?;
+    let mut report = DownReport::default();
+    let mut sandboxes: Vec<String> = containers
+        .iter()
+        .filter_map(|c| c.label(labels::NAME).map(str::to_owned))
+        .collect();
+    let removals = containers.iter().map(|c| engine.remove_container(&c.id, Some(STOP_GRACE)));
+    for removed in join_all(removals).await {
+        removed?;
+        report.containers += 1;
+    }
+    report.networks = remove_networks(engine, selector).await?;
+    report.volumes = engine.remove_volumes_with_label(selector).await?;
+    if images {
+        for (id, _) in engine.images_with_label(labels::AGENT_IMAGE).await? {
+            if engine.remove_image(&id).await? {
+                report.images += 1;
+            }
+        }
+    }
+    sandboxes.sort();
+    sandboxes.dedup();
+    report.sandboxes = sandboxes;
+    Ok(report)
+}
+
+async fn remove_networks(engine: &Engine, selector: &str) -> Result<usize, EngineError> {
+    let networks = engine.networks_with_label(selector).await?;
+    for (id, _) in &networks {
+        engine.remove_network(id).await?;
+    }
+    Ok(networks.len())
+}

@@ -1,0 +1,185 @@
+//! The status of a sandbox, found from the engine's labels alone
+//! (PRODUCT.md section 5, `sandbox status --json`).
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::agent::config;
+use crate::engine::{ContainerInfo, Engine, EngineError, labels};
+use crate::plan::ServedLabel;
+
+/// `sandbox status --json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusDoc {
+    pub sandbox: String,
+    pub registry_url: Option<String>,
+    pub entries: Vec<StatusEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusEntry {
+    pub name: String,
+    /// `service` or `dependency`.
+    pub role: String,
+    /// `build`, `image`, `stub`, `replay` or `record`.
+    pub kind: String,
+    /// The container's state: `running`, `exited`, ...
+    pub state: String,
+    /// `up`, `down`, `starting` or `unknown` (the registry is not answering).
+    pub health: String,
+    /// The first port's URL on the host.
+    pub host_url: Option<String>,
+    /// Named ports: name -> `127.0.0.1:P`.
+    pub ports: IndexMap<String, String>,
+    /// The debug port on the host, when the entry runs with debug settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug: Option<String>,
+}
+
+impl StatusDoc {
+    pub fn entry(&self, name: &str) -> Option<&StatusEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+}
+
+/// What the engine says about one sandbox.
+pub struct Found {
+    pub containers: Vec<ContainerInfo>,
+}
+
+impl Found {
+    pub async fn load(engine: &Engine, sandbox: &str) -> Result<Found, EngineError> {
+        Ok(Found {
+            containers: engine.containers_with_label(&labels::of_sandbox(sandbox)).await?,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty()
+    }
+
+    /// The container of an entry, or of the agent serving it.
+    pub fn container_of(&self, entry: &str) -> Option<&ContainerInfo> {
+        self.containers
+            .iter()
+            .find(|c| c.label(labels::ENTRY) == Some(entry))
+            .or_else(|| self.agent_serving(entry).map(|(c, _)| c))
+    }
+
+    pub fn agent(&self) -> Option<&ContainerInfo> {
+        self.containers.iter().find(|c| c.label(labels::ENTRY) == Some("agent"))
+    }
+
+    fn agent_serving(&self, entry: &str) -> Option<(&ContainerInfo, ServedLabel)> {
+        let agent = self.agent()?;
+        served(agent).into_iter().find(|s| s.name == entry).map(|s| (agent, s))
+    }
+
+    /// The registry's URL on the host.
+    pub fn registry_url(&self) -> Option<String> {
+        let port = self.agent()?.published.get(&config::REGISTRY_PORT)?;
+        Some(format!("http://127.0.0.1:{port}"))
+    }
+
+    /// The agent control API's URL on the host, for the agent that serves
+    /// `entry` (a proxy's for a proxied real container), or the main agent.
+    pub fn admin_url(&self, entry: Option<&str>) -> Option<String> {
+        let agent = entry
+            .and_then(|e| {
+                self.containers
+                    .iter()
+                    .find(|c| c.label(labels::ENTRY) == Some(&format!("{e}-proxy")))
+            })
+            .or_else(|| self.agent())?;
+        let port = agent.published.get(&config::ADMIN_PORT)?;
+        Some(format!("http://127.0.0.1:{port}"))
+    }
+
+    /// Every entry, the service first, then dependencies by name.
+    pub fn entries(&self, health: &HashMap<String, String>) -> Vec<StatusEntry> {
+        let mut entries = Vec::new();
+        for container in &self.containers {
+            let role = container.label(labels::ROLE).unwrap_or_default();
+            if role != "service" && role != "dependency" {
+                continue;
+            }
+            let name = container.label(labels::ENTRY).unwrap_or_default().to_owned();
+            let named: IndexMap<String, u16> = container
+                .label(labels::PORTS)
+                .and_then(|p| serde_json::from_str(p).ok())
+                .unwrap_or_default();
+            // A proxied container is reached through its proxy.
+            let front = self
+                .containers
+                .iter()
+                .find(|c| c.label(labels::ENTRY) == Some(&format!("{name}-proxy")))
+                .unwrap_or(container);
+            let ports: IndexMap<String, String> = named
+                .iter()
+                .filter_map(|(port_name, port)| {
+                    Some((port_name.clone(), format!("127.0.0.1:{}", front.published.get(port)?)))
+                })
+                .collect();
+            let debug = container
+                .label(labels::DEBUG)
+                .and_then(|p| p.parse::<u16>().ok())
+                .and_then(|p| container.published.get(&p))
+                .map(|p| format!("127.0.0.1:{p}"));
+            entries.push(StatusEntry {
+                health: health_of(health, &name, container.is_running()),
+                host_url: ports.values().next().map(|a| format!("http://{a}")),
+                name,
+                role: role.to_owned(),
+                kind: container.label(labels::KIND).unwrap_or_default().to_owned(),
+                state: container.state.clone(),
+                ports,
+                debug,
+            });
+        }
+        if let Some(agent) = self.agent() {
+            for served in served(agent) {
+                let address = agent
+                    .published
+                    .get(&served.private_port)
+                    .map(|p| format!("127.0.0.1:{p}"));
+                entries.push(StatusEntry {
+                    health: health_of(health, &served.name, agent.is_running()),
+                    host_url: address.as_ref().map(|a| format!("http://{a}")),
+                    ports: address.into_iter().map(|a| ("http".to_owned(), a)).collect(),
+                    name: served.name,
+                    role: "dependency".into(),
+                    kind: served.kind.as_str().into(),
+                    state: agent.state.clone(),
+                    debug: None,
+                });
+            }
+        }
+        entries.sort_by(|a, b| (a.role != "service", &a.name).cmp(&(b.role != "service", &b.name)));
+        entries
+    }
+
+    pub fn doc(&self, sandbox: &str, health: &HashMap<String, String>) -> StatusDoc {
+        StatusDoc {
+            sandbox: sandbox.to_owned(),
+            registry_url: self.registry_url(),
+            entries: self.entries(health),
+        }
+    }
+}
+
+fn health_of(health: &HashMap<String, String>, name: &str, running: bool) -> String {
+    match health.get(name) {
+        Some(status) => status.clone(),
+        None if running => "unknown".into(),
+        None => "down".into(),
+    }
+}
+
+fn served(agent: &ContainerInfo) -> Vec<ServedLabel> {
+    agent
+        .label(labels::SERVED)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default()
+}
