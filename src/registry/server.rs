@@ -1,0 +1,166 @@
+//! The registry's HTTP/1.1 server: routing, the JSON answers and the
+//! `/_sandbox` admin paths. Every bad request gets a status and a JSON
+//! reason; nothing a client sends can end the server.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{Value, json};
+
+use super::live::State;
+
+/// The largest body `PUT /_sandbox/hosts` accepts.
+const MAX_PUT: usize = 1024 * 1024;
+
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+pub(crate) async fn handle(
+    state: Arc<State>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    Ok(route(&state, request).await)
+}
+
+async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = request.uri().path().to_owned();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let method = request.method().clone();
+    let read = method == Method::GET || method == Method::HEAD;
+    match segments.as_slice() {
+        ["services"] if read => ok(state.services_doc()),
+        ["services", name] if read => match state.position(name) {
+            Some(i) => ok(state.entry_doc(i)),
+            None => unknown_entry(state, name),
+        },
+        ["services", name, "openapi"] if read => match state.position(name) {
+            Some(i) => match state.openapi(i) {
+                Some(doc) => ok(doc),
+                None => error(
+                    StatusCode::NOT_FOUND,
+                    json!({"error": format!("entry {name} declares no OpenAPI document")}),
+                ),
+            },
+            None => unknown_entry(state, name),
+        },
+        ["_sandbox", "health"] if read => ok(Bytes::from_static(b"{\"ok\":true}")),
+        ["_sandbox", "metrics"] if read => {
+            let body = json!({"probes": state.probes(), "uptime_s": state.uptime_s()});
+            ok(Bytes::from(body.to_string()))
+        }
+        ["_sandbox", "hosts"] if method == Method::PUT => put_hosts(state, request).await,
+        ["services"]
+        | ["services", _]
+        | ["services", _, "openapi"]
+        | ["_sandbox", "health" | "metrics"] => not_allowed(&method, &path, "GET, HEAD"),
+        ["_sandbox", "hosts"] => not_allowed(&method, &path, "PUT"),
+        _ => error(
+            StatusCode::NOT_FOUND,
+            json!({
+                "error": format!("no such path {path}"),
+                "paths": ["/services", "/services/{name}", "/services/{name}/openapi",
+                          "/_sandbox/hosts", "/_sandbox/health", "/_sandbox/metrics"],
+            }),
+        ),
+    }
+}
+
+/// `PUT /_sandbox/hosts` with `{"<entry>": "http://127.0.0.1:P" | null, ...}`:
+/// all or nothing, so a bad name changes no entry.
+async fn put_hosts(state: &State, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let body = match Limited::new(request.into_body(), MAX_PUT).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                json!({"error": format!("cannot read the body (at most {MAX_PUT} bytes): {e}")}),
+            );
+        }
+    };
+    let map = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "expected a JSON object of entry name to host URL"}),
+            );
+        }
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                json!({"error": format!("body is not JSON: {e}")}),
+            );
+        }
+    };
+    let mut hosts = Vec::with_capacity(map.len());
+    let mut unknown = Vec::new();
+    for (name, value) in &map {
+        let url = match value {
+            Value::Null => None,
+            Value::String(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                Some(url.clone())
+            }
+            other => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    json!({"error": format!("host URL of {name} must be an http:// URL string or null, got {other}")}),
+                );
+            }
+        };
+        match state.position(name) {
+            Some(i) => hosts.push((i, url)),
+            None => unknown.push(name.clone()),
+        }
+    }
+    if !unknown.is_empty() {
+        return error(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("no entry named {}", unknown.join(", ")), "entries": state.names()}),
+        );
+    }
+    state.set_hosts(&hosts);
+    let updated: Vec<&str> = hosts
+        .iter()
+        .map(|(i, _)| state.entries[*i].name.as_str())
+        .collect();
+    ok(Bytes::from(json!({"updated": updated}).to_string()))
+}
+
+fn unknown_entry(state: &State, name: &str) -> Response<Full<Bytes>> {
+    error(
+        StatusCode::NOT_FOUND,
+        json!({"error": format!("no entry named {name}"), "entries": state.names()}),
+    )
+}
+
+fn not_allowed(method: &Method, path: &str, allow: &'static str) -> Response<Full<Bytes>> {
+    let mut response = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        json!({"error": format!("method {method} is not allowed on {path} (allowed: {allow})")}),
+    );
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+fn ok(body: Bytes) -> Response<Full<Bytes>> {
+    respond(StatusCode::OK, body)
+}
+
+fn error(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+    respond(status, Bytes::from(body.to_string()))
+}
+
+fn respond(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, JSON);
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
