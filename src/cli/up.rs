@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use clap::Args;
-use indexmap::IndexMap;
 
 use super::Globals;
 use crate::manifest::Span;
@@ -125,10 +124,12 @@ async fn publish_host_urls(found: &Found) {
     let Some(registry) = found.registry_url() else {
         return;
     };
-    let urls: IndexMap<String, String> = found
+    let urls: Vec<(String, String)> = found
         .entries(&HashMap::new())
         .into_iter()
         .filter_map(|e| Some((e.name, e.host_url?)))
         .collect();
-    let _ = crate::registry::put_host_urls(&registry, &urls).await;
+    if let Err(reason) = crate::registry::put_hosts(&registry, &urls).await {
+        eprintln!("warning: {reason}");
+    }
 }

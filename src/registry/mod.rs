@@ -259,19 +259,14 @@ async fn watch(state: Arc<State>, i: usize, spec: ProbeSpec, exec: Option<Arc<dy
     }
 }
 
-/// Tells the registry at `registry_url` the host URL of each entry.
-pub async fn put_host_urls(
-    registry_url: &str,
-    urls: &indexmap::IndexMap<String, String>,
-) -> Result<(), String> {
-    let _ = (registry_url, urls);
-    Ok(())
-}
-
 /// Each entry's health status (`up`, `down`, `starting`) from the registry.
 pub async fn health_by_entry(
     registry_url: &str,
 ) -> Result<std::collections::HashMap<String, String>, String> {
-    let _ = registry_url;
-    Ok(Default::default())
+    let doc = services(registry_url).await?;
+    Ok(doc
+        .services
+        .into_iter()
+        .map(|e| (e.name, e.health.status.as_str().to_owned()))
+        .collect())
 }
