@@ -493,9 +493,9 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
     })
 }
 
+/// The agent's arguments; the image's entrypoint is the binary.
 fn agent_command() -> Vec<String> {
     vec![
-        AGENT_BINARY.to_owned(),
         "agent".to_owned(),
         "--config".to_owned(),
         config::CONFIG_PATH.to_owned(),
