@@ -36,7 +36,12 @@ modes:
 ";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // `command: ["/shopd", "orders", ...]` in a manifest may reach us after an
+    // image's `ENTRYPOINT ["/shopd"]`: then our own path comes first. Skip it.
+    if args.first().is_some_and(|a| a.contains('/') && a.rsplit('/').next() == Some("shopd")) {
+        args.remove(0);
+    }
     let Some(mode) = args.first().cloned() else {
         eprint!("{USAGE}");
         return ExitCode::from(2);
