@@ -187,10 +187,12 @@ YAML
 # (Run in $(...): the caller registers NAME for cleanup first.)
 sandbox_up() {
   local file="$1" name="$2" t0 t1 out="$BENCH_TMP/sandbox-up.out"
+  local rc=0
   t0="$(now)"
-  if ! "$SANDBOX_BIN" up -f "$file" --name "$name" >"$out" 2>&1; then
+  "$SANDBOX_BIN" up -f "$file" --name "$name" >"$out" 2>&1 || rc=$?
+  if [ "$rc" != 0 ]; then
     log ""
-    log "error: \`sandbox up -f $file --name $name\` failed (exit $?); its last lines:"
+    log "error: \`$SANDBOX_BIN up -f $file --name $name\` failed (exit $rc); its last lines:"
     tail -25 "$out" | sed 's/^/  | /' >&2
     exit 1
   fi
@@ -201,9 +203,11 @@ sandbox_up() {
 
 sandbox_down() {
   local file="$1" name="$2" t0 t1 out="$BENCH_TMP/sandbox-down.out"
+  local rc=0
   t0="$(now)"
-  if ! "$SANDBOX_BIN" down -f "$file" --name "$name" >"$out" 2>&1; then
-    log "error: \`sandbox down -f $file --name $name\` failed; its last lines:"
+  "$SANDBOX_BIN" down -f "$file" --name "$name" >"$out" 2>&1 || rc=$?
+  if [ "$rc" != 0 ]; then
+    log "error: \`$SANDBOX_BIN down -f $file --name $name\` failed (exit $rc); its last lines:"
     tail -25 "$out" | sed 's/^/  | /' >&2
     exit 1
   fi
