@@ -1,9 +1,18 @@
-//! `sandbox calls`.
+//! `sandbox calls`: the journal of every call through the agents, merged
+//! across dependencies in time order.
+
+use std::time::Duration;
 
 use clap::Args;
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
 
 use super::Globals;
-use crate::Result;
+use crate::engine::labels;
+use crate::health::http;
+use crate::output;
+use crate::runner::status::Found;
+use crate::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct CallsArgs {
@@ -17,6 +26,158 @@ pub struct CallsArgs {
     pub json: bool,
 }
 
-pub async fn run(_globals: &Globals, _args: CallsArgs) -> Result<()> {
-    Err(crate::Error::Failed("calls: not available yet".into()))
+/// One journaled call (`sandbox calls --json`, PRODUCT.md section 5).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Call {
+    pub time: String,
+    pub dependency: String,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub duration_ms: f64,
+    pub matched: Option<String>,
+    pub traceparent: Option<String>,
+    #[serde(default)]
+    pub caller: Option<String>,
+    #[serde(default)]
+    pub limited: Option<String>,
+    #[serde(default)]
+    pub fault: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Page {
+    calls: Vec<Call>,
+    next: u64,
+}
+
+#[derive(Serialize)]
+struct CallsDoc<'a> {
+    calls: &'a [Call],
+}
+
+/// Every agent's control URL (the main agent and proxies).
+pub(crate) fn agent_urls(found: &Found) -> Vec<String> {
+    found
+        .containers
+        .iter()
+        .filter(|c| c.label(labels::ROLE) == Some("agent"))
+        .filter_map(|c| {
+            let port = c.published.get(&crate::agent::config::ADMIN_PORT)?;
+            Some(format!("http://127.0.0.1:{port}"))
+        })
+        .collect()
+}
+
+/// The calls after `since` (per agent) from every agent, merged by time.
+pub(crate) async fn fetch(
+    agents: &[String],
+    since: &mut [u64],
+    dependency: Option<&str>,
+) -> Result<Vec<Call>> {
+    let mut calls = Vec::new();
+    for (agent, since) in agents.iter().zip(since.iter_mut()) {
+        let mut url = format!("{agent}/_sandbox/calls?since={since}");
+        if let Some(dep) = dependency {
+            url.push_str(&format!("&dependency={dep}"));
+        }
+        let answer = http::request("GET", &url, &[], None, Duration::from_secs(5))
+            .await
+            .map_err(|e| Error::Failed(format!("cannot read the journal from the agent at {agent}: {e}")))?;
+        let page: Page = serde_json::from_slice(&answer.body)
+            .map_err(|e| Error::Failed(format!("the agent's journal is not understood: {e}")))?;
+        *since = page.next;
+        calls.extend(page.calls);
+    }
+    // RFC 3339 UTC times with the same precision sort as text.
+    calls.sort_by(|a, b| a.time.cmp(&b.time));
+    Ok(calls)
+}
+
+pub async fn run(globals: &Globals, args: CallsArgs) -> Result<()> {
+    let sandbox = globals.sandbox_name()?;
+    let engine = super::connect().await?;
+    let found = super::find_running(&engine, &sandbox).await?;
+    if let Some(dep) = &args.dependency
+        && found.container_of(dep).is_none()
+    {
+        return Err(Error::Usage(format!(
+            "no dependency named `{dep}` in sandbox `{sandbox}`; see `sandbox status`"
+        )));
+    }
+    let agents = agent_urls(&found);
+    let mut since = vec![0; agents.len()];
+    let calls = fetch(&agents, &mut since, args.dependency.as_deref()).await?;
+    if args.json && !args.follow {
+        output::print_json(&CallsDoc { calls: &calls });
+        return Ok(());
+    }
+    let mut stdout = tokio::io::stdout();
+    if !args.json {
+        let _ = stdout.write_all(render_header().as_bytes()).await;
+    }
+    let mut batch = calls;
+    loop {
+        let mut text = String::new();
+        for call in &batch {
+            if args.json {
+                // One JSON document per line when following.
+                text.push_str(&serde_json::to_string(call).expect("calls serialize"));
+                text.push('\n');
+            } else {
+                text.push_str(&render_call(call));
+            }
+        }
+        if stdout.write_all(text.as_bytes()).await.is_err() {
+            return Ok(());
+        }
+        let _ = stdout.flush().await;
+        if !args.follow {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+        batch = fetch(&agents, &mut since, args.dependency.as_deref()).await?;
+    }
+}
+
+fn render_header() -> String {
+    format!(
+        "{:<24} {:<14} {:<6} {:<32} {:>6} {:>9}  {}\n",
+        "TIME", "DEPENDENCY", "METHOD", "PATH", "STATUS", "MS", "MATCHED"
+    )
+}
+
+/// One line of the human journal.
+pub(crate) fn render_call(call: &Call) -> String {
+    let mut notes = Vec::new();
+    if let Some(limited) = &call.limited {
+        notes.push(format!("limited: {limited}"));
+    }
+    if let Some(fault) = &call.fault {
+        notes.push(format!("fault: {fault}"));
+    }
+    if let Some(caller) = &call.caller {
+        notes.push(format!("from {caller}"));
+    }
+    if let Some(trace) = &call.traceparent {
+        notes.push(trace.clone());
+    }
+    format!(
+        "{:<24} {:<14} {:<6} {:<32} {:>6} {:>9.1}  {}{}\n",
+        call.time,
+        call.dependency,
+        call.method,
+        call.path,
+        call.status,
+        call.duration_ms,
+        call.matched.as_deref().unwrap_or("UNMATCHED"),
+        if notes.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", notes.join(", "))
+        }
+    )
 }

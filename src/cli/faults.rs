@@ -2,8 +2,15 @@
 
 use clap::Args;
 
+use std::time::Duration;
+
 use super::Globals;
-use crate::Result;
+use crate::health::http;
+use crate::manifest::{ByteRate, Rate, Span};
+use crate::{Error, Result};
+
+/// How long a call to the agent's control API may take.
+const TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Args)]
 pub struct FaultsArgs {
@@ -62,10 +69,133 @@ pub struct LimitsArgs {
     pub json: bool,
 }
 
-pub async fn faults(_globals: &Globals, _args: FaultsArgs) -> Result<()> {
-    Err(crate::Error::Failed("faults: not available yet".into()))
+/// Reads what is in force for `dependency` from the agent that fronts it.
+async fn in_force(globals: &Globals, dependency: &str, key: &str) -> Result<(String, serde_json::Value)> {
+    let sandbox = globals.sandbox_name()?;
+    let engine = super::connect().await?;
+    let found = super::find_running(&engine, &sandbox).await?;
+    let agent = found
+        .admin_url(Some(dependency))
+        .ok_or_else(|| Error::Failed(format!("the agent of `{sandbox}` is not running")))?;
+    let answer = http::request("GET", &format!("{agent}/_sandbox/state"), &[], None, TIMEOUT)
+        .await
+        .map_err(|e| Error::Failed(format!("cannot reach the agent at {agent}: {e}")))?;
+    let state: serde_json::Value = serde_json::from_slice(&answer.body)
+        .map_err(|e| Error::Failed(format!("the agent's state is not understood: {e}")))?;
+    let served = state["served"].as_array().cloned().unwrap_or_default();
+    let Some(current) = served.iter().find(|s| s["name"] == dependency) else {
+        let reason = if found.container_of(dependency).is_some() {
+            format!(
+                "`{dependency}` runs without a proxy in front of it; declare `{key}:` for it in the manifest (`{key}: {{}}` is enough) and run `sandbox up` so that {key} can be changed at run time"
+            )
+        } else {
+            format!("no dependency named `{dependency}` in sandbox `{sandbox}`; see `sandbox status`")
+        };
+        return Err(Error::Usage(reason));
+    };
+    Ok((agent, current[key].clone()))
 }
 
-pub async fn limits(_globals: &Globals, _args: LimitsArgs) -> Result<()> {
-    Err(crate::Error::Failed("limits: not available yet".into()))
+async fn put(agent: &str, dependency: &str, key: &str, value: &serde_json::Value) -> Result<serde_json::Value> {
+    let url = format!("{agent}/_sandbox/{key}/{dependency}");
+    let headers = [("content-type".to_owned(), "application/json".to_owned())];
+    let body = serde_json::to_vec(value).expect("JSON values serialize");
+    let answer = http::request("PUT", &url, &headers, Some(body), TIMEOUT)
+        .await
+        .map_err(|e| Error::Failed(format!("cannot reach the agent at {agent}: {e}")))?;
+    if answer.status != 200 {
+        return Err(Error::Usage(format!("the agent refused the new {key}: {}", answer.text())));
+    }
+    serde_json::from_slice(&answer.body).map_err(|e| Error::Failed(format!("the agent's answer is not understood: {e}")))
+}
+
+fn show(key: &str, dependency: &str, value: &serde_json::Value, json: bool) {
+    if json {
+        crate::output::print_json(value);
+        return;
+    }
+    let pairs: Vec<String> = value
+        .as_object()
+        .map(|o| o.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| format!("{k}: {v}")).collect())
+        .unwrap_or_default();
+    if pairs.is_empty() {
+        println!("{dependency}: no {key}");
+    } else {
+        println!("{dependency}: {key} {}", pairs.join(", "));
+    }
+}
+
+fn set<T: serde::Serialize>(object: &mut serde_json::Map<String, serde_json::Value>, key: &str, value: Option<T>) {
+    if let Some(value) = value {
+        object.insert(key.to_owned(), serde_json::to_value(value).expect("values serialize"));
+    }
+}
+
+fn share(flag: &str, value: Option<f64>) -> Result<Option<f64>> {
+    match value {
+        Some(v) if !(0.0..=1.0).contains(&v) => Err(Error::Usage(format!(
+            "--{flag} {v}: a share of calls is between 0 and 1, such as 0.2"
+        ))),
+        other => Ok(other),
+    }
+}
+
+fn parsed<T: std::str::FromStr<Err = String>>(flag: &str, value: &Option<String>) -> Result<Option<T>> {
+    value
+        .as_deref()
+        .map(|v| v.parse::<T>().map_err(|e| Error::Usage(format!("--{flag}: {e}"))))
+        .transpose()
+}
+
+pub async fn faults(globals: &Globals, args: FaultsArgs) -> Result<()> {
+    let latency: Option<Span> = parsed("latency", &args.latency)?;
+    let jitter: Option<Span> = parsed("jitter", &args.jitter)?;
+    let bandwidth: Option<ByteRate> = parsed("bandwidth", &args.bandwidth)?;
+    let error_rate = share("error-rate", args.error_rate)?;
+    let reset_rate = share("reset-rate", args.reset_rate)?;
+    if let Some(status) = args.error_status
+        && !(400..=599).contains(&status)
+    {
+        return Err(Error::Usage(format!(
+            "--error-status {status}: an injected error is a 4xx or 5xx status, such as 503"
+        )));
+    }
+    let (agent, current) = in_force(globals, &args.dependency, "faults").await?;
+    let mut object = match (args.clear, current) {
+        (false, serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    set(&mut object, "latency", latency);
+    set(&mut object, "jitter", jitter);
+    set(&mut object, "error_rate", error_rate);
+    set(&mut object, "error_status", args.error_status);
+    set(&mut object, "reset_rate", reset_rate);
+    set(&mut object, "bandwidth", bandwidth);
+    set(&mut object, "seed", args.seed);
+    object.retain(|_, v| !v.is_null());
+    let now = put(&agent, &args.dependency, "faults", &serde_json::Value::Object(object)).await?;
+    show("faults", &args.dependency, &now, args.json);
+    Ok(())
+}
+
+pub async fn limits(globals: &Globals, args: LimitsArgs) -> Result<()> {
+    let rate: Option<Rate> = parsed("rate", &args.rate)?;
+    for (flag, value) in [("burst", args.burst), ("concurrency", args.concurrency)] {
+        if value == Some(0) {
+            return Err(Error::Usage(format!("--{flag} 0: allow at least 1")));
+        }
+    }
+    let (agent, current) = in_force(globals, &args.dependency, "limits").await?;
+    let mut object = match (args.clear, current) {
+        (false, serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    set(&mut object, "rate", rate);
+    set(&mut object, "burst", args.burst);
+    set(&mut object, "concurrency", args.concurrency);
+    set(&mut object, "per_caller", args.per_caller);
+    object.retain(|_, v| !v.is_null());
+    let now = put(&agent, &args.dependency, "limits", &serde_json::Value::Object(object)).await?;
+    show("limits", &args.dependency, &now, args.json);
+    Ok(())
 }

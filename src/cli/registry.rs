@@ -1,9 +1,10 @@
-//! `sandbox registry`.
+//! `sandbox registry`: what the sandbox's registry answers.
 
 use clap::Args;
 
 use super::Globals;
-use crate::Result;
+use crate::output;
+use crate::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct RegistryArgs {
@@ -12,6 +13,19 @@ pub struct RegistryArgs {
     pub json: bool,
 }
 
-pub async fn run(_globals: &Globals, _args: RegistryArgs) -> Result<()> {
-    Err(crate::Error::Failed("registry: not available yet".into()))
+pub async fn run(globals: &Globals, args: RegistryArgs) -> Result<()> {
+    let sandbox = globals.sandbox_name()?;
+    let engine = super::connect().await?;
+    let found = super::find_running(&engine, &sandbox).await?;
+    let url = found
+        .registry_url()
+        .ok_or_else(|| Error::Failed(format!("the registry of `{sandbox}` is not running")))?;
+    let doc = crate::registry::services(&url).await.map_err(Error::Failed)?;
+    if args.json {
+        output::print_json(&doc);
+    } else {
+        print!("{}", crate::registry::render_table(&doc));
+        println!("\nregistry: {url}");
+    }
+    Ok(())
 }

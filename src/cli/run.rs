@@ -1,9 +1,17 @@
-//! `sandbox run`.
+//! `sandbox run`: an ephemeral sandbox around one command, for CI.
+
+use std::collections::HashMap;
+use std::process::Stdio;
 
 use clap::Args;
 
 use super::Globals;
-use crate::Result;
+use super::up::{UpRequest, bring_up};
+use crate::manifest::env_stem;
+use crate::runner::status::Found;
+use crate::runner::{self, FAILURE_LOG_LINES};
+use crate::engine::labels;
+use crate::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -18,6 +26,115 @@ pub struct RunArgs {
     pub command: Vec<String>,
 }
 
-pub async fn run(_globals: &Globals, _args: RunArgs) -> Result<()> {
-    Err(crate::Error::Failed("run: not available yet".into()))
+/// A name no other `run` of the same manifest uses: parallel CI jobs on one
+/// engine never collide.
+fn unique_name(base: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let mut base = base.to_owned();
+    base.truncate(24);
+    format!("{}-run-{}-{:05x}", base.trim_end_matches('-'), std::process::id(), nanos & 0xfffff)
+}
+
+pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
+    let mut globals = globals.clone();
+    if globals.name.is_none() {
+        globals.name = Some(unique_name(&globals.load()?.name));
+    }
+    let (doc, sandbox) = bring_up(
+        &globals,
+        UpRequest {
+            record: Vec::new(),
+            debug: Vec::new(),
+            timeout: args.timeout.clone(),
+            keep: args.keep,
+            quiet: false,
+        },
+    )
+    .await?;
+
+    let mut env: HashMap<String, String> = HashMap::from([("SANDBOX_NAME".to_owned(), sandbox.clone())]);
+    if let Some(url) = &doc.registry_url {
+        env.insert("SANDBOX_REGISTRY_URL".into(), url.clone());
+    }
+    for entry in &doc.entries {
+        if let Some(url) = &entry.host_url {
+            env.insert(format!("{}_URL", env_stem(&entry.name)), url.clone());
+        }
+    }
+    let mut child = tokio::process::Command::new(&args.command[0])
+        .args(&args.command[1..])
+        .envs(&env)
+        .stdin(Stdio::inherit())
+        .spawn();
+    let status = match &mut child {
+        Ok(child) => {
+            let mut interrupted = super::interrupt_signal();
+            tokio::select! {
+                status = child.wait() => status.ok(),
+                _ = interrupted.changed() => {
+                    // A terminal's Ctrl-C reached the command too; SIGTERM may not have.
+                    let _ = child.start_kill();
+                    let _ = child.wait().await;
+                    None
+                }
+            }
+        }
+        Err(error) => {
+            eprintln!("error: cannot run `{}`: {error}", args.command[0]);
+            None
+        }
+    };
+    let code = match (&child, status) {
+        (_, Some(status)) => status.code().unwrap_or_else(|| {
+            use std::os::unix::process::ExitStatusExt;
+            128 + status.signal().unwrap_or(0)
+        }),
+        (Ok(_), None) => crate::error::exit::INTERRUPTED,
+        (Err(_), None) => 127,
+    };
+
+    let engine = super::connect().await?;
+    if code != 0 {
+        report_failure(&engine, &sandbox).await;
+    }
+    if args.keep {
+        eprintln!("the sandbox `{sandbox}` is left running: `sandbox down --name {sandbox}` removes it");
+    } else {
+        runner::down(&engine, &labels::of_sandbox(&sandbox), false).await?;
+    }
+    if code == 0 { Ok(()) } else { Err(Error::Status(code)) }
+}
+
+/// What helps to understand a failed command: the last log lines of every
+/// entry that is not healthy, and the calls nothing matched.
+async fn report_failure(engine: &crate::engine::Engine, sandbox: &str) {
+    let Ok(found) = Found::load(engine, sandbox).await else {
+        return;
+    };
+    let health = super::registry_health(&found).await;
+    for entry in found.entries(&health) {
+        if entry.health == "up" {
+            continue;
+        }
+        eprintln!("--- `{}` is {} ({}); its last log lines:", entry.name, entry.health, entry.state);
+        if let Some(container) = found.container_of(&entry.name) {
+            for line in engine.tail_logs(&container.id, FAILURE_LOG_LINES).await.lines() {
+                eprintln!("  | {line}");
+            }
+        }
+    }
+    let agents = super::calls::agent_urls(&found);
+    let mut since = vec![0; agents.len()];
+    if let Ok(calls) = super::calls::fetch(&agents, &mut since, None).await {
+        let unmatched: Vec<_> = calls.iter().filter(|c| c.matched.is_none()).collect();
+        if !unmatched.is_empty() {
+            eprintln!("--- calls that no stub or recording matched:");
+            for call in unmatched {
+                eprint!("  {}", super::calls::render_call(call));
+            }
+        }
+    }
 }

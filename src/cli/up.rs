@@ -36,7 +36,8 @@ pub struct UpArgs {
 /// The settings `up` and `run` share.
 pub struct UpRequest {
     pub record: Vec<String>,
-    pub debug: bool,
+    /// Entries started with their debug settings (`None`: the service with `--debug`).
+    pub debug: Vec<String>,
     pub timeout: Option<String>,
     pub keep: bool,
     pub quiet: bool,
@@ -46,7 +47,7 @@ pub async fn run(globals: &Globals, args: UpArgs) -> Result<()> {
     let json = args.json;
     let request = UpRequest {
         record: args.record,
-        debug: args.debug,
+        debug: if args.debug { vec![String::new()] } else { Vec::new() },
         timeout: args.timeout,
         keep: args.keep,
         quiet: false,
@@ -79,8 +80,13 @@ pub async fn bring_up(globals: &Globals, request: UpRequest) -> Result<(runner::
         }
         options.record.insert(name, url);
     }
-    if request.debug {
-        options.debug.push(loaded.manifest.service.name.clone());
+    for entry in &request.debug {
+        // An empty name stands for the service.
+        options.debug.push(if entry.is_empty() {
+            loaded.manifest.service.name.clone()
+        } else {
+            entry.clone()
+        });
     }
     let timeout = match &request.timeout {
         Some(text) => Some(

@@ -82,6 +82,10 @@ pub struct Planned {
     /// Named ports of the entry.
     pub ports: IndexMap<String, u16>,
     pub health: Option<Health>,
+    /// The debug port, when the entry runs with its debug settings: it is
+    /// ready once that port accepts connections (a debugger may hold the
+    /// program until it attaches, so health is not awaited).
+    pub debug_port: Option<u16>,
     /// Files copied into the container before it starts: (folder, name, contents).
     pub files: Vec<(String, String, Vec<u8>)>,
 }
@@ -97,6 +101,12 @@ impl Planned {
                 path: "/_sandbox/ready".into(),
                 status: Some(200),
                 contains: None,
+            });
+        }
+        if let Some(port) = self.debug_port {
+            return Some(ProbeSpec::Tcp {
+                host: "127.0.0.1".into(),
+                port: *published.get(&port)?,
             });
         }
         let health = self.health.as_ref()?;
@@ -425,6 +435,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                 },
                 ports: container.ports.clone(),
                 health: None,
+                debug_port: None,
                 files: vec![agent_file(&proxy_config)],
             });
         }
@@ -483,6 +494,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
             },
             ports: IndexMap::new(),
             health: None,
+            debug_port: None,
             files: vec![agent_file(&agent_config)],
         },
     );
@@ -522,7 +534,7 @@ fn caller_names(loaded: &Loaded) -> Vec<String> {
 }
 
 fn has_any(limits: &Option<Limits>, faults: &Option<Faults>) -> bool {
-    limits.as_ref().is_some_and(|l| !l.is_empty()) || faults.as_ref().is_some_and(|f| !f.is_empty())
+    limits.is_some() || faults.is_some()
 }
 
 /// A port speaks HTTP when the entry's health check makes HTTP calls on it,
@@ -646,6 +658,7 @@ fn real_container(
         },
         ports: container.ports.clone(),
         health: container.health.clone(),
+        debug_port: debug.map(|d| d.port),
         files: Vec::new(),
     }
 }
