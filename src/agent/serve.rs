@@ -658,6 +658,11 @@ async fn forward(
                 Err(response) => return response,
             };
             let (text, base64) = record::stored_body(&bytes);
+            // The caller's Host and the per-call trace id would only make
+            // every re-recording differ.
+            let mut headers = recorder.headers(&parts.headers);
+            headers.remove("host");
+            headers.remove("traceparent");
             let recorded = RecordedRequest {
                 method: parts.method.as_str().to_owned(),
                 path: parts.uri.path().to_owned(),
@@ -665,7 +670,7 @@ async fn forward(
                     .into_iter()
                     .map(|(k, v)| (k.into_owned(), v.into_owned()))
                     .collect(),
-                headers: recorder.headers(&parts.headers),
+                headers,
                 body: text,
                 body_base64: base64,
             };
