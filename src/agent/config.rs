@@ -37,6 +37,31 @@ pub struct AgentConfig {
     /// apart by source address (anything else is the caller `host`).
     #[serde(default)]
     pub callers: Vec<String>,
+    /// Address every listener binds: `0.0.0.0` in the container, `127.0.0.1`
+    /// for tests and benchmarks on the host.
+    #[serde(default = "default_listen")]
+    pub listen: std::net::IpAddr,
+    /// Port of the registry, when this agent serves it.
+    #[serde(default = "default_registry_port")]
+    pub registry_port: u16,
+    /// How many calls the journal keeps (the oldest are dropped first).
+    #[serde(default = "default_journal_capacity")]
+    pub journal_capacity: usize,
+}
+
+fn default_listen() -> std::net::IpAddr {
+    std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+}
+
+fn default_registry_port() -> u16 {
+    REGISTRY_PORT
+}
+
+/// The journal's default size: the last 50 000 calls.
+pub const JOURNAL_CAPACITY: usize = 50_000;
+
+fn default_journal_capacity() -> usize {
+    JOURNAL_CAPACITY
 }
 
 /// One dependency answered by the agent.

@@ -1,15 +1,138 @@
 //! The agent: the `sandbox` binary running inside a container of the
 //! sandbox, serving stub, replay and record dependencies, proxies with limits
 //! and faults, the call journal, and (through `registry`) the registry.
+//!
+//! Start-up binds every port first (control API, registry, each dependency's
+//! shared and private ports, proxy ports) and only then reports ready on
+//! `GET /_sandbox/ready`. SIGTERM or SIGINT flushes recordings and returns.
 
+pub mod admin;
+pub mod body;
+pub mod callers;
 pub mod config;
+pub mod faults;
+pub mod journal;
+pub mod limits;
+pub mod record;
+pub mod replay;
+pub mod serve;
+pub mod stub;
 
+use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use crate::Result;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+
+use self::config::{AgentConfig, CONFIG_VERSION};
+use self::serve::{Agent, Listener};
+use crate::{Error, Result};
 
 /// Runs the agent with the configuration at `path` until SIGTERM.
 pub async fn run(path: &Path) -> Result<()> {
-    let _ = path;
-    Err(crate::Error::Failed("agent: not available yet".into()))
+    // Signals first: a SIGTERM that arrives while binding must still flush.
+    let mut terminate =
+        signal(SignalKind::terminate()).map_err(|e| Error::io("cannot watch SIGTERM", e))?;
+    let mut interrupt =
+        signal(SignalKind::interrupt()).map_err(|e| Error::io("cannot watch SIGINT", e))?;
+
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::io(
+            format!("cannot read the agent configuration {}", path.display()),
+            e,
+        )
+    })?;
+    let config: AgentConfig = serde_json::from_str(&text).map_err(|e| {
+        Error::Usage(format!(
+            "the agent configuration {} is not valid: {e}",
+            path.display()
+        ))
+    })?;
+    if config.version != CONFIG_VERSION {
+        return Err(Error::Usage(format!(
+            "the agent configuration has version {}; this agent reads version {CONFIG_VERSION}",
+            config.version
+        )));
+    }
+    let (agent, listeners) = Agent::build(&config).map_err(Error::Failed)?;
+
+    let admin = bind(&config, config.admin_port).await?;
+    let registry = match &config.registry {
+        Some(registry) => Some((registry.clone(), bind(&config, config.registry_port).await?)),
+        None => None,
+    };
+    let mut bound = Vec::new();
+    for (port, listener) in listeners {
+        bound.push((bind(&config, port).await?, listener));
+    }
+
+    let control = agent.clone();
+    tokio::spawn(serve::serve_http(admin, move |_, request| {
+        admin::handle(control.clone(), request)
+    }));
+    if let Some((registry, listener)) = registry {
+        tokio::spawn(async move {
+            if let Err(error) = crate::registry::serve(registry, listener).await {
+                eprintln!("agent: the registry stopped: {error}");
+            }
+        });
+    }
+    for (socket, listener) in bound {
+        match listener {
+            Listener::Http(port) => {
+                let port = Arc::new(port);
+                tokio::spawn(serve::serve_http(socket, move |remote, request| {
+                    port.clone().handle(remote, request)
+                }));
+            }
+            Listener::Tcp(forward) => {
+                tokio::spawn(Arc::new(forward).serve(socket));
+            }
+        }
+    }
+    for recorder in &agent.recorders {
+        tokio::spawn(recorder.clone().write_forever());
+    }
+    agent.callers.refresh().await;
+    tokio::spawn(agent.callers.clone().refresh_forever());
+
+    agent.ready.store(true, Ordering::Release);
+    eprintln!(
+        "agent: ready; control API on port {}, serving {}",
+        config.admin_port,
+        agent
+            .deps
+            .iter()
+            .map(|dep| format!("{} ({})", dep.name, dep.mode))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    flush(&agent);
+    Ok(())
+}
+
+async fn bind(config: &AgentConfig, port: u16) -> Result<TcpListener> {
+    let address = SocketAddr::new(config.listen, port);
+    TcpListener::bind(address)
+        .await
+        .map_err(|e| Error::io(format!("cannot listen on {address}"), e))
+}
+
+/// Writes every recording that changed since its last write.
+fn flush(agent: &Agent) {
+    for recorder in &agent.recorders {
+        if let Err(error) = recorder.flush() {
+            eprintln!(
+                "agent: cannot write recording {}: {error}",
+                recorder.path().display()
+            );
+        }
+    }
 }

@@ -1,0 +1,259 @@
+//! The call journal: every call through the agent, kept in a bounded ring in
+//! memory and read by the control API (`GET /_sandbox/calls`). Appending is a
+//! short mutex push; formatting (times, JSON) happens only when read.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+/// One journaled call.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub time: SystemTime,
+    pub dependency: Arc<str>,
+    pub method: http::Method,
+    /// Path with its query.
+    pub path: String,
+    /// The status answered; 0 when the connection was dropped on purpose.
+    pub status: u16,
+    pub duration: Duration,
+    /// The rule that answered; `None` when nothing matched.
+    pub matched: Option<Arc<str>>,
+    pub traceparent: Option<String>,
+    pub caller: Arc<str>,
+    /// `rate` or `concurrency` when a limit answered.
+    pub limited: Option<&'static str>,
+    /// The fault injected, if any (`error`, `latency`, `reset`).
+    pub fault: Option<&'static str>,
+}
+
+/// The journal's ring; sequence numbers grow forever so that a follower can
+/// ask for "everything after what I saw" even once old calls are dropped.
+#[derive(Debug)]
+pub struct Journal {
+    ring: Mutex<Ring>,
+}
+
+#[derive(Debug)]
+struct Ring {
+    calls: VecDeque<Call>,
+    /// Sequence number of `calls[0]`.
+    first: u64,
+    capacity: usize,
+}
+
+/// A call as the control API shows it.
+#[derive(Debug, Serialize)]
+pub struct CallView<'a> {
+    pub seq: u64,
+    pub time: String,
+    pub dependency: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub status: u16,
+    pub duration_ms: f64,
+    pub matched: Option<&'a str>,
+    pub traceparent: Option<&'a str>,
+    pub caller: &'a str,
+    pub limited: Option<&'static str>,
+    pub fault: Option<&'static str>,
+}
+
+impl Journal {
+    pub fn new(capacity: usize) -> Self {
+        Journal {
+            ring: Mutex::new(Ring {
+                calls: VecDeque::new(),
+                first: 0,
+                capacity: capacity.max(1),
+            }),
+        }
+    }
+
+    /// Appends a call, dropping the oldest when full.
+    pub fn push(&self, call: Call) {
+        let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
+        if ring.calls.len() >= ring.capacity {
+            ring.calls.pop_front();
+            ring.first += 1;
+        }
+        ring.calls.push_back(call);
+    }
+
+    /// Calls with sequence number `>= since` (oldest first, at most `limit`,
+    /// optionally of one dependency), and the sequence number to ask for
+    /// next.
+    pub fn since(
+        &self,
+        since: u64,
+        dependency: Option<&str>,
+        limit: usize,
+    ) -> (Vec<(u64, Call)>, u64) {
+        let ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
+        let end = ring.first + ring.calls.len() as u64;
+        let start = since.max(ring.first);
+        let mut out = Vec::new();
+        let mut next = end.max(since);
+        for seq in start..end {
+            let call = &ring.calls[(seq - ring.first) as usize];
+            if dependency.is_some_and(|name| *call.dependency != *name) {
+                continue;
+            }
+            if out.len() >= limit {
+                next = seq;
+                break;
+            }
+            out.push((seq, call.clone()));
+        }
+        (out, next)
+    }
+}
+
+impl Call {
+    pub fn view(&self, seq: u64) -> CallView<'_> {
+        CallView {
+            seq,
+            time: rfc3339_millis(self.time),
+            dependency: &self.dependency,
+            method: self.method.as_str(),
+            path: &self.path,
+            status: self.status,
+            duration_ms: (self.duration.as_secs_f64() * 1_000_000.0).round() / 1_000.0,
+            matched: self.matched.as_deref(),
+            traceparent: self.traceparent.as_deref(),
+            caller: &self.caller,
+            limited: self.limited,
+            fault: self.fault,
+        }
+    }
+}
+
+/// `2026-11-25T16:06:57.123Z`.
+pub fn rfc3339_millis(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3_600,
+        (rem % 3_600) / 60,
+        rem % 60,
+        since.subsec_millis()
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// A W3C `traceparent` with random non-zero trace and span ids
+/// (<https://www.w3.org/TR/trace-context/#traceparent-header>).
+pub fn new_traceparent() -> String {
+    let (mut a, b, mut c) = (fast_random(), fast_random(), fast_random());
+    if a == 0 && b == 0 {
+        a = 1;
+    }
+    if c == 0 {
+        c = 1;
+    }
+    format!("00-{a:016x}{b:016x}-{c:016x}-01")
+}
+
+/// A cheap per-thread random number (splitmix64), good enough for ids; the
+/// seeded fault randomness uses `rand` instead.
+pub fn fast_random() -> u64 {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64;
+            let local = 0u8;
+            nanos ^ ((&local as *const u8 as u64).rotate_left(32)) ^ u64::from(std::process::id())
+        });
+    }
+    STATE.with(|state| {
+        let mut z = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        state.set(z);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(dep: &str) -> Call {
+        Call {
+            time: UNIX_EPOCH,
+            dependency: dep.into(),
+            method: http::Method::GET,
+            path: "/".into(),
+            status: 200,
+            duration: Duration::from_micros(1_500),
+            matched: None,
+            traceparent: None,
+            caller: "host".into(),
+            limited: None,
+            fault: None,
+        }
+    }
+
+    #[test]
+    fn times_are_rfc3339_with_millis() {
+        let time = UNIX_EPOCH + Duration::from_millis(1_764_086_817_123);
+        assert_eq!(rfc3339_millis(time), "2025-11-25T16:06:57.123Z");
+        assert_eq!(rfc3339_millis(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(rfc3339_millis(leap), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn the_ring_drops_the_oldest_and_keeps_sequence_numbers() {
+        let journal = Journal::new(3);
+        for name in ["a", "b", "a", "b", "a"] {
+            journal.push(call(name));
+        }
+        let (calls, next) = journal.since(0, None, usize::MAX);
+        assert_eq!(
+            calls.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+            vec![2, 3, 4]
+        );
+        assert_eq!(next, 5);
+        let (calls, next) = journal.since(3, Some("a"), usize::MAX);
+        assert_eq!(calls.len(), 1);
+        assert_eq!(next, 5);
+        let (calls, next) = journal.since(5, None, usize::MAX);
+        assert!(calls.is_empty());
+        assert_eq!(next, 5);
+        let (calls, next) = journal.since(0, None, 1);
+        assert_eq!(calls.len(), 1);
+        assert_eq!(next, 3);
+    }
+
+    #[test]
+    fn traceparents_have_the_w3c_shape() {
+        let value = new_traceparent();
+        let parts: Vec<_> = value.split('-').collect();
+        assert_eq!(parts.len(), 4);
+        assert_eq!(
+            (parts[0], parts[1].len(), parts[2].len(), parts[3]),
+            ("00", 32, 16, "01")
+        );
+        assert_ne!(new_traceparent(), value);
+    }
+}

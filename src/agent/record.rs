@@ -1,0 +1,290 @@
+//! Record dependencies (PRODUCT.md section 4): every interaction forwarded
+//! upstream is saved, with secrets redacted, to the recording file.
+//!
+//! The file is replaced, not appended to: it is first written when the first
+//! interaction completes (so a record session that saw no traffic leaves an
+//! existing file alone), then rewritten at most every 50 ms while calls
+//! arrive, and once more on SIGTERM/SIGINT. Every write goes to a temporary
+//! file renamed over the target, so the file is never torn.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use http::HeaderMap;
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use tokio::sync::Notify;
+
+use super::body::{self, BoxError};
+use crate::manifest::recording::{
+    DEFAULT_REDACT, Interaction, REDACTED, RecordedRequest, RecordedResponse, Recording,
+};
+
+/// How long the writer waits after a change so that a burst becomes one write.
+const COALESCE: Duration = Duration::from_millis(50);
+
+/// The recording of one dependency, shared by its requests and its writer.
+#[derive(Debug)]
+pub struct Recorder {
+    path: PathBuf,
+    redact: Vec<String>,
+    state: Mutex<State>,
+    changed: Notify,
+}
+
+#[derive(Debug)]
+struct State {
+    recording: Recording,
+    /// Bumped on every new interaction.
+    version: u64,
+    written: u64,
+}
+
+impl Recorder {
+    pub fn new(path: PathBuf, redact: &[String]) -> Arc<Recorder> {
+        let mut names: Vec<String> = DEFAULT_REDACT.iter().map(|name| name.to_string()).collect();
+        names.extend(redact.iter().map(|name| name.trim().to_ascii_lowercase()));
+        Arc::new(Recorder {
+            path,
+            redact: names,
+            state: Mutex::new(State {
+                recording: Recording::new(),
+                version: 0,
+                written: 0,
+            }),
+            changed: Notify::new(),
+        })
+    }
+
+    /// Headers as recorded: lower-case names, hop-by-hop ones left out,
+    /// repeated ones joined with `, `, secrets redacted.
+    pub fn headers(&self, headers: &HeaderMap) -> BTreeMap<String, String> {
+        let mut out: BTreeMap<String, String> = BTreeMap::new();
+        for (name, value) in headers {
+            if body::is_hop_by_hop(name) || name == http::header::CONTENT_LENGTH {
+                continue;
+            }
+            let value = if self.redact.iter().any(|secret| secret == name.as_str()) {
+                REDACTED.to_owned()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            out.entry(name.as_str().to_owned())
+                .and_modify(|existing| {
+                    if value != REDACTED {
+                        existing.push_str(", ");
+                        existing.push_str(&value);
+                    }
+                })
+                .or_insert(value);
+        }
+        out
+    }
+
+    pub fn push(&self, interaction: Interaction) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.recording.interactions.push(interaction);
+        state.version += 1;
+        drop(state);
+        self.changed.notify_one();
+    }
+
+    /// Writes the file when something changed since the last write.
+    pub fn flush(&self) -> std::io::Result<()> {
+        let (recording, version) = {
+            let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if state.version == state.written {
+                return Ok(());
+            }
+            (state.recording.clone(), state.version)
+        };
+        recording.write_atomically(&self.path)?;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.written = state.written.max(version);
+        Ok(())
+    }
+
+    /// The writer task: waits for changes, lets a burst settle, writes.
+    pub async fn write_forever(self: Arc<Self>) {
+        loop {
+            self.changed.notified().await;
+            tokio::time::sleep(COALESCE).await;
+            let recorder = self.clone();
+            let result = tokio::task::spawn_blocking(move || recorder.flush()).await;
+            if let Ok(Err(error)) = result {
+                eprintln!(
+                    "agent: cannot write recording {}: {error}",
+                    self.path.display()
+                );
+            }
+        }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+/// A body as the recording stores it: text when UTF-8, else base64; nothing
+/// when empty.
+pub fn stored_body(bytes: &[u8]) -> (Option<String>, Option<String>) {
+    if bytes.is_empty() {
+        (None, None)
+    } else {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => (Some(text.to_owned()), None),
+            Err(_) => (None, Some(BASE64.encode(bytes))),
+        }
+    }
+}
+
+/// An interaction waiting for its response body.
+#[derive(Debug)]
+pub struct Pending {
+    pub recorder: Arc<Recorder>,
+    pub request: RecordedRequest,
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+}
+
+/// The upstream's response body, passed through to the caller while a copy
+/// is kept; the interaction is saved when the body ends (or is dropped).
+pub struct Tee {
+    inner: Incoming,
+    copy: Vec<u8>,
+    pending: Option<Pending>,
+}
+
+impl Tee {
+    pub fn new(inner: Incoming, pending: Pending) -> Self {
+        Tee {
+            inner,
+            copy: Vec::new(),
+            pending: Some(pending),
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(pending) = self.pending.take() {
+            let (body, body_base64) = stored_body(&self.copy);
+            pending.recorder.push(Interaction {
+                request: pending.request,
+                response: RecordedResponse {
+                    status: pending.status,
+                    headers: pending.headers,
+                    body,
+                    body_base64,
+                },
+            });
+        }
+    }
+}
+
+impl HttpBody for Tee {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.copy.extend_from_slice(data);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(error))) => {
+                this.finish();
+                Poll::Ready(Some(Err(error.into())))
+            }
+            Poll::Ready(None) => {
+                this.finish();
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Tee {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_case_insensitively() {
+        let dir = tempfile::tempdir().unwrap();
+        let recorder = Recorder::new(dir.path().join("r.yaml"), &["X-Api-Key".to_owned()]);
+        let mut headers = HeaderMap::new();
+        headers.insert("Authorization", "Bearer secret".parse().unwrap());
+        headers.insert("x-api-key", "k".parse().unwrap());
+        headers.append("cookie", "a=1".parse().unwrap());
+        headers.append("cookie", "b=2".parse().unwrap());
+        headers.insert("accept", "text/plain".parse().unwrap());
+        headers.insert("connection", "keep-alive".parse().unwrap());
+        headers.insert("content-length", "3".parse().unwrap());
+        let stored = recorder.headers(&headers);
+        assert_eq!(stored["authorization"], REDACTED);
+        assert_eq!(stored["x-api-key"], REDACTED);
+        assert_eq!(stored["cookie"], REDACTED);
+        assert_eq!(stored["accept"], "text/plain");
+        assert_eq!(stored.len(), 4, "{stored:?}");
+    }
+
+    #[test]
+    fn bodies_are_text_or_base64() {
+        assert_eq!(stored_body(b""), (None, None));
+        assert_eq!(stored_body(b"hi"), (Some("hi".into()), None));
+        assert_eq!(stored_body(&[0xff, 0]), (None, Some("/wA=".into())));
+    }
+
+    #[test]
+    fn the_file_is_written_only_after_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.yaml");
+        let recorder = Recorder::new(path.clone(), &[]);
+        recorder.flush().unwrap();
+        assert!(!path.exists());
+        recorder.push(Interaction {
+            request: RecordedRequest {
+                method: "GET".into(),
+                path: "/".into(),
+                query: BTreeMap::new(),
+                headers: BTreeMap::new(),
+                body: None,
+                body_base64: None,
+            },
+            response: RecordedResponse {
+                status: 200,
+                headers: BTreeMap::new(),
+                body: Some("ok".into()),
+                body_base64: None,
+            },
+        });
+        recorder.flush().unwrap();
+        let saved = Recording::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(saved.interactions.len(), 1);
+    }
+}

@@ -1,0 +1,352 @@
+//! Replay dependencies (PRODUCT.md section 4): answers from a recording,
+//! matched on method, path, query and body. Identical requests are answered
+//! in recorded order, the last answer repeating.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use http::StatusCode;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+
+use super::body::{self, Body};
+use crate::manifest::recording::{Interaction, Recording};
+
+/// What identifies a request in a recording.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    method: String,
+    path: String,
+    query: BTreeMap<String, String>,
+    body: Bytes,
+}
+
+/// A recording, indexed for answering.
+#[derive(Debug)]
+pub struct Replay {
+    groups: Vec<Group>,
+    index: HashMap<Key, usize>,
+}
+
+/// The recorded answers to one identical request, in order.
+#[derive(Debug)]
+struct Group {
+    key: Key,
+    json: Option<Value>,
+    answers: Vec<Answer>,
+    next: AtomicUsize,
+}
+
+#[derive(Debug)]
+struct Answer {
+    /// `interaction 3` (1-based, as the journal shows it).
+    label: Arc<str>,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// A request as replay sees it.
+pub struct Request<'a> {
+    pub method: &'a http::Method,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub body: &'a Bytes,
+}
+
+impl Replay {
+    pub fn new(recording: &Recording) -> Result<Replay, String> {
+        let mut groups: Vec<Group> = Vec::new();
+        let mut index: HashMap<Key, usize> = HashMap::new();
+        for (number, interaction) in recording.interactions.iter().enumerate() {
+            let number = number + 1;
+            let (key, answer) =
+                compile(number, interaction).map_err(|e| format!("interaction {number}: {e}"))?;
+            match index.get(&key) {
+                Some(&group) => groups[group].answers.push(answer),
+                None => {
+                    index.insert(key.clone(), groups.len());
+                    groups.push(Group {
+                        json: serde_json::from_slice(&key.body).ok(),
+                        key,
+                        answers: vec![answer],
+                        next: AtomicUsize::new(0),
+                    });
+                }
+            }
+        }
+        Ok(Replay { groups, index })
+    }
+
+    /// The next recorded answer to this request (and its label), or a
+    /// diagnosis naming the closest recorded request.
+    pub fn answer(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<(Arc<str>, http::Response<Body>), String> {
+        let key = Key {
+            method: request.method.as_str().to_ascii_uppercase(),
+            path: request.path.to_owned(),
+            query: body::query_pairs(request.query)
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+            body: request.body.clone(),
+        };
+        let group = match self.index.get(&key) {
+            Some(&group) => Some(&self.groups[group]),
+            // JSON bodies that differ only in spacing or key order still match.
+            None => serde_json::from_slice::<Value>(&key.body)
+                .ok()
+                .and_then(|json| {
+                    self.groups.iter().find(|group| {
+                        group.key.method == key.method
+                            && group.key.path == key.path
+                            && group.key.query == key.query
+                            && group.json.as_ref() == Some(&json)
+                    })
+                }),
+        };
+        let Some(group) = group else {
+            return Err(self.diagnose(&key, request));
+        };
+        let turn = group.next.fetch_add(1, Ordering::Relaxed);
+        let answer = &group.answers[turn.min(group.answers.len() - 1)];
+        let mut response = http::Response::new(body::full(answer.body.clone()));
+        *response.status_mut() = answer.status;
+        *response.headers_mut() = answer.headers.clone();
+        Ok((answer.label.clone(), response))
+    }
+
+    fn diagnose(&self, key: &Key, request: &Request<'_>) -> String {
+        let mut message = format!(
+            "no recorded request matched {} {}",
+            key.method, request.path
+        );
+        if let Some(query) = request.query.filter(|q| !q.is_empty()) {
+            message.push('?');
+            message.push_str(query);
+        }
+        let closest = self
+            .groups
+            .iter()
+            .map(|group| (group, differences(&group.key, key)))
+            .min_by_key(|(_, differences)| {
+                differences.iter().map(|(weight, _)| weight).sum::<u32>()
+            });
+        match closest {
+            None => message.push_str("\nthe recording has no interactions"),
+            Some((group, differences)) => {
+                let reasons: Vec<&str> = differences
+                    .iter()
+                    .map(|(_, reason)| reason.as_str())
+                    .collect();
+                message.push_str(&format!(
+                    "\nclosest: {} ({} {}): {}",
+                    group.answers[0].label,
+                    group.key.method,
+                    group.key.path,
+                    reasons.join("; ")
+                ));
+            }
+        }
+        message.push('\n');
+        message
+    }
+}
+
+fn differences(recorded: &Key, actual: &Key) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    if recorded.method != actual.method {
+        out.push((
+            4,
+            format!("method is {}, recorded {}", actual.method, recorded.method),
+        ));
+    }
+    if recorded.path != actual.path {
+        let (want, got) = (segments(&recorded.path), segments(&actual.path));
+        let differing =
+            want.iter().zip(&got).filter(|(a, b)| a != b).count() + want.len().abs_diff(got.len());
+        out.push((
+            3 * differing as u32,
+            format!("path is {}, recorded {}", actual.path, recorded.path),
+        ));
+    }
+    for (name, value) in &recorded.query {
+        match actual.query.get(name) {
+            None => out.push((
+                1,
+                format!("query parameter `{name}` is missing (recorded `{value}`)"),
+            )),
+            Some(found) if found != value => out.push((
+                1,
+                format!("query parameter `{name}` is `{found}`, recorded `{value}`"),
+            )),
+            Some(_) => {}
+        }
+    }
+    for name in actual
+        .query
+        .keys()
+        .filter(|name| !recorded.query.contains_key(*name))
+    {
+        out.push((
+            1,
+            format!("query parameter `{name}` was not in the recorded request"),
+        ));
+    }
+    if recorded.body != actual.body {
+        out.push((
+            1,
+            format!(
+                "body differs ({} bytes, recorded {} bytes)",
+                actual.body.len(),
+                recorded.body.len()
+            ),
+        ));
+    }
+    out
+}
+
+fn segments(path: &str) -> Vec<&str> {
+    path.split('/').filter(|s| !s.is_empty()).collect()
+}
+
+fn compile(number: usize, interaction: &Interaction) -> Result<(Key, Answer), String> {
+    let request = &interaction.request;
+    let key = Key {
+        method: request.method.trim().to_ascii_uppercase(),
+        path: request.path.clone(),
+        query: request.query.clone(),
+        body: decode_body(request.body.as_deref(), request.body_base64.as_deref())?,
+    };
+    let response = &interaction.response;
+    let status = StatusCode::from_u16(response.status)
+        .map_err(|_| format!("{} is not an HTTP status", response.status))?;
+    let mut headers = HeaderMap::new();
+    for (name, value) in &response.headers {
+        let name = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| format!("`{name}` is not a header name"))?;
+        if body::is_hop_by_hop(&name) || name == http::header::CONTENT_LENGTH {
+            continue;
+        }
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| format!("header `{name}` has a value HTTP cannot carry"))?;
+        headers.append(name, value);
+    }
+    let answer = Answer {
+        label: Arc::from(format!("interaction {number}")),
+        status,
+        headers,
+        body: decode_body(response.body.as_deref(), response.body_base64.as_deref())?,
+    };
+    Ok((key, answer))
+}
+
+fn decode_body(text: Option<&str>, base64: Option<&str>) -> Result<Bytes, String> {
+    match (text, base64) {
+        (_, Some(encoded)) => BASE64
+            .decode(encoded.trim())
+            .map(Bytes::from)
+            .map_err(|e| format!("body_base64 is not base64: {e}")),
+        (Some(text), None) => Ok(Bytes::from(text.to_owned())),
+        (None, None) => Ok(Bytes::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    const RECORDING: &str = r#"
+version: 1
+interactions:
+  - request: { method: GET, path: /items/1 }
+    response: { status: 200, headers: { content-type: text/plain, content-length: "5", connection: close }, body: first }
+  - request: { method: POST, path: /items, query: { dry: "1" }, body: '{"a": 1, "b": 2}' }
+    response: { status: 201, body: made }
+  - request: { method: GET, path: /items/1 }
+    response: { status: 200, body: second }
+  - request: { method: GET, path: /blob }
+    response: { status: 200, body_base64: AAEC }
+"#;
+
+    async fn ask(
+        replay: &Replay,
+        method: &str,
+        target: &str,
+        body: &str,
+    ) -> Result<(String, u16, HeaderMap, Bytes), String> {
+        let method: http::Method = method.parse().unwrap();
+        let (path, query) = match target.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (target, None),
+        };
+        let body = Bytes::from(body.to_owned());
+        let (label, response) = replay.answer(&Request {
+            method: &method,
+            path,
+            query,
+            body: &body,
+        })?;
+        let (parts, body) = response.into_parts();
+        Ok((
+            label.to_string(),
+            parts.status.as_u16(),
+            parts.headers,
+            body.collect().await.unwrap().to_bytes(),
+        ))
+    }
+
+    #[tokio::test]
+    async fn identical_requests_get_recorded_answers_in_order_then_the_last_repeats() {
+        let replay = Replay::new(&Recording::parse(RECORDING).unwrap()).unwrap();
+        let first = ask(&replay, "GET", "/items/1", "").await.unwrap();
+        assert_eq!(
+            (first.0.as_str(), &first.3[..]),
+            ("interaction 1", &b"first"[..])
+        );
+        assert_eq!(first.2.get("content-type").unwrap(), "text/plain");
+        assert!(first.2.get("content-length").is_none() && first.2.get("connection").is_none());
+        assert_eq!(
+            ask(&replay, "GET", "/items/1", "").await.unwrap().3,
+            "second"
+        );
+        assert_eq!(
+            ask(&replay, "get", "/items/1", "").await.unwrap().3,
+            "second"
+        );
+    }
+
+    #[tokio::test]
+    async fn bodies_and_queries_are_part_of_the_match() {
+        let replay = Replay::new(&Recording::parse(RECORDING).unwrap()).unwrap();
+        let made = ask(&replay, "POST", "/items?dry=1", r#"{"b":2,"a":1}"#)
+            .await
+            .unwrap();
+        assert_eq!((made.1, &made.3[..]), (201, &b"made"[..]));
+        let message = ask(&replay, "POST", "/items?dry=0", r#"{"a": 1, "b": 2}"#)
+            .await
+            .unwrap_err();
+        assert!(
+            message.contains(
+                "closest: interaction 2 (POST /items): query parameter `dry` is `0`, recorded `1`"
+            ),
+            "{message}"
+        );
+        assert_eq!(
+            &ask(&replay, "GET", "/blob", "").await.unwrap().3[..],
+            &[0u8, 1, 2][..]
+        );
+        let message = ask(&replay, "GET", "/items/2", "").await.unwrap_err();
+        assert!(
+            message.starts_with("no recorded request matched GET /items/2\nclosest: interaction 1"),
+            "{message}"
+        );
+    }
+}

@@ -1,0 +1,851 @@
+//! Stub dependencies (PRODUCT.md section 4): routes compiled once at start
+//! (path templates split, header names parsed, response templates parsed),
+//! first match wins, `{{path.x}}`, `{{query.x}}` and `{{header.x}}` filled
+//! into the answer, and a diagnosis of the closest route when nothing matches.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
+use serde_json::Value;
+
+use super::body::{self, Body};
+use crate::manifest::{Respond, Route, RouteMatch};
+
+/// A request as the matchers see it.
+pub struct RequestView<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub query: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+impl RequestView<'_> {
+    fn segments(&self) -> Vec<&str> {
+        split_path(self.path)
+    }
+
+    fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_ref())
+    }
+}
+
+fn split_path(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter(|segment| !segment.is_empty())
+        .collect()
+}
+
+/// The compiled routes of one stub dependency.
+#[derive(Debug)]
+pub struct Stub {
+    routes: Vec<CompiledRoute>,
+}
+
+#[derive(Debug)]
+struct CompiledRoute {
+    /// `route 1: GET /payments/{id}` (1-based, as the journal shows it).
+    label: Arc<str>,
+    number: usize,
+    method: Option<String>,
+    path: Option<Vec<Segment>>,
+    path_text: Option<String>,
+    query: Vec<(String, String)>,
+    headers: Vec<(HeaderName, String)>,
+    json: Option<Value>,
+    body: Option<Bytes>,
+    respond: CompiledRespond,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Segment {
+    Literal(String),
+    Param(String),
+}
+
+#[derive(Debug)]
+struct CompiledRespond {
+    status: StatusCode,
+    headers: Vec<(HeaderName, Template)>,
+    body: BodyTemplate,
+    delay: Option<Duration>,
+}
+
+#[derive(Debug)]
+enum BodyTemplate {
+    Empty,
+    /// No placeholders: the bytes are ready.
+    Fixed(Bytes, &'static str),
+    Text(Template),
+    Json(Value),
+}
+
+/// A string with `{{source.name}}` placeholders, split once.
+#[derive(Debug, Clone, PartialEq)]
+struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Literal(String),
+    Path(String),
+    Query(String),
+    Header(String),
+}
+
+/// What a matching route captured from the path.
+type Captures<'r, 'q> = Vec<(&'r str, &'q str)>;
+
+/// A route that answered.
+pub struct Answer {
+    pub label: Arc<str>,
+    pub delay: Option<Duration>,
+    pub response: http::Response<Body>,
+}
+
+impl Stub {
+    /// Compiles routes; an error names the route and what is wrong.
+    pub fn compile(routes: &[Route]) -> Result<Stub, String> {
+        let routes = routes
+            .iter()
+            .enumerate()
+            .map(|(index, route)| {
+                compile_route(index + 1, route).map_err(|e| format!("route {}: {e}", index + 1))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Stub { routes })
+    }
+
+    /// The first matching route's answer, or a diagnosis naming the closest
+    /// route and how the request differs.
+    pub fn answer(&self, request: &RequestView<'_>) -> Result<Answer, String> {
+        let segments = request.segments();
+        let mut json = None;
+        for route in &self.routes {
+            if let Some(captures) = route.matches(request, &segments, &mut json) {
+                return Ok(Answer {
+                    label: route.label.clone(),
+                    delay: route.respond.delay,
+                    response: route.respond.render(request, &captures),
+                });
+            }
+        }
+        Err(self.diagnose(request, &segments))
+    }
+
+    fn diagnose(&self, request: &RequestView<'_>, segments: &[&str]) -> String {
+        let mut message = format!("no stub route matched {} {}", request.method, request.path);
+        if let Some(query) = render_query(&request.query) {
+            message.push('?');
+            message.push_str(&query);
+        }
+        let json = serde_json::from_slice::<Value>(request.body).ok();
+        let closest = self
+            .routes
+            .iter()
+            .map(|route| (route, route.differences(request, segments, json.as_ref())))
+            .min_by_key(|(_, differences)| {
+                differences.iter().map(|(weight, _)| weight).sum::<u32>()
+            });
+        match closest {
+            None => message.push_str("\nthe stub has no routes"),
+            Some((route, differences)) => {
+                let reasons: Vec<&str> = differences
+                    .iter()
+                    .map(|(_, reason)| reason.as_str())
+                    .collect();
+                message.push_str(&format!(
+                    "\nclosest: route {} ({}): {}",
+                    route.number,
+                    route.describe(),
+                    reasons.join("; ")
+                ));
+            }
+        }
+        message.push('\n');
+        message
+    }
+}
+
+fn render_query(query: &[(Cow<'_, str>, Cow<'_, str>)]) -> Option<String> {
+    if query.is_empty() {
+        return None;
+    }
+    Some(
+        query
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect::<Vec<_>>()
+            .join("&"),
+    )
+}
+
+fn compile_route(number: usize, route: &Route) -> Result<CompiledRoute, String> {
+    let RouteMatch {
+        method,
+        path,
+        query,
+        headers,
+        json,
+        body,
+    } = &route.matcher;
+    let headers = headers
+        .iter()
+        .map(|(name, value)| {
+            HeaderName::from_bytes(name.trim().as_bytes())
+                .map(|name| (name, value.clone()))
+                .map_err(|_| format!("`{name}` is not a header name"))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut route = CompiledRoute {
+        label: Arc::from(""),
+        number,
+        method: method.as_ref().map(|m| m.trim().to_ascii_uppercase()),
+        path: path.as_deref().map(compile_path),
+        path_text: path.clone(),
+        query: query.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        headers,
+        json: json.clone(),
+        body: body.as_ref().map(|b| Bytes::from(b.clone())),
+        respond: compile_respond(&route.respond)?,
+    };
+    route.label = Arc::from(format!("route {number}: {}", route.describe()));
+    Ok(route)
+}
+
+fn compile_path(path: &str) -> Vec<Segment> {
+    split_path(path)
+        .into_iter()
+        .map(
+            |segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => Segment::Param(name.trim().to_owned()),
+                None => Segment::Literal(segment.to_owned()),
+            },
+        )
+        .collect()
+}
+
+fn compile_respond(respond: &Respond) -> Result<CompiledRespond, String> {
+    let status = StatusCode::from_u16(respond.status)
+        .map_err(|_| format!("{} is not an HTTP status", respond.status))?;
+    let mut headers: Vec<(HeaderName, Template)> = respond
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            HeaderName::from_bytes(name.trim().as_bytes())
+                .map(|name| (name, Template::parse(value)))
+                .map_err(|_| format!("`{name}` is not a header name"))
+        })
+        .collect::<Result<_, _>>()?;
+    let has_content_type = headers.iter().any(|(name, _)| name == header::CONTENT_TYPE);
+    let body = if let Some(json) = &respond.json {
+        if json_has_placeholders(json) {
+            BodyTemplate::Json(json.clone())
+        } else {
+            BodyTemplate::Fixed(
+                Bytes::from(serde_json::to_vec(json).unwrap_or_default()),
+                "application/json",
+            )
+        }
+    } else if let Some(text) = &respond.body {
+        let template = Template::parse(text);
+        if template.is_literal() {
+            BodyTemplate::Fixed(Bytes::from(text.clone()), "text/plain; charset=utf-8")
+        } else {
+            BodyTemplate::Text(template)
+        }
+    } else {
+        BodyTemplate::Empty
+    };
+    if !has_content_type {
+        let content_type = match &body {
+            BodyTemplate::Json(_) => Some("application/json"),
+            BodyTemplate::Text(_) => Some("text/plain; charset=utf-8"),
+            BodyTemplate::Fixed(_, content_type) => Some(*content_type),
+            BodyTemplate::Empty => None,
+        };
+        if let Some(content_type) = content_type {
+            headers.push((header::CONTENT_TYPE, Template::parse(content_type)));
+        }
+    }
+    Ok(CompiledRespond {
+        status,
+        headers,
+        body,
+        delay: respond.delay.map(|span| span.0),
+    })
+}
+
+fn json_has_placeholders(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains("{{"),
+        Value::Array(items) => items.iter().any(json_has_placeholders),
+        Value::Object(map) => map.values().any(json_has_placeholders),
+        _ => false,
+    }
+}
+
+impl CompiledRoute {
+    fn describe(&self) -> String {
+        format!(
+            "{} {}",
+            self.method.as_deref().unwrap_or("ANY"),
+            self.path_text.as_deref().unwrap_or("*")
+        )
+    }
+
+    fn matches<'r, 'q>(
+        &'r self,
+        request: &RequestView<'q>,
+        segments: &[&'q str],
+        json: &mut Option<Option<Value>>,
+    ) -> Option<Captures<'r, 'q>> {
+        if let Some(method) = &self.method
+            && !request.method.as_str().eq_ignore_ascii_case(method)
+        {
+            return None;
+        }
+        let mut captures = Vec::new();
+        if let Some(template) = &self.path {
+            if template.len() != segments.len() {
+                return None;
+            }
+            for (expected, actual) in template.iter().zip(segments) {
+                match expected {
+                    Segment::Literal(literal) if literal != actual => return None,
+                    Segment::Literal(_) => {}
+                    Segment::Param(name) => captures.push((name.as_str(), *actual)),
+                }
+            }
+        }
+        for (name, value) in &self.query {
+            if request.query(name) != Some(value.as_str()) {
+                return None;
+            }
+        }
+        for (name, value) in &self.headers {
+            if request.headers.get(name).map(HeaderValue::as_bytes) != Some(value.as_bytes()) {
+                return None;
+            }
+        }
+        if let Some(body) = &self.body
+            && request.body != body.as_ref()
+        {
+            return None;
+        }
+        if let Some(expected) = &self.json {
+            let parsed = json.get_or_insert_with(|| serde_json::from_slice(request.body).ok());
+            match parsed {
+                Some(actual) if json_contains(actual, expected) => {}
+                _ => return None,
+            }
+        }
+        Some(captures)
+    }
+
+    /// How the request differs from this route, each reason with a weight:
+    /// the lowest total is the closest route.
+    fn differences(
+        &self,
+        request: &RequestView<'_>,
+        segments: &[&str],
+        json: Option<&Value>,
+    ) -> Vec<(u32, String)> {
+        let mut out = Vec::new();
+        if let Some(method) = &self.method
+            && !request.method.as_str().eq_ignore_ascii_case(method)
+        {
+            out.push((
+                4,
+                format!("method is {}, route wants {method}", request.method),
+            ));
+        }
+        if let Some(template) = &self.path {
+            if template.len() != segments.len() {
+                out.push((
+                    6,
+                    format!(
+                        "path has {} segment{}, route has {}",
+                        segments.len(),
+                        plural(segments.len()),
+                        template.len()
+                    ),
+                ));
+            } else {
+                for (index, (expected, actual)) in template.iter().zip(segments).enumerate() {
+                    if let Segment::Literal(literal) = expected
+                        && literal != actual
+                    {
+                        out.push((
+                            3,
+                            format!(
+                                "path segment {} is `{actual}`, route wants `{literal}`",
+                                index + 1
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        for (name, value) in &self.query {
+            match request.query(name) {
+                None => out.push((
+                    1,
+                    format!("query parameter `{name}` is missing (route wants `{value}`)"),
+                )),
+                Some(actual) if actual != value => out.push((
+                    1,
+                    format!("query parameter `{name}` is `{actual}`, route wants `{value}`"),
+                )),
+                Some(_) => {}
+            }
+        }
+        for (name, value) in &self.headers {
+            match request.headers.get(name) {
+                None => out.push((
+                    1,
+                    format!("header `{name}` is missing (route wants `{value}`)"),
+                )),
+                Some(actual) if actual.as_bytes() != value.as_bytes() => out.push((
+                    1,
+                    format!(
+                        "header `{name}` is `{}`, route wants `{value}`",
+                        String::from_utf8_lossy(actual.as_bytes())
+                    ),
+                )),
+                Some(_) => {}
+            }
+        }
+        if let Some(body) = &self.body
+            && request.body != body.as_ref()
+        {
+            out.push((1, "body differs from the route's `body`".to_owned()));
+        }
+        if let Some(expected) = &self.json {
+            match json {
+                None => out.push((1, "body is not JSON (route wants JSON fields)".to_owned())),
+                Some(actual) => {
+                    if let Some(reason) = json_difference(actual, expected, "") {
+                        out.push((1, reason));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
+
+/// Whether `actual` contains `expected`: objects by subset (recursively),
+/// arrays and scalars by equality.
+pub fn json_contains(actual: &Value, expected: &Value) -> bool {
+    match (actual, expected) {
+        (Value::Object(actual), Value::Object(expected)) => expected.iter().all(|(key, value)| {
+            actual
+                .get(key)
+                .is_some_and(|found| json_contains(found, value))
+        }),
+        _ => actual == expected,
+    }
+}
+
+/// The first way `actual` fails to contain `expected`, for diagnostics.
+fn json_difference(actual: &Value, expected: &Value, at: &str) -> Option<String> {
+    match (actual, expected) {
+        (Value::Object(actual), Value::Object(expected)) => {
+            expected.iter().find_map(|(key, value)| {
+                let field = if at.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{at}.{key}")
+                };
+                match actual.get(key) {
+                    None => Some(format!(
+                        "body field `{field}` is missing (route wants {value})"
+                    )),
+                    Some(found) => json_difference(found, value, &field),
+                }
+            })
+        }
+        _ if actual == expected => None,
+        _ if at.is_empty() => Some(format!("body is {actual}, route wants {expected}")),
+        _ => Some(format!(
+            "body field `{at}` is {actual}, route wants {expected}"
+        )),
+    }
+}
+
+impl Template {
+    fn parse(text: &str) -> Template {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("{{") {
+            let Some(length) = rest[start + 2..].find("}}") else {
+                break;
+            };
+            let inner = rest[start + 2..start + 2 + length].trim();
+            let part = match inner.split_once('.') {
+                Some(("path", name)) => Some(Part::Path(name.to_owned())),
+                Some(("query", name)) => Some(Part::Query(name.to_owned())),
+                Some(("header", name)) => Some(Part::Header(name.to_ascii_lowercase())),
+                _ => None,
+            };
+            let literal_end = start + 2 + length + 2;
+            match part {
+                Some(part) => {
+                    if start > 0 {
+                        parts.push(Part::Literal(rest[..start].to_owned()));
+                    }
+                    parts.push(part);
+                }
+                // Not a placeholder we know: kept as written.
+                None => parts.push(Part::Literal(rest[..literal_end].to_owned())),
+            }
+            rest = &rest[literal_end..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Literal(rest.to_owned()));
+        }
+        Template { parts }
+    }
+
+    fn is_literal(&self) -> bool {
+        self.parts
+            .iter()
+            .all(|part| matches!(part, Part::Literal(_)))
+    }
+
+    fn render(&self, request: &RequestView<'_>, captures: &Captures<'_, '_>) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) => out.push_str(text),
+                Part::Path(name) => {
+                    if let Some((_, value)) = captures.iter().find(|(key, _)| key == name) {
+                        out.push_str(
+                            &percent_encoding::percent_decode_str(value).decode_utf8_lossy(),
+                        );
+                    }
+                }
+                Part::Query(name) => out.push_str(request.query(name).unwrap_or("")),
+                Part::Header(name) => {
+                    if let Some(value) = request.headers.get(name.as_str()) {
+                        out.push_str(&String::from_utf8_lossy(value.as_bytes()));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn render_json(value: &Value, request: &RequestView<'_>, captures: &Captures<'_, '_>) -> Value {
+    match value {
+        Value::String(text) if text.contains("{{") => {
+            Value::String(Template::parse(text).render(request, captures))
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| render_json(item, request, captures))
+                .collect(),
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, item)| (key.clone(), render_json(item, request, captures)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+impl CompiledRespond {
+    fn render(
+        &self,
+        request: &RequestView<'_>,
+        captures: &Captures<'_, '_>,
+    ) -> http::Response<Body> {
+        let bytes = match &self.body {
+            BodyTemplate::Empty => Bytes::new(),
+            BodyTemplate::Fixed(bytes, _) => bytes.clone(),
+            BodyTemplate::Text(template) => Bytes::from(template.render(request, captures)),
+            BodyTemplate::Json(value) => Bytes::from(
+                serde_json::to_vec(&render_json(value, request, captures)).unwrap_or_default(),
+            ),
+        };
+        let mut response = http::Response::new(body::full(bytes));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.reserve(self.headers.len());
+        for (name, template) in &self.headers {
+            let value = match template.parts.as_slice() {
+                [Part::Literal(text)] => HeaderValue::from_str(text),
+                _ => HeaderValue::from_str(&template.render(request, captures)),
+            };
+            if let Ok(value) = value {
+                headers.append(name.clone(), value);
+            }
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    fn routes(yaml: &str) -> Stub {
+        let routes: Vec<Route> = serde_yaml::from_str(yaml).unwrap();
+        Stub::compile(&routes).unwrap()
+    }
+
+    struct Req {
+        method: Method,
+        path: String,
+        query: Option<String>,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    }
+
+    fn req(method: &str, target: &str) -> Req {
+        let (path, query) = match target.split_once('?') {
+            Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
+            None => (target.to_owned(), None),
+        };
+        Req {
+            method: method.parse().unwrap(),
+            path,
+            query,
+            headers: HeaderMap::new(),
+            body: Vec::new(),
+        }
+    }
+
+    impl Req {
+        fn header(mut self, name: &'static str, value: &str) -> Self {
+            self.headers.insert(name, value.parse().unwrap());
+            self
+        }
+
+        fn body(mut self, body: &str) -> Self {
+            self.body = body.as_bytes().to_vec();
+            self
+        }
+
+        fn view(&self) -> RequestView<'_> {
+            RequestView {
+                method: &self.method,
+                path: &self.path,
+                query: body::query_pairs(self.query.as_deref()),
+                headers: &self.headers,
+                body: &self.body,
+            }
+        }
+    }
+
+    async fn answer(
+        stub: &Stub,
+        request: &Req,
+    ) -> Result<(String, u16, HeaderMap, String), String> {
+        let answer = stub.answer(&request.view())?;
+        let (parts, body) = answer.response.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        Ok((
+            answer.label.to_string(),
+            parts.status.as_u16(),
+            parts.headers,
+            String::from_utf8(bytes.to_vec()).unwrap(),
+        ))
+    }
+
+    const PAYMENTS: &str = r#"
+- match: { method: GET, path: "/payments/{id}" }
+  respond: { status: 200, json: { id: "{{path.id}}", state: settled, by: "{{header.x-user}}" } }
+- match: { method: post, path: /payments, json: { currency: EUR, meta: { kind: card } } }
+  respond: { status: 201, headers: { location: "/payments/{{query.ref}}" }, body: "made {{query.ref}}" }
+- match: { path: /search, query: { q: shoes }, headers: { X-Tenant: acme } }
+  respond: { body: found }
+- match: { path: /echo, body: exact }
+  respond: { status: 202, headers: { content-type: text/csv }, body: "a,b" }
+"#;
+
+    #[tokio::test]
+    async fn paths_with_parameters_match_and_fill_templates() {
+        let stub = routes(PAYMENTS);
+        let (label, status, headers, body) =
+            answer(&stub, &req("get", "/payments/42").header("x-user", "ann"))
+                .await
+                .unwrap();
+        assert_eq!(label, "route 1: GET /payments/{id}");
+        assert_eq!(status, 200);
+        assert_eq!(headers["content-type"], "application/json");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"id": "42", "state": "settled", "by": "ann"})
+        );
+    }
+
+    #[tokio::test]
+    async fn json_bodies_match_by_subset_and_query_fills_headers() {
+        let stub = routes(PAYMENTS);
+        let request = req("POST", "/payments?ref=7")
+            .body(r#"{"currency":"EUR","amount":5,"meta":{"kind":"card","x":1}}"#);
+        let (label, status, headers, body) = answer(&stub, &request).await.unwrap();
+        assert_eq!((label.as_str(), status), ("route 2: POST /payments", 201));
+        assert_eq!(headers["location"], "/payments/7");
+        assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
+        assert_eq!(body, "made 7");
+        let wrong = req("POST", "/payments").body(r#"{"currency":"USD"}"#);
+        let message = answer(&stub, &wrong).await.unwrap_err();
+        assert!(
+            message.contains("closest: route 2 (POST /payments)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("body field `currency` is \"USD\", route wants \"EUR\""),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn query_and_headers_must_be_equal_with_names_case_insensitive() {
+        let stub = routes(PAYMENTS);
+        let good = req("GET", "/search?q=shoes&page=2").header("x-tenant", "acme");
+        assert_eq!(answer(&stub, &good).await.unwrap().3, "found");
+        let message = answer(
+            &stub,
+            &req("GET", "/search?q=hats").header("x-tenant", "acme"),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            message.contains("query parameter `q` is `hats`, route wants `shoes`"),
+            "{message}"
+        );
+        let message = answer(&stub, &req("GET", "/search?q=shoes"))
+            .await
+            .unwrap_err();
+        assert!(
+            message.contains("header `x-tenant` is missing"),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn exact_bodies_and_route_content_types() {
+        let stub = routes(PAYMENTS);
+        let (_, status, headers, body) = answer(&stub, &req("PUT", "/echo").body("exact"))
+            .await
+            .unwrap();
+        assert_eq!((status, body.as_str()), (202, "a,b"));
+        assert_eq!(headers["content-type"], "text/csv");
+        assert!(
+            answer(&stub, &req("PUT", "/echo").body("exact!"))
+                .await
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_first_matching_route_wins() {
+        let stub = routes(
+            r#"
+- match: { path: "/items/{id}" }
+  respond: { body: any }
+- match: { path: /items/1 }
+  respond: { body: one }
+"#,
+        );
+        assert_eq!(
+            answer(&stub, &req("GET", "/items/1")).await.unwrap().3,
+            "any"
+        );
+    }
+
+    #[tokio::test]
+    async fn unmatched_requests_name_the_closest_route() {
+        let stub = routes(PAYMENTS);
+        let message = answer(&stub, &req("GET", "/payments/7/refund"))
+            .await
+            .unwrap_err();
+        assert!(
+            message.starts_with(
+                "no stub route matched GET /payments/7/refund\nclosest: route 1 (GET /payments/{id}): path has 3 segments, route has 2"
+            ),
+            "{message}"
+        );
+        let message = answer(&stub, &req("DELETE", "/payments/7"))
+            .await
+            .unwrap_err();
+        assert!(
+            message.contains("route 1 (GET /payments/{id}): method is DELETE, route wants GET"),
+            "{message}"
+        );
+        let empty = Stub::compile(&[]).unwrap();
+        assert!(
+            answer(&empty, &req("GET", "/"))
+                .await
+                .unwrap_err()
+                .contains("no routes")
+        );
+    }
+
+    #[test]
+    fn templates_split_once_and_keep_unknown_placeholders() {
+        let template = Template::parse("a {{ path.id }} b {{other}} {{query.q}}");
+        assert_eq!(
+            template.parts,
+            vec![
+                Part::Literal("a ".into()),
+                Part::Path("id".into()),
+                Part::Literal(" b {{other}}".into()),
+                Part::Literal(" ".into()),
+                Part::Query("q".into()),
+            ]
+        );
+        assert!(Template::parse("plain {{").is_literal());
+        assert_eq!(
+            compile_path("/a/{id}/b/"),
+            vec![
+                Segment::Literal("a".into()),
+                Segment::Param("id".into()),
+                Segment::Literal("b".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn json_subsets_are_recursive_and_arrays_exact() {
+        let actual = serde_json::json!({"a": 1, "b": {"c": [1, 2], "d": "x"}});
+        assert!(json_contains(
+            &actual,
+            &serde_json::json!({"b": {"d": "x"}})
+        ));
+        assert!(json_contains(
+            &actual,
+            &serde_json::json!({"b": {"c": [1, 2]}})
+        ));
+        assert!(!json_contains(
+            &actual,
+            &serde_json::json!({"b": {"c": [1]}})
+        ));
+        assert!(!json_contains(&actual, &serde_json::json!({"z": 1})));
+        assert_eq!(
+            json_difference(&actual, &serde_json::json!({"b": {"d": "y"}}), "").unwrap(),
+            "body field `b.d` is \"x\", route wants \"y\""
+        );
+    }
+}
