@@ -411,6 +411,9 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                     faults: dep.faults.clone(),
                 }],
                 callers: caller_names(loaded),
+                listen: std::net::Ipv4Addr::UNSPECIFIED.into(),
+                registry_port: config::REGISTRY_PORT,
+                journal_capacity: config::JOURNAL_CAPACITY,
             };
             let mut publish: Vec<u16> = container.ports.values().copied().collect();
             publish.push(config::ADMIN_PORT);
@@ -463,6 +466,9 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         }),
         served,
         callers: caller_names(loaded),
+        listen: std::net::Ipv4Addr::UNSPECIFIED.into(),
+        registry_port: config::REGISTRY_PORT,
+        journal_capacity: config::JOURNAL_CAPACITY,
     };
     let mut aliases = vec!["registry".to_owned()];
     aliases.extend(served_labels.iter().map(|s| s.name.clone()));
