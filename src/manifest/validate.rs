@@ -168,10 +168,23 @@ impl Checker {
         }
     }
 
+    /// The problems, grouped by file (the manifest first) and in the order
+    /// of their positions.
     fn into_error(self) -> ManifestError {
-        ManifestError::Invalid {
-            problems: self.problems,
+        let mut files: Vec<PathBuf> = Vec::new();
+        for problem in &self.problems {
+            if !files.contains(&problem.file) {
+                files.push(problem.file.clone());
+            }
         }
+        let mut problems = self.problems;
+        problems.sort_by_key(|p| {
+            (
+                files.iter().position(|f| *f == p.file),
+                p.at.unwrap_or((0, 0)),
+            )
+        });
+        ManifestError::Invalid { problems }
     }
 
     fn report(&mut self, at: At, message: impl Into<String>, help: Option<String>) {
@@ -186,8 +199,8 @@ impl Checker {
     fn serde_error(&mut self, error: &serde_yaml::Error) {
         self.problems.push(Problem {
             file: self.file.clone(),
-            at: error.location().map(|l| (l.line(), l.column())),
-            message: error.to_string(),
+            at: error.location().map(|l| (l.line(), l.column().max(1))),
+            message: without_position(&error.to_string()),
             help: None,
         });
     }
@@ -215,8 +228,10 @@ impl Checker {
                 self.report(
                     entry.key_at,
                     format!(
-                        "`{}` appears twice in `{path}`, here and at line {}",
-                        entry.key, first.key_at.0
+                        "`{}` appears twice {}, here and at line {}",
+                        entry.key,
+                        place(path),
+                        first.key_at.0
                     ),
                     Some("keep one of them; the second would silently replace the first".into()),
                 );
@@ -230,7 +245,7 @@ impl Checker {
                 };
                 self.report(
                     entry.key_at,
-                    format!("unknown key `{}` in `{path}`", entry.key),
+                    format!("unknown key `{}` {}", entry.key, place(path)),
                     Some(help),
                 );
             }
@@ -486,9 +501,7 @@ impl Checker {
             );
             return;
         }
-        let entries = self
-            .map("manifest", root, Some(keys::TOP))
-            .unwrap_or_default();
+        let entries = self.map("", root, Some(keys::TOP)).unwrap_or_default();
         match field(entries, "version") {
             None => self.report(
                 root.at,
@@ -499,7 +512,13 @@ impl Checker {
                 Some(Scalar::Int(1)) => {}
                 _ => self.report(
                     entry.value.at,
-                    format!("version {} is not supported", entry.value.describe()),
+                    format!(
+                        "version {} is not supported",
+                        entry
+                            .value
+                            .text()
+                            .map_or_else(|| entry.value.describe(), |t| format!("`{t}`"))
+                    ),
                     Some("write `version: 1`".into()),
                 ),
             },
@@ -1123,14 +1142,14 @@ impl Checker {
         };
         let shown = self.shown(file);
         let parsed: Result<serde_json::Value, (Option<At>, String)> = if file.ends_with(".json") {
-            serde_json::from_str(&text)
-                .map_err(|error| (Some((error.line(), error.column())), error.to_string()))
+            serde_json::from_str(&text).map_err(|error| {
+                let at = (error.line() > 0).then(|| (error.line(), error.column().max(1)));
+                (at, without_position(&error.to_string()))
+            })
         } else {
             serde_yaml::from_str(&text).map_err(|error| {
-                (
-                    error.location().map(|l| (l.line(), l.column())),
-                    error.to_string(),
-                )
+                let at = error.location().map(|l| (l.line(), l.column().max(1)));
+                (at, without_position(&error.to_string()))
             })
         };
         let entry_name = if is_service {
@@ -1336,6 +1355,7 @@ impl Checker {
     }
 
     fn route_file_text(&mut self, text: &str) -> Option<Vec<Route>> {
+        let before = self.problems.len();
         let root = match tree::parse(text) {
             Ok(Some(root)) => root,
             Ok(None) => return Some(Vec::new()),
@@ -1350,7 +1370,7 @@ impl Checker {
                 true
             }
             Value::Map(_) => {
-                if let Some(fields) = self.map("stub file", &root, Some(keys::ROUTE_FILE))
+                if let Some(fields) = self.map("", &root, Some(keys::ROUTE_FILE))
                     && let Some(e) = field(fields, "routes")
                 {
                     self.routes("routes", &e.value);
@@ -1369,6 +1389,9 @@ impl Checker {
                 return None;
             }
         };
+        if self.problems.len() != before {
+            return None;
+        }
         let result = if is_list {
             serde_yaml::from_str::<Vec<Route>>(text)
         } else {
@@ -1405,7 +1428,7 @@ impl Checker {
                 self.problems.push(Problem {
                     file: self.shown(file),
                     at,
-                    message: format!("invalid recording: {message}"),
+                    message: format!("invalid recording: {}", without_position(&message)),
                     help: Some(
                         "a recording is `version: 1` and `interactions: [{request, response}]`"
                             .into(),
@@ -1580,6 +1603,15 @@ fn field<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Entry> {
         .find(|e| e.key == key && !e.value.is_null())
 }
 
+/// A parser's message without the ` at line L column C` it ends with: the
+/// problem carries the position already.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) if message[index..].contains(" column ") => message[..index].to_owned(),
+        _ => message.to_owned(),
+    }
+}
+
 fn kind_of(key: &str) -> Kind {
     match key {
         "stub" => Kind::Stub,
@@ -1598,6 +1630,15 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
         serde_json::Value::String(_) => "a string",
         serde_json::Value::Array(_) => "a list",
         serde_json::Value::Object(_) => "a map",
+    }
+}
+
+/// Where a key is, for messages: `in `service.health`` or `at the top level`.
+fn place(path: &str) -> String {
+    if path.is_empty() {
+        "at the top level".into()
+    } else {
+        format!("in `{path}`")
     }
 }
 
