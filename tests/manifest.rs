@@ -37,7 +37,11 @@ fn redacted(bytes: &[u8]) -> String {
 fn check_invalid(file: &str, snapshot: &str) {
     let output = sandbox(&fixtures(), &["validate", "-f", file]);
     let stderr = redacted(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{file} should be invalid:\n{stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{file} should be invalid:\n{stderr}"
+    );
     assert!(output.stdout.is_empty(), "nothing on stdout for {file}");
     insta::assert_snapshot!(snapshot, stderr);
 }
@@ -82,11 +86,22 @@ invalid! {
 #[test]
 fn valid_manifests_pass() {
     for (file, line) in [
-        ("valid.yaml", "valid.yaml: valid (sandbox `shop`, 6 entries)\n"),
-        ("minimal.yaml", "minimal.yaml: valid (sandbox `manifests`, 1 entry)\n"),
+        (
+            "valid.yaml",
+            "valid.yaml: valid (sandbox `shop`, 6 entries)\n",
+        ),
+        (
+            "minimal.yaml",
+            "minimal.yaml: valid (sandbox `manifests`, 1 entry)\n",
+        ),
     ] {
         let output = sandbox(&fixtures(), &["validate", "-f", file]);
-        assert_eq!(output.status.code(), Some(0), "{}", redacted(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            redacted(&output.stderr)
+        );
         assert_eq!(String::from_utf8_lossy(&output.stdout), line);
     }
 }
@@ -106,10 +121,16 @@ fn json_output_lists_entries_or_problems() {
     assert_eq!(document["valid"], true);
     assert_eq!(document["sandbox"], "shop");
     let entries = document["entries"].as_array().unwrap();
-    assert_eq!(entries[0], serde_json::json!({"name": "orders", "role": "service", "kind": "build"}));
+    assert_eq!(
+        entries[0],
+        serde_json::json!({"name": "orders", "role": "service", "kind": "build"})
+    );
     assert_eq!(entries[1]["kind"], "stub");
 
-    let output = sandbox(&fixtures(), &["validate", "--json", "-f", "unknown-keys.yaml"]);
+    let output = sandbox(
+        &fixtures(),
+        &["validate", "--json", "-f", "unknown-keys.yaml"],
+    );
     assert_eq!(output.status.code(), Some(2));
     assert!(output.stderr.is_empty(), "{}", redacted(&output.stderr));
     let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -134,7 +155,12 @@ fn schema_is_json_and_denies_unknown_keys() {
 fn init_writes_a_starter_that_validates() {
     let dir = tempfile::tempdir().unwrap();
     let output = sandbox(dir.path(), &["init"]);
-    assert_eq!(output.status.code(), Some(0), "{}", redacted(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        redacted(&output.stderr)
+    );
     let written = std::fs::read_to_string(dir.path().join("sandbox.yaml")).unwrap();
     assert!(written.contains("version: 1"));
 
@@ -145,7 +171,12 @@ fn init_writes_a_starter_that_validates() {
     std::fs::create_dir(dir.path().join("app")).unwrap();
     std::fs::write(dir.path().join("app/Dockerfile"), "FROM scratch\n").unwrap();
     let output = sandbox(dir.path(), &["validate"]);
-    assert_eq!(output.status.code(), Some(0), "{}", redacted(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        redacted(&output.stderr)
+    );
 
     // It never overwrites without --force.
     let output = sandbox(dir.path(), &["init"]);
@@ -179,5 +210,9 @@ fn every_example_sandbox_validates() {
             failures.push(format!("{}:\n{}", file.display(), redacted(&output.stderr)));
         }
     }
-    assert!(failures.is_empty(), "invalid examples:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "invalid examples:\n{}",
+        failures.join("\n")
+    );
 }

@@ -1079,7 +1079,7 @@ impl Checker {
             match e.key.as_str() {
                 "method" => {
                     if let Some(method) = self.string(&here, &e.value)
-                        && !(!method.is_empty() && method.chars().all(|c| c.is_ascii_alphabetic()))
+                        && (method.is_empty() || !method.chars().all(|c| c.is_ascii_alphabetic()))
                     {
                         self.report(
                             e.value.at,
