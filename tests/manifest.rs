@@ -216,3 +216,19 @@ fn every_example_sandbox_validates() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn init_in_a_folder_named_like_the_starters_stub_still_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("payments");
+    std::fs::create_dir_all(folder.join("app")).unwrap();
+    std::fs::write(folder.join("app/Dockerfile"), "FROM scratch\n").unwrap();
+    assert_eq!(sandbox(&folder, &["init"]).status.code(), Some(0));
+    let output = sandbox(&folder, &["validate"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        redacted(&output.stderr)
+    );
+}

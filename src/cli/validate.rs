@@ -108,6 +108,17 @@ pub fn schema() -> Result<()> {
     print_line(&text)
 }
 
+/// The service name the starter uses: the folder's, unless that is taken by
+/// the registry or the starter's own stub.
+fn starter_name(folder: &Path) -> String {
+    let name = manifest::name_from_folder(folder);
+    if matches!(name.as_str(), "registry" | "payments") || !manifest::is_valid_name(&name) {
+        "app".to_owned()
+    } else {
+        name
+    }
+}
+
 pub fn init(globals: &Globals, args: InitArgs) -> Result<()> {
     let mut target = args.path.unwrap_or_else(|| globals.manifest_path());
     if target.is_dir() {
@@ -123,7 +134,7 @@ pub fn init(globals: &Globals, args: InitArgs) -> Result<()> {
         .ok()
         .and_then(|t| t.parent().map(Path::to_path_buf))
         .unwrap_or_default();
-    let name = manifest::name_from_folder(&folder);
+    let name = starter_name(&folder);
     std::fs::write(&target, manifest::starter(&name))
         .map_err(|error| Error::io(format!("cannot write {}", target.display()), error))?;
     eprintln!(

@@ -459,6 +459,14 @@ impl Checker {
     }
 
     fn env(&mut self, path: &str, node: &Node) {
+        if node.items().is_some() {
+            self.report(
+                node.at,
+                format!("`{path}` must be a map, found a list"),
+                Some("write `NAME: value` pairs, e.g. `{ LOG_LEVEL: debug }`".into()),
+            );
+            return;
+        }
         let Some(entries) = self.map(path, node, None) else {
             return;
         };
