@@ -435,6 +435,18 @@ impl Checker {
     }
 
     fn command(&mut self, path: &str, node: &Node) {
+        if let Some(Scalar::Str(text)) = node.scalar() {
+            let words: Vec<String> = text.split_whitespace().map(|w| format!("{w:?}")).collect();
+            self.report(
+                node.at,
+                format!("`{path}` must be a list, found {}", node.describe()),
+                Some(format!(
+                    "write the program and its arguments as a list: `[{}]`",
+                    words.join(", ")
+                )),
+            );
+            return;
+        }
         if let Some(items) = self.string_list(path, node)
             && items.is_empty()
         {
@@ -594,6 +606,17 @@ impl Checker {
         } else {
             keys::DEPENDENCY
         };
+        if !is_service && let Some(Scalar::Str(text)) = entry.value.scalar() {
+            self.report(
+                entry.value.at,
+                format!("`{path}` must be a map, found {}", entry.value.describe()),
+                Some(format!(
+                    "for a container, write `{}: {{ image: {text} }}`; other kinds: `stub`, `replay`, `record`, `build`",
+                    entry.key
+                )),
+            );
+            return;
+        }
         let Some(fields) = self.map(path, &entry.value, Some(allowed)) else {
             return;
         };
@@ -685,7 +708,7 @@ impl Checker {
                 if let Some(e) = field(fields, key) {
                     let kind = kind.map(Kind::as_str).unwrap_or_default();
                     let help = match kind {
-                        "stub" | "record" => {
+                        "stub" | "record" if *key == "ports" => {
                             format!("the agent serves it; its port is `{kind}.port`")
                         }
                         _ => "the agent serves it; remove this key".into(),
