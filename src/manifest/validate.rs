@@ -821,9 +821,17 @@ impl Checker {
                 };
                 (text, context.value.at, dockerfile)
             }
-            Value::Scalar { .. } => match self.string(path, node) {
-                Some(text) => (text, node.at, None),
-                None => return,
+            Value::Scalar { .. } => match node.scalar() {
+                Some(Scalar::Str(text)) => (text, node.at, None),
+                Some(Scalar::Null) => return,
+                _ => {
+                    self.report(
+                        node.at,
+                        format!("`{path}` must be a folder, found {}", node.describe()),
+                        Some("write `build: ./app` (quote names that read as numbers)".into()),
+                    );
+                    return;
+                }
             },
             Value::Seq(_) => {
                 self.report(
@@ -1527,7 +1535,14 @@ impl Checker {
 
     /// The path of `file` as shown to the user, beside the manifest.
     fn shown(&self, file: &str) -> PathBuf {
-        self.shown_dir.join(file)
+        let mut shown = self.shown_dir.clone();
+        for component in Path::new(file).components() {
+            match component {
+                Component::CurDir => {}
+                other => shown.push(other),
+            }
+        }
+        shown
     }
 
     /// Resolves `relative` inside the manifest's folder, or reports why not.

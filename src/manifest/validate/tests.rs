@@ -392,3 +392,27 @@ fn garbled_manifests_never_panic() {
         }
     }
 }
+
+#[test]
+fn a_build_that_reads_as_a_number_is_reported_not_passed_to_serde() {
+    let (message, _) = only("version: 1\nservice:\n  name: o\n  build: 5\n");
+    assert_eq!(
+        message,
+        "4:10: `service.build` must be a folder, found the number `5`"
+    );
+}
+
+#[test]
+fn named_files_are_shown_beside_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("stubs")).unwrap();
+    std::fs::write(dir.path().join("stubs/s.yaml"), "[").unwrap();
+    let shown = Path::new("some/where/sandbox.yaml");
+    let text = with("dependencies:\n  p:\n    stub: { files: [./stubs/s.yaml] }\n");
+    let Err(ManifestError::Invalid { problems }) =
+        load_text(shown, &dir.path().join("sandbox.yaml"), &text)
+    else {
+        panic!("a torn stub file is a problem");
+    };
+    assert_eq!(problems[0].file, Path::new("some/where/stubs/s.yaml"));
+}
