@@ -45,10 +45,7 @@ pub struct ApiInfo {
 }
 
 /// Serves the registry on `listener` until the process ends.
-pub async fn serve(
-    config: RegistryConfig,
-    listener: tokio::net::TcpListener,
-) -> std::io::Result<()> {
+pub async fn serve(config: RegistryConfig, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let _ = (config, listener);
     Ok(())
 }
