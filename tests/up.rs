@@ -31,9 +31,15 @@ fn up_wires_entries_and_down_leaves_nothing() {
     }
     let sandbox = Sandbox::new("wiring", TWO_ENTRIES);
     let out = sandbox.ok(&["up", "--json"]);
-    let doc: serde_json::Value = serde_json::from_str(&out).expect("up --json prints one JSON document");
+    let doc: serde_json::Value =
+        serde_json::from_str(&out).expect("up --json prints one JSON document");
     assert_eq!(doc["sandbox"], sandbox.name.as_str());
-    assert!(doc["registry_url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    assert!(
+        doc["registry_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
     let entries = doc["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 2, "{doc}");
     assert_eq!(entries[0]["name"], "web");
@@ -41,7 +47,12 @@ fn up_wires_entries_and_down_leaves_nothing() {
     assert_eq!(entries[0]["kind"], "build");
     assert_eq!(entries[0]["state"], "running");
     assert_eq!(entries[0]["health"], "up");
-    assert!(entries[0]["ports"]["http"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(
+        entries[0]["ports"]["http"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
     assert_eq!(entries[1]["name"], "db-main");
 
     // The service reaches its dependency through the injected URL.
@@ -60,18 +71,39 @@ fn up_wires_entries_and_down_leaves_nothing() {
     assert_eq!(status, 200, "{body}");
     let call: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(call["status"], 200, "{call}");
-    assert!(call["body"].as_str().unwrap().contains("/echo/through"), "{call}");
+    assert!(
+        call["body"].as_str().unwrap().contains("/echo/through"),
+        "{call}"
+    );
 
     // Logs, prefixed with the entry.
     let logs = sandbox.ok(&["logs", "web", "--tail", "50"]);
-    assert!(logs.lines().any(|l| l.starts_with("web | ") && l.contains("/env")), "{logs}");
+    assert!(
+        logs.lines()
+            .any(|l| l.starts_with("web | ") && l.contains("/env")),
+        "{logs}"
+    );
     let all = sandbox.ok(&["logs"]);
     assert!(all.lines().any(|l| l.starts_with("db-main ")), "{all}");
 
     // exec passes the command's exit code on.
-    let out = sandbox.run(&["exec", "web", "--", "/shopd", "probe", "http://db-main:9000/healthz"]);
+    let out = sandbox.run(&[
+        "exec",
+        "web",
+        "--",
+        "/shopd",
+        "probe",
+        "http://db-main:9000/healthz",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let out = sandbox.run(&["exec", "web", "--", "/shopd", "probe", "http://db-main:9000/status/500"]);
+    let out = sandbox.run(&[
+        "exec",
+        "web",
+        "--",
+        "/shopd",
+        "probe",
+        "http://db-main:9000/status/500",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 
     // A second `up` keeps what did not change.
@@ -84,18 +116,34 @@ fn up_wires_entries_and_down_leaves_nothing() {
     let after = sandbox.ok(&["status", "--json"]);
     let ports = |doc: &str| {
         let doc: serde_json::Value = serde_json::from_str(doc).unwrap();
-        doc["entries"].as_array().unwrap().iter().map(|e| e["ports"].clone()).collect::<Vec<_>>()
+        doc["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["ports"].clone())
+            .collect::<Vec<_>>()
     };
-    assert_eq!(ports(&before), ports(&after), "a second up must not restart anything");
+    assert_eq!(
+        ports(&before),
+        ports(&after),
+        "a second up must not restart anything"
+    );
     eprintln!("second up took {second:?}");
 
     // A changed manifest replaces only the entry that changed.
-    sandbox.write("sandbox.yaml", &TWO_ENTRIES.replace("GREETING: hello", "GREETING: changed"));
+    sandbox.write(
+        "sandbox.yaml",
+        &TWO_ENTRIES.replace("GREETING: hello", "GREETING: changed"),
+    );
     let out = sandbox.run(&["up"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let (_, env) = get(&format!("{}/env", sandbox.url("web")));
     assert!(env.contains("changed"), "{env}");
-    assert_eq!(ports(&after)[1], ports(&sandbox.ok(&["status", "--json"]))[1], "db-main must be kept");
+    assert_eq!(
+        ports(&after)[1],
+        ports(&sandbox.ok(&["status", "--json"]))[1],
+        "db-main must be kept"
+    );
 
     sandbox.ok(&["down"]);
     assert_eq!(sandbox.leftovers(), 0);
@@ -113,7 +161,11 @@ fn two_copies_run_side_by_side() {
         dir: tempfile::tempdir().unwrap(),
         name: format!("t-copy-b-{}", std::process::id()),
     };
-    let mut a = first.command(&["up"]).stderr(Stdio::piped()).spawn().unwrap();
+    let mut a = first
+        .command(&["up"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut b = first
         .command(&["up", "--name", &second.name])
         .stderr(Stdio::piped())
@@ -138,14 +190,19 @@ fn an_unhealthy_entry_fails_up_and_leaves_nothing() {
     if !docker_or_skip() {
         return;
     }
-    let manifest = TWO_ENTRIES.replace("GREETING: hello", "GREETING: hello, FAIL_HEALTH: \"1\"").replace("timeout: 30s", "timeout: 3s");
+    let manifest = TWO_ENTRIES
+        .replace("GREETING: hello", "GREETING: hello, FAIL_HEALTH: \"1\"")
+        .replace("timeout: 30s", "timeout: 3s");
     let sandbox = Sandbox::new("unhealthy", &manifest);
     let out = sandbox.run(&["up"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("`web` did not become healthy"), "{err}");
     assert!(err.contains("status 500"), "the probe's reason: {err}");
-    assert!(err.contains("GET /healthz 500"), "the entry's last log lines: {err}");
+    assert!(
+        err.contains("GET /healthz 500"),
+        "the entry's last log lines: {err}"
+    );
     assert_eq!(sandbox.leftovers(), 0);
 }
 
@@ -154,7 +211,9 @@ fn keep_leaves_a_failed_sandbox_for_inspection() {
     if !docker_or_skip() {
         return;
     }
-    let manifest = TWO_ENTRIES.replace("GREETING: hello", "FAIL_HEALTH: \"1\"").replace("timeout: 30s", "timeout: 2s");
+    let manifest = TWO_ENTRIES
+        .replace("GREETING: hello", "FAIL_HEALTH: \"1\"")
+        .replace("timeout: 30s", "timeout: 2s");
     let sandbox = Sandbox::new("keep", &manifest);
     let out = sandbox.run(&["up", "--keep"]);
     assert_eq!(out.status.code(), Some(1));
@@ -168,9 +227,15 @@ fn sigterm_during_up_removes_what_it_started() {
     if !docker_or_skip() {
         return;
     }
-    let manifest = TWO_ENTRIES.replace("GREETING: hello", "FAIL_HEALTH: \"1\"").replace("timeout: 30s", "timeout: 120s");
+    let manifest = TWO_ENTRIES
+        .replace("GREETING: hello", "FAIL_HEALTH: \"1\"")
+        .replace("timeout: 30s", "timeout: 120s");
     let sandbox = Sandbox::new("interrupt", &manifest);
-    let mut child = sandbox.command(&["up"]).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = sandbox
+        .command(&["up"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     // Wait until `up` has started the service, then interrupt it.
     assert!(
         eventually(Duration::from_secs(60), || {
@@ -197,7 +262,11 @@ fn an_unreachable_engine_is_one_line_naming_the_socket() {
         .env("DOCKER_HOST", "unix:///tmp/no-such-docker.sock")
         .output()
         .unwrap();
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert_eq!(err.trim().lines().count(), 1, "{err}");

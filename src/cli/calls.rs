@@ -83,7 +83,11 @@ pub(crate) async fn fetch(
         }
         let answer = http::request("GET", &url, &[], None, Duration::from_secs(5))
             .await
-            .map_err(|e| Error::Failed(format!("cannot read the journal from the agent at {agent}: {e}")))?;
+            .map_err(|e| {
+                Error::Failed(format!(
+                    "cannot read the journal from the agent at {agent}: {e}"
+                ))
+            })?;
         let page: Page = serde_json::from_slice(&answer.body)
             .map_err(|e| Error::Failed(format!("the agent's journal is not understood: {e}")))?;
         *since = page.next;

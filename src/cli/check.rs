@@ -46,7 +46,10 @@ pub async fn run(globals: &Globals, args: CheckArgs) -> Result<()> {
     let manifest = &loaded.manifest;
     let mut jobs = Vec::new();
     let service = std::iter::once((&manifest.service.name, &manifest.service.checks));
-    let dependencies = manifest.dependencies.iter().map(|(name, dep)| (name, &dep.checks));
+    let dependencies = manifest
+        .dependencies
+        .iter()
+        .map(|(name, dep)| (name, &dep.checks));
     for (entry, checks) in service.chain(dependencies) {
         for check in checks {
             let status = doc.entry(entry);
@@ -65,12 +68,16 @@ pub async fn run(globals: &Globals, args: CheckArgs) -> Result<()> {
     }
     let runs = jobs.iter().map(|(entry, check, address)| async move {
         let outcome = match address {
-            Some(address) => check::run_check(&format!("http://{address}"), check, CHECK_TIMEOUT).await,
+            Some(address) => {
+                check::run_check(&format!("http://{address}"), check, CHECK_TIMEOUT).await
+            }
             None => CheckOutcome {
                 name: check.name.clone(),
                 passed: false,
                 status: None,
-                difference: Some(format!("`{entry}` has no published port to send the check to")),
+                difference: Some(format!(
+                    "`{entry}` has no published port to send the check to"
+                )),
                 duration_ms: 0,
             },
         };

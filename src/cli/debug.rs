@@ -36,7 +36,10 @@ pub struct Attach {
 pub async fn run(globals: &Globals, args: DebugArgs) -> Result<()> {
     let loaded = globals.load()?;
     let manifest = &loaded.manifest;
-    let entry = args.entry.clone().unwrap_or_else(|| manifest.service.name.clone());
+    let entry = args
+        .entry
+        .clone()
+        .unwrap_or_else(|| manifest.service.name.clone());
     let debug = if entry == manifest.service.name {
         manifest.service.debug.clone()
     } else {
@@ -47,7 +50,12 @@ pub async fn run(globals: &Globals, args: DebugArgs) -> Result<()> {
                 )));
             }
             Some(dep) => dep.debug.clone(),
-            None => return Err(Error::Usage(format!("no entry named `{entry}` in {}", loaded.file.display()))),
+            None => {
+                return Err(Error::Usage(format!(
+                    "no entry named `{entry}` in {}",
+                    loaded.file.display()
+                )));
+            }
         }
     };
     let Some(debug) = debug else {
@@ -60,7 +68,11 @@ pub async fn run(globals: &Globals, args: DebugArgs) -> Result<()> {
         globals,
         UpRequest {
             record: Vec::new(),
-            debug: if args.stop { Vec::new() } else { vec![entry.clone()] },
+            debug: if args.stop {
+                Vec::new()
+            } else {
+                vec![entry.clone()]
+            },
             timeout: None,
             keep: true,
             quiet: args.json,
@@ -79,7 +91,11 @@ pub async fn run(globals: &Globals, args: DebugArgs) -> Result<()> {
         .entry(&entry)
         .and_then(|e| e.debug.clone())
         .ok_or_else(|| Error::Failed(format!("the debug port of `{entry}` is not published")))?;
-    let port: u16 = address.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let port: u16 = address
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     let command = debug.command.clone().unwrap_or_default().join(" ");
     let attach = Attach {
         entry: entry.clone(),
@@ -91,11 +107,20 @@ pub async fn run(globals: &Globals, args: DebugArgs) -> Result<()> {
     if args.json {
         output::print_json(&attach);
     } else {
-        println!("{entry} is waiting for a debugger at 127.0.0.1:{port} (port {} in the container)", debug.port);
+        println!(
+            "{entry} is waiting for a debugger at 127.0.0.1:{port} (port {} in the container)",
+            debug.port
+        );
         for line in &attach.attach {
             println!("  {line}");
         }
-        println!("`sandbox debug --stop{}` returns it to its normal settings", args.entry.as_ref().map(|e| format!(" {e}")).unwrap_or_default());
+        println!(
+            "`sandbox debug --stop{}` returns it to its normal settings",
+            args.entry
+                .as_ref()
+                .map(|e| format!(" {e}"))
+                .unwrap_or_default()
+        );
     }
     Ok(())
 }
@@ -122,7 +147,9 @@ pub fn attach_commands(command: &str, port: u16) -> Vec<String> {
         ));
     }
     if command.contains("--inspect") || command.contains("node") {
-        lines.push(format!("node inspect {at}   (or chrome://inspect, target {at})"));
+        lines.push(format!(
+            "node inspect {at}   (or chrome://inspect, target {at})"
+        ));
     }
     if lines.is_empty() {
         lines.push(format!("connect your debugger to {at}"));
@@ -136,11 +163,27 @@ mod tests {
 
     #[test]
     fn attach_lines_follow_the_debugger_named() {
-        assert_eq!(attach_commands("/dlv exec /app --listen=:2345 --headless", 5), vec!["dlv connect 127.0.0.1:5"]);
-        assert!(attach_commands("gdbserver :2345 /app", 5)[0].starts_with("gdb -ex 'target remote 127.0.0.1:5'"));
-        assert!(attach_commands("java -agentlib:jdwp=transport=dt_socket", 5)[0].starts_with("jdb -attach"));
-        assert!(attach_commands("python -m debugpy --listen 0.0.0.0:5678", 5)[0].contains("debugpy"));
-        assert!(attach_commands("node --inspect=0.0.0.0:9229 app.js", 5)[0].starts_with("node inspect"));
-        assert_eq!(attach_commands("/app", 5), vec!["connect your debugger to 127.0.0.1:5"]);
+        assert_eq!(
+            attach_commands("/dlv exec /app --listen=:2345 --headless", 5),
+            vec!["dlv connect 127.0.0.1:5"]
+        );
+        assert!(
+            attach_commands("gdbserver :2345 /app", 5)[0]
+                .starts_with("gdb -ex 'target remote 127.0.0.1:5'")
+        );
+        assert!(
+            attach_commands("java -agentlib:jdwp=transport=dt_socket", 5)[0]
+                .starts_with("jdb -attach")
+        );
+        assert!(
+            attach_commands("python -m debugpy --listen 0.0.0.0:5678", 5)[0].contains("debugpy")
+        );
+        assert!(
+            attach_commands("node --inspect=0.0.0.0:9229 app.js", 5)[0].starts_with("node inspect")
+        );
+        assert_eq!(
+            attach_commands("/app", 5),
+            vec!["connect your debugger to 127.0.0.1:5"]
+        );
     }
 }

@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::Globals;
+use crate::Result;
 use crate::engine::labels;
 use crate::output;
 use crate::runner;
-use crate::Result;
 
 #[derive(Debug, Args)]
 pub struct DownArgs {

@@ -28,19 +28,36 @@ pub struct ShellArgs {
 
 pub async fn run(globals: &Globals, args: ExecArgs) -> Result<()> {
     let code = exec(globals, &args.entry, &args.command, false).await?;
-    if code == 0 { Ok(()) } else { Err(Error::Status(code)) }
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(Error::Status(code))
+    }
 }
 
 pub async fn shell(globals: &Globals, args: ShellArgs) -> Result<()> {
-    let code = exec(globals, &args.entry, std::slice::from_ref(&args.shell), true).await?;
-    if code == 0 { Ok(()) } else { Err(Error::Status(code)) }
+    let code = exec(
+        globals,
+        &args.entry,
+        std::slice::from_ref(&args.shell),
+        true,
+    )
+    .await?;
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(Error::Status(code))
+    }
 }
 
 async fn exec(globals: &Globals, entry: &str, command: &[String], shell: bool) -> Result<i32> {
     let sandbox = globals.sandbox_name()?;
     let engine = super::connect().await?;
     let found = super::find_running(&engine, &sandbox).await?;
-    let container = found.containers.iter().find(|c| c.label(labels::ENTRY) == Some(entry));
+    let container = found
+        .containers
+        .iter()
+        .find(|c| c.label(labels::ENTRY) == Some(entry));
     let Some(container) = container else {
         if found.container_of(entry).is_some() {
             return Err(Error::Usage(format!(
@@ -57,7 +74,11 @@ async fn exec(globals: &Globals, entry: &str, command: &[String], shell: bool) -
         126 | 127 => Err(Error::Failed(format!(
             "cannot run `{}` in `{entry}` (exit {code}): {}",
             command.join(" "),
-            if code == 127 { "not found in the image" } else { "not executable" }
+            if code == 127 {
+                "not found in the image"
+            } else {
+                "not executable"
+            }
         ))),
         code => Ok(i32::try_from(code).unwrap_or(1)),
     }

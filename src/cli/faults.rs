@@ -70,16 +70,26 @@ pub struct LimitsArgs {
 }
 
 /// Reads what is in force for `dependency` from the agent that fronts it.
-async fn in_force(globals: &Globals, dependency: &str, key: &str) -> Result<(String, serde_json::Value)> {
+async fn in_force(
+    globals: &Globals,
+    dependency: &str,
+    key: &str,
+) -> Result<(String, serde_json::Value)> {
     let sandbox = globals.sandbox_name()?;
     let engine = super::connect().await?;
     let found = super::find_running(&engine, &sandbox).await?;
     let agent = found
         .admin_url(Some(dependency))
         .ok_or_else(|| Error::Failed(format!("the agent of `{sandbox}` is not running")))?;
-    let answer = http::request("GET", &format!("{agent}/_sandbox/state"), &[], None, TIMEOUT)
-        .await
-        .map_err(|e| Error::Failed(format!("cannot reach the agent at {agent}: {e}")))?;
+    let answer = http::request(
+        "GET",
+        &format!("{agent}/_sandbox/state"),
+        &[],
+        None,
+        TIMEOUT,
+    )
+    .await
+    .map_err(|e| Error::Failed(format!("cannot reach the agent at {agent}: {e}")))?;
     let state: serde_json::Value = serde_json::from_slice(&answer.body)
         .map_err(|e| Error::Failed(format!("the agent's state is not understood: {e}")))?;
     let served = state["served"].as_array().cloned().unwrap_or_default();
@@ -89,14 +99,21 @@ async fn in_force(globals: &Globals, dependency: &str, key: &str) -> Result<(Str
                 "`{dependency}` runs without a proxy in front of it; declare `{key}:` for it in the manifest (`{key}: {{}}` is enough) and run `sandbox up` so that {key} can be changed at run time"
             )
         } else {
-            format!("no dependency named `{dependency}` in sandbox `{sandbox}`; see `sandbox status`")
+            format!(
+                "no dependency named `{dependency}` in sandbox `{sandbox}`; see `sandbox status`"
+            )
         };
         return Err(Error::Usage(reason));
     };
     Ok((agent, current[key].clone()))
 }
 
-async fn put(agent: &str, dependency: &str, key: &str, value: &serde_json::Value) -> Result<serde_json::Value> {
+async fn put(
+    agent: &str,
+    dependency: &str,
+    key: &str,
+    value: &serde_json::Value,
+) -> Result<serde_json::Value> {
     let url = format!("{agent}/_sandbox/{key}/{dependency}");
     let headers = [("content-type".to_owned(), "application/json".to_owned())];
     let body = serde_json::to_vec(value).expect("JSON values serialize");
@@ -104,9 +121,13 @@ async fn put(agent: &str, dependency: &str, key: &str, value: &serde_json::Value
         .await
         .map_err(|e| Error::Failed(format!("cannot reach the agent at {agent}: {e}")))?;
     if answer.status != 200 {
-        return Err(Error::Usage(format!("the agent refused the new {key}: {}", answer.text())));
+        return Err(Error::Usage(format!(
+            "the agent refused the new {key}: {}",
+            answer.text()
+        )));
     }
-    serde_json::from_slice(&answer.body).map_err(|e| Error::Failed(format!("the agent's answer is not understood: {e}")))
+    serde_json::from_slice(&answer.body)
+        .map_err(|e| Error::Failed(format!("the agent's answer is not understood: {e}")))
 }
 
 fn show(key: &str, dependency: &str, value: &serde_json::Value, json: bool) {
@@ -116,7 +137,12 @@ fn show(key: &str, dependency: &str, value: &serde_json::Value, json: bool) {
     }
     let pairs: Vec<String> = value
         .as_object()
-        .map(|o| o.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| format!("{k}: {v}")).collect())
+        .map(|o| {
+            o.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect()
+        })
         .unwrap_or_default();
     if pairs.is_empty() {
         println!("{dependency}: no {key}");
@@ -125,9 +151,16 @@ fn show(key: &str, dependency: &str, value: &serde_json::Value, json: bool) {
     }
 }
 
-fn set<T: serde::Serialize>(object: &mut serde_json::Map<String, serde_json::Value>, key: &str, value: Option<T>) {
+fn set<T: serde::Serialize>(
+    object: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    value: Option<T>,
+) {
     if let Some(value) = value {
-        object.insert(key.to_owned(), serde_json::to_value(value).expect("values serialize"));
+        object.insert(
+            key.to_owned(),
+            serde_json::to_value(value).expect("values serialize"),
+        );
     }
 }
 
@@ -140,10 +173,16 @@ fn share(flag: &str, value: Option<f64>) -> Result<Option<f64>> {
     }
 }
 
-fn parsed<T: std::str::FromStr<Err = String>>(flag: &str, value: &Option<String>) -> Result<Option<T>> {
+fn parsed<T: std::str::FromStr<Err = String>>(
+    flag: &str,
+    value: &Option<String>,
+) -> Result<Option<T>> {
     value
         .as_deref()
-        .map(|v| v.parse::<T>().map_err(|e| Error::Usage(format!("--{flag}: {e}"))))
+        .map(|v| {
+            v.parse::<T>()
+                .map_err(|e| Error::Usage(format!("--{flag}: {e}")))
+        })
         .transpose()
 }
 
@@ -173,7 +212,13 @@ pub async fn faults(globals: &Globals, args: FaultsArgs) -> Result<()> {
     set(&mut object, "bandwidth", bandwidth);
     set(&mut object, "seed", args.seed);
     object.retain(|_, v| !v.is_null());
-    let now = put(&agent, &args.dependency, "faults", &serde_json::Value::Object(object)).await?;
+    let now = put(
+        &agent,
+        &args.dependency,
+        "faults",
+        &serde_json::Value::Object(object),
+    )
+    .await?;
     show("faults", &args.dependency, &now, args.json);
     Ok(())
 }
@@ -195,7 +240,13 @@ pub async fn limits(globals: &Globals, args: LimitsArgs) -> Result<()> {
     set(&mut object, "concurrency", args.concurrency);
     set(&mut object, "per_caller", args.per_caller);
     object.retain(|_, v| !v.is_null());
-    let now = put(&agent, &args.dependency, "limits", &serde_json::Value::Object(object)).await?;
+    let now = put(
+        &agent,
+        &args.dependency,
+        "limits",
+        &serde_json::Value::Object(object),
+    )
+    .await?;
     show("limits", &args.dependency, &now, args.json);
     Ok(())
 }

@@ -156,10 +156,11 @@ pub(crate) async fn connect() -> Result<crate::engine::Engine> {
 pub(crate) fn interrupt_signal() -> tokio::sync::watch::Receiver<bool> {
     let (sender, receiver) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => return,
-        };
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => return,
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = terminate.recv() => {}
@@ -194,5 +195,7 @@ pub(crate) async fn registry_health(
     let Some(url) = found.registry_url() else {
         return Default::default();
     };
-    crate::registry::health_by_entry(&url).await.unwrap_or_default()
+    crate::registry::health_by_entry(&url)
+        .await
+        .unwrap_or_default()
 }

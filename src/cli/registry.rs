@@ -20,7 +20,9 @@ pub async fn run(globals: &Globals, args: RegistryArgs) -> Result<()> {
     let url = found
         .registry_url()
         .ok_or_else(|| Error::Failed(format!("the registry of `{sandbox}` is not running")))?;
-    let doc = crate::registry::services(&url).await.map_err(Error::Failed)?;
+    let doc = crate::registry::services(&url)
+        .await
+        .map_err(Error::Failed)?;
     if args.json {
         output::print_json(&doc);
     } else {

@@ -7,10 +7,10 @@ use clap::Args;
 
 use super::Globals;
 use super::up::{UpRequest, bring_up};
+use crate::engine::labels;
 use crate::manifest::env_stem;
 use crate::runner::status::Found;
 use crate::runner::{self, FAILURE_LOG_LINES};
-use crate::engine::labels;
 use crate::{Error, Result};
 
 #[derive(Debug, Args)]
@@ -35,7 +35,12 @@ fn unique_name(base: &str) -> String {
         .unwrap_or(0);
     let mut base = base.to_owned();
     base.truncate(24);
-    format!("{}-run-{}-{:05x}", base.trim_end_matches('-'), std::process::id(), nanos & 0xfffff)
+    format!(
+        "{}-run-{}-{:05x}",
+        base.trim_end_matches('-'),
+        std::process::id(),
+        nanos & 0xfffff
+    )
 }
 
 pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
@@ -55,7 +60,8 @@ pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
     )
     .await?;
 
-    let mut env: HashMap<String, String> = HashMap::from([("SANDBOX_NAME".to_owned(), sandbox.clone())]);
+    let mut env: HashMap<String, String> =
+        HashMap::from([("SANDBOX_NAME".to_owned(), sandbox.clone())]);
     if let Some(url) = &doc.registry_url {
         env.insert("SANDBOX_REGISTRY_URL".into(), url.clone());
     }
@@ -101,11 +107,17 @@ pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
         report_failure(&engine, &sandbox).await;
     }
     if args.keep {
-        eprintln!("the sandbox `{sandbox}` is left running: `sandbox down --name {sandbox}` removes it");
+        eprintln!(
+            "the sandbox `{sandbox}` is left running: `sandbox down --name {sandbox}` removes it"
+        );
     } else {
         runner::down(&engine, &labels::of_sandbox(&sandbox), false).await?;
     }
-    if code == 0 { Ok(()) } else { Err(Error::Status(code)) }
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(Error::Status(code))
+    }
 }
 
 /// What helps to understand a failed command: the last log lines of every
@@ -119,9 +131,16 @@ async fn report_failure(engine: &crate::engine::Engine, sandbox: &str) {
         if entry.health == "up" {
             continue;
         }
-        eprintln!("--- `{}` is {} ({}); its last log lines:", entry.name, entry.health, entry.state);
+        eprintln!(
+            "--- `{}` is {} ({}); its last log lines:",
+            entry.name, entry.health, entry.state
+        );
         if let Some(container) = found.container_of(&entry.name) {
-            for line in engine.tail_logs(&container.id, FAILURE_LOG_LINES).await.lines() {
+            for line in engine
+                .tail_logs(&container.id, FAILURE_LOG_LINES)
+                .await
+                .lines()
+            {
                 eprintln!("  | {line}");
             }
         }

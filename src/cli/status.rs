@@ -3,9 +3,9 @@
 use clap::Args;
 
 use super::Globals;
+use crate::Result;
 use crate::output;
 use crate::runner::status::Found;
-use crate::Result;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {

@@ -47,7 +47,11 @@ pub async fn run(globals: &Globals, args: UpArgs) -> Result<()> {
     let json = args.json;
     let request = UpRequest {
         record: args.record,
-        debug: if args.debug { vec![String::new()] } else { Vec::new() },
+        debug: if args.debug {
+            vec![String::new()]
+        } else {
+            Vec::new()
+        },
         timeout: args.timeout,
         keep: args.keep,
         quiet: false,
@@ -63,7 +67,10 @@ pub async fn run(globals: &Globals, args: UpArgs) -> Result<()> {
 
 /// Validates, plans and carries out `up`; returns the status document (every
 /// entry healthy) and the sandbox name.
-pub async fn bring_up(globals: &Globals, request: UpRequest) -> Result<(runner::status::StatusDoc, String)> {
+pub async fn bring_up(
+    globals: &Globals,
+    request: UpRequest,
+) -> Result<(runner::status::StatusDoc, String)> {
     let loaded = globals.load()?;
     let mut options = PlanOptions::default();
     for item in &request.record {

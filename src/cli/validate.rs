@@ -1,11 +1,20 @@
 //! `sandbox validate`, `sandbox schema` and `sandbox init`.
+//!
+//! `validate --json` prints one document on stdout:
+//! `{"valid": true, "file", "sandbox", "entries": [{"name", "role", "kind"}]}`,
+//! or `{"valid": false, "file", "problems": [{"file", "line", "column",
+//! "message", "help"}]}` (line, column and help may be null) and exits 2.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
+use serde_json::json;
 
 use super::Globals;
-use crate::Result;
+use crate::error::exit;
+use crate::manifest::{self, Loaded, ManifestError, Problem};
+use crate::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -16,32 +25,121 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Where to write the manifest (default: ./sandbox.yaml).
+    /// Where to write the manifest: a file, or a folder to write
+    /// `sandbox.yaml` in (default: ./sandbox.yaml).
     pub path: Option<PathBuf>,
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
 }
 
-pub fn validate(globals: &Globals, _args: ValidateArgs) -> Result<()> {
-    let loaded = globals.load()?;
-    eprintln!(
-        "{}: valid (sandbox `{}`)",
-        loaded.file.display(),
-        loaded.name
-    );
-    Ok(())
+pub fn validate(globals: &Globals, args: ValidateArgs) -> Result<()> {
+    let file = globals.manifest_path();
+    if !args.json {
+        let loaded = globals.load()?;
+        let count = entries(&loaded).len();
+        print_line(&format!(
+            "{}: valid (sandbox `{}`, {count} {})",
+            file.display(),
+            loaded.name,
+            if count == 1 { "entry" } else { "entries" }
+        ))?;
+        return Ok(());
+    }
+    match globals.load() {
+        Ok(loaded) => {
+            let entries: Vec<_> = entries(&loaded)
+                .into_iter()
+                .map(|(name, role, kind)| json!({"name": name, "role": role, "kind": kind}))
+                .collect();
+            print_line(
+                &json!({"valid": true, "file": file, "sandbox": loaded.name, "entries": entries})
+                    .to_string(),
+            )
+        }
+        Err(Error::Manifest(ManifestError::Invalid { problems })) => {
+            let problems: Vec<_> = problems.iter().map(problem_json).collect();
+            print_line(&json!({"valid": false, "file": file, "problems": problems}).to_string())?;
+            Err(Error::Status(exit::USAGE))
+        }
+        Err(Error::Manifest(error @ ManifestError::Read { .. })) => {
+            let problem = json!({"file": file, "line": null, "column": null, "message": error.to_string(), "help": null});
+            print_line(&json!({"valid": false, "file": file, "problems": [problem]}).to_string())?;
+            Err(Error::Status(exit::USAGE))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Every entry as (name, role, kind), the service first.
+fn entries(loaded: &Loaded) -> Vec<(String, &'static str, &'static str)> {
+    let service = &loaded.manifest.service;
+    let mut entries = vec![(service.name.clone(), "service", service.kind().as_str())];
+    for (name, dependency) in &loaded.manifest.dependencies {
+        entries.push((name.clone(), "dependency", dependency.kind().as_str()));
+    }
+    entries
+}
+
+fn problem_json(problem: &Problem) -> serde_json::Value {
+    json!({
+        "file": problem.file,
+        "line": problem.at.map(|(line, _)| line),
+        "column": problem.at.map(|(_, column)| column),
+        "message": problem.message,
+        "help": problem.help,
+    })
+}
+
+/// Prints a line on stdout; a closed pipe is not an error.
+fn print_line(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}") {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("cannot write to stdout", error))
+        }
+        _ => Ok(()),
+    }
 }
 
 pub fn schema() -> Result<()> {
-    let schema = schemars::schema_for!(crate::manifest::Manifest);
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&schema).expect("a schema serializes")
-    );
-    Ok(())
+    let schema = manifest::schema::json_schema();
+    let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    print_line(&text)
 }
 
-pub fn init(_globals: &Globals, _args: InitArgs) -> Result<()> {
-    Err(crate::Error::Failed("init: not available yet".into()))
+/// The service name the starter uses: the folder's, unless that is taken by
+/// the registry or the starter's own stub.
+fn starter_name(folder: &Path) -> String {
+    let name = manifest::name_from_folder(folder);
+    if matches!(name.as_str(), "registry" | "payments") || !manifest::is_valid_name(&name) {
+        "app".to_owned()
+    } else {
+        name
+    }
+}
+
+pub fn init(globals: &Globals, args: InitArgs) -> Result<()> {
+    let mut target = args.path.unwrap_or_else(|| globals.manifest_path());
+    if target.is_dir() {
+        target.push(manifest::DEFAULT_FILE);
+    }
+    if target.exists() && !args.force {
+        return Err(Error::Usage(format!(
+            "{} already exists; pass --force to overwrite it",
+            target.display()
+        )));
+    }
+    let folder = std::path::absolute(&target)
+        .ok()
+        .and_then(|t| t.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    let name = starter_name(&folder);
+    std::fs::write(&target, manifest::starter(&name))
+        .map_err(|error| Error::io(format!("cannot write {}", target.display()), error))?;
+    eprintln!(
+        "wrote {}; put a Dockerfile in ./app (or switch to `image:`), then run `sandbox validate`",
+        target.display()
+    );
+    Ok(())
 }

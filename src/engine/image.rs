@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptionsBuilder,
+    BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder,
+    RemoveImageOptionsBuilder,
 };
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
@@ -43,12 +44,19 @@ impl Engine {
 
     /// Makes sure `reference` is present, pulling it when it is not; calls
     /// `progress` with pull status lines.
-    pub async fn ensure_image(&self, reference: &str, mut progress: impl FnMut(&str)) -> EngineResult<()> {
+    pub async fn ensure_image(
+        &self,
+        reference: &str,
+        mut progress: impl FnMut(&str),
+    ) -> EngineResult<()> {
         if self.image_exists(reference).await? {
             return Ok(());
         }
         let (name, tag) = split_reference(reference);
-        let options = CreateImageOptionsBuilder::default().from_image(name).tag(tag).build();
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(name)
+            .tag(tag)
+            .build();
         let mut stream = Box::pin(self.docker().create_image(Some(options), None, None));
         while let Some(item) = stream.next().await {
             match item {
@@ -86,7 +94,11 @@ impl Engine {
             .buildargs(args)
             .labels(labels)
             .build();
-        let mut stream = Box::pin(self.docker().build_image(options, None, Some(bollard::body_full(tar.into()))));
+        let mut stream = Box::pin(self.docker().build_image(
+            options,
+            None,
+            Some(bollard::body_full(tar.into())),
+        ));
         let mut step = None;
         while let Some(item) = stream.next().await {
             match item {
@@ -120,7 +132,12 @@ impl Engine {
 
     /// Imports a root filesystem tar as an image with `changes` such as
     /// `ENTRYPOINT ["/sandbox"]` and `LABEL k=v`.
-    pub async fn import_image(&self, tar: Vec<u8>, tag: &str, changes: &[String]) -> EngineResult<()> {
+    pub async fn import_image(
+        &self,
+        tar: Vec<u8>,
+        tag: &str,
+        changes: &[String],
+    ) -> EngineResult<()> {
         let (repo, version) = split_reference(tag);
         let options = CreateImageOptionsBuilder::default()
             .from_src("-")
@@ -128,12 +145,14 @@ impl Engine {
             .tag(version)
             .changes(changes.to_vec())
             .build();
-        let mut stream = Box::pin(
-            self.docker()
-                .create_image(Some(options), Some(bollard::body_full(tar.into())), None),
-        );
+        let mut stream = Box::pin(self.docker().create_image(
+            Some(options),
+            Some(bollard::body_full(tar.into())),
+            None,
+        ));
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| EngineError::from_bollard(format!("import image {tag}"), e))?;
+            let info =
+                item.map_err(|e| EngineError::from_bollard(format!("import image {tag}"), e))?;
             if let Some(message) = info.error_detail.and_then(|d| d.message) {
                 return Err(EngineError::Operation {
                     operation: format!("import image {tag}"),
@@ -254,9 +273,12 @@ fn dockerignore(context: &Path) -> std::io::Result<ignore::gitignore::Gitignore>
                 Some(rest) => format!("!/{}", rest.trim_start_matches('/')),
                 None => format!("/{}", line.trim_start_matches('/')),
             };
-            builder
-                .add_line(None, &anchored)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))?;
+            builder.add_line(None, &anchored).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{}: {e}", path.display()),
+                )
+            })?;
         }
     }
     builder
@@ -276,8 +298,13 @@ fn collect(
         let path = entry.path();
         let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
         let file_type = entry.file_type()?;
-        let keep_always = relative == Path::new(dockerfile) || relative == Path::new(".dockerignore");
-        if !keep_always && ignore.matched_path_or_any_parents(&relative, file_type.is_dir()).is_ignore() {
+        let keep_always =
+            relative == Path::new(dockerfile) || relative == Path::new(".dockerignore");
+        if !keep_always
+            && ignore
+                .matched_path_or_any_parents(&relative, file_type.is_dir())
+                .is_ignore()
+        {
             continue;
         }
         files.push(relative);
@@ -291,7 +318,11 @@ fn collect(
 /// Packs a dynamically linked binary and the shared libraries `ldd` lists
 /// into a root filesystem tar, the binary at `/<name>`; returns the tar and
 /// the hash of the binary.
-pub fn binary_rootfs(binary: &Path, name: &str, dirs: &[&str]) -> std::io::Result<(Vec<u8>, String)> {
+pub fn binary_rootfs(
+    binary: &Path,
+    name: &str,
+    dirs: &[&str],
+) -> std::io::Result<(Vec<u8>, String)> {
     let data = std::fs::read(binary)?;
     let hash = hex(&Sha256::digest(&data));
     let mut archive = tar::Builder::new(Vec::new());

@@ -165,7 +165,11 @@ impl Engine {
 
     /// Creates the network unless one of exactly that name exists (this engine
     /// happily creates duplicates, which then break every container start).
-    pub async fn ensure_network(&self, name: &str, labels: HashMap<String, String>) -> EngineResult<bool> {
+    pub async fn ensure_network(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> EngineResult<bool> {
         if self.network_exists(name).await? {
             return Ok(false);
         }
@@ -264,7 +268,9 @@ impl Engine {
             }),
             ..Default::default()
         };
-        let options = CreateContainerOptionsBuilder::default().name(&spec.name).build();
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&spec.name)
+            .build();
         let created = self
             .docker
             .create_container(Some(options), body)
@@ -290,7 +296,10 @@ impl Engine {
             // A container that is already stopped or gone is fine here.
             let _ = self.docker.stop_container(id, Some(options)).await;
         }
-        let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
         match self.docker.remove_container(id, Some(options)).await {
             Ok(()) => Ok(()),
             Err(e) => match EngineError::from_bollard(format!("remove container {id}"), e) {
@@ -341,7 +350,10 @@ impl Engine {
 
     /// State of one container: running or not, its exit code, and its
     /// published ports (container port -> host port).
-    pub async fn inspect_container(&self, id: &str) -> EngineResult<(bool, Option<i64>, HashMap<u16, u16>)> {
+    pub async fn inspect_container(
+        &self,
+        id: &str,
+    ) -> EngineResult<(bool, Option<i64>, HashMap<u16, u16>)> {
         let inspect = self
             .docker
             .inspect_container(id, None::<InspectContainerOptions>)
@@ -365,7 +377,12 @@ impl Engine {
     }
 
     /// Puts files into a (created, not yet started) container.
-    pub async fn upload_files(&self, id: &str, folder: &str, files: &[(&str, &[u8])]) -> EngineResult<()> {
+    pub async fn upload_files(
+        &self,
+        id: &str,
+        folder: &str,
+        files: &[(&str, &[u8])],
+    ) -> EngineResult<()> {
         let mut archive = tar::Builder::new(Vec::new());
         for (name, contents) in files {
             let mut header = tar::Header::new_gnu();
@@ -383,7 +400,9 @@ impl Engine {
             operation: format!("pack files for {id}"),
             message: e.to_string(),
         })?;
-        let options = UploadToContainerOptionsBuilder::default().path(folder).build();
+        let options = UploadToContainerOptionsBuilder::default()
+            .path(folder)
+            .build();
         self.docker
             .upload_to_container(id, Some(options), bollard::body_full(tar.into()))
             .await
@@ -391,7 +410,12 @@ impl Engine {
     }
 
     /// A container's output, line by line.
-    pub fn logs(&self, id: &str, follow: bool, tail: Option<u64>) -> impl Stream<Item = EngineResult<LogLine>> + use<> {
+    pub fn logs(
+        &self,
+        id: &str,
+        follow: bool,
+        tail: Option<u64>,
+    ) -> impl Stream<Item = EngineResult<LogLine>> + use<> {
         let tail = tail.map(|t| t.to_string()).unwrap_or_else(|| "all".into());
         let options = LogsOptionsBuilder::default()
             .follow(follow)
@@ -400,16 +424,18 @@ impl Engine {
             .tail(&tail)
             .build();
         let operation = format!("read logs of {id}");
-        self.docker.logs(id, Some(options)).map(move |item| match item {
-            Ok(output) => {
-                let stderr = matches!(output, bollard::container::LogOutput::StdErr { .. });
-                Ok(LogLine {
-                    stderr,
-                    text: String::from_utf8_lossy(&output.into_bytes()).into_owned(),
-                })
-            }
-            Err(e) => Err(EngineError::from_bollard(operation.clone(), e)),
-        })
+        self.docker
+            .logs(id, Some(options))
+            .map(move |item| match item {
+                Ok(output) => {
+                    let stderr = matches!(output, bollard::container::LogOutput::StdErr { .. });
+                    Ok(LogLine {
+                        stderr,
+                        text: String::from_utf8_lossy(&output.into_bytes()).into_owned(),
+                    })
+                }
+                Err(e) => Err(EngineError::from_bollard(operation.clone(), e)),
+            })
     }
 
     /// The last `lines` lines of a container's output, as text.
@@ -439,7 +465,9 @@ impl Engine {
             .await
             .map_err(|e| EngineError::from_bollard(operation.clone(), e))?;
         let mut output = String::new();
-        if let bollard::exec::StartExecResults::Attached { output: mut stream, .. } = self
+        if let bollard::exec::StartExecResults::Attached {
+            output: mut stream, ..
+        } = self
             .docker
             .start_exec(&exec.id, None)
             .await
@@ -459,7 +487,12 @@ impl Engine {
 
     /// Runs a command in a container attached to this process's stdin and
     /// stdout, with a TTY when `tty`; returns its exit code.
-    pub async fn exec_interactive(&self, id: &str, command: &[String], tty: bool) -> EngineResult<i64> {
+    pub async fn exec_interactive(
+        &self,
+        id: &str,
+        command: &[String],
+        tty: bool,
+    ) -> EngineResult<i64> {
         use tokio::io::AsyncWriteExt;
         let operation = format!("run {:?} in {id}", command.join(" "));
         let config = ExecConfig {
@@ -475,7 +508,10 @@ impl Engine {
             .create_exec(id, config)
             .await
             .map_err(|e| EngineError::from_bollard(operation.clone(), e))?;
-        if let bollard::exec::StartExecResults::Attached { mut output, mut input } = self
+        if let bollard::exec::StartExecResults::Attached {
+            mut output,
+            mut input,
+        } = self
             .docker
             .start_exec(&exec.id, None)
             .await
@@ -490,7 +526,9 @@ impl Engine {
             let mut stderr = tokio::io::stderr();
             while let Some(Ok(chunk)) = output.next().await {
                 let result = match chunk {
-                    bollard::container::LogOutput::StdErr { message } => stderr.write_all(&message).await,
+                    bollard::container::LogOutput::StdErr { message } => {
+                        stderr.write_all(&message).await
+                    }
                     other => stdout.write_all(&other.into_bytes()).await,
                 };
                 if result.is_err() {
@@ -522,12 +560,18 @@ impl Engine {
             .map_err(|e| EngineError::from_bollard("list volumes", e))?;
         let mut removed = 0;
         for volume in volumes.volumes.unwrap_or_default() {
-            match self.docker.remove_volume(&volume.name, None::<RemoveVolumeOptions>).await {
+            match self
+                .docker
+                .remove_volume(&volume.name, None::<RemoveVolumeOptions>)
+                .await
+            {
                 Ok(()) => removed += 1,
-                Err(e) => match EngineError::from_bollard(format!("remove volume {}", volume.name), e) {
-                    EngineError::NotFound { .. } => {}
-                    other => return Err(other),
-                },
+                Err(e) => {
+                    match EngineError::from_bollard(format!("remove volume {}", volume.name), e) {
+                        EngineError::NotFound { .. } => {}
+                        other => return Err(other),
+                    }
+                }
             }
         }
         Ok(removed)

@@ -4,6 +4,8 @@
 
 pub mod model;
 pub mod recording;
+pub mod schema;
+pub mod tree;
 pub mod units;
 mod validate;
 
@@ -113,6 +115,13 @@ pub fn load(file: &Path) -> Result<Loaded, ManifestError> {
         source,
     })?;
     validate::load_text(file, &absolute, &text)
+}
+
+/// A commented starter manifest for a service called `name` (what
+/// `sandbox init` writes). It validates as written once `./app/Dockerfile`
+/// exists.
+pub fn starter(name: &str) -> String {
+    include_str!("starter.yaml").replace("{{name}}", name)
 }
 
 /// Turns a folder name into a valid sandbox name.

@@ -135,20 +135,30 @@ pub fn describe(event: &Event) -> (String, String, bool) {
         Event::ImageBuilding { entry } => (entry.clone(), "building image".into(), false),
         Event::ImageBuilt { entry, cached } => (
             entry.clone(),
-            if *cached { "image up to date".into() } else { "image built".into() },
+            if *cached {
+                "image up to date".into()
+            } else {
+                "image built".into()
+            },
             false,
         ),
-        Event::ImagePulling { entry, status } => (entry.clone(), format!("pulling: {status}"), false),
+        Event::ImagePulling { entry, status } => {
+            (entry.clone(), format!("pulling: {status}"), false)
+        }
         Event::NetworkCreated { name } => ("network".into(), format!("created {name}"), true),
         Event::EntryKept { entry } => (entry.clone(), "unchanged, kept running".into(), false),
         Event::EntryRemoved { entry } => (entry.clone(), "removed".into(), true),
-        Event::EntryStarted { entry } => (entry.clone(), "started, waiting for health".into(), false),
+        Event::EntryStarted { entry } => {
+            (entry.clone(), "started, waiting for health".into(), false)
+        }
         Event::EntryHealthy { entry, after } => (
             entry.clone(),
             format!("healthy after {:.1}s", after.as_secs_f64()),
             true,
         ),
-        Event::ProbeFailed { entry, reason } => (entry.clone(), format!("not ready: {reason}"), false),
+        Event::ProbeFailed { entry, reason } => {
+            (entry.clone(), format!("not ready: {reason}"), false)
+        }
     }
 }
 
@@ -179,7 +189,10 @@ mod tests {
     fn tables_align_columns_and_mark_empty_cells() {
         let text = table(
             &["NAME", "URL"],
-            &[vec!["orders".into(), "http://127.0.0.1:1".into()], vec!["db".into(), String::new()]],
+            &[
+                vec!["orders".into(), "http://127.0.0.1:1".into()],
+                vec!["db".into(), String::new()],
+            ],
         );
         assert_eq!(text, "NAME    URL\norders  http://127.0.0.1:1\ndb      -\n");
     }

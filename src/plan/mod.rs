@@ -193,7 +193,12 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         if !manifest.dependencies.contains_key(name) {
             return Err(PlanError(format!(
                 "--record {name}: no dependency named `{name}`; the dependencies are: {}",
-                manifest.dependencies.keys().cloned().collect::<Vec<_>>().join(", ")
+                manifest
+                    .dependencies
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
     }
@@ -267,7 +272,11 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         role: "service".into(),
         kind: service.kind(),
         owner: owner_of(&service.owner),
-        internal_url: service.ports.values().next().map(|p| format!("http://{}:{p}", service.name)),
+        internal_url: service
+            .ports
+            .values()
+            .next()
+            .map(|p| format!("http://{}:{p}", service.name)),
         host_url: None,
         api: api_of(&service.name, &service.api),
         probe: network_probe(&service.name, &service.name, &sandbox, &service.container()),
@@ -302,7 +311,9 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                             record.to.clone(),
                             record.redact.clone(),
                         ),
-                        (None, Some(Some(url)), Some(file)) => (url.clone(), file.clone(), Vec::new()),
+                        (None, Some(Some(url)), Some(file)) => {
+                            (url.clone(), file.clone(), Vec::new())
+                        }
                         _ => {
                             return Err(PlanError(format!(
                                 "--record {name}: `{name}` replays a recording and has no upstream; say where to record from: --record {name}=http://HOST:PORT"
@@ -310,7 +321,10 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                         }
                     };
                     let host_file = loaded.dir.join(&to);
-                    let folder = host_file.parent().map(PathBuf::from).unwrap_or_else(|| loaded.dir.clone());
+                    let folder = host_file
+                        .parent()
+                        .map(PathBuf::from)
+                        .unwrap_or_else(|| loaded.dir.clone());
                     let file_name = host_file
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
@@ -360,7 +374,11 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         // A real container, behind a proxy when it has limits or faults.
         let container = dep.container();
         let proxied = has_any(&dep.limits, &dep.faults);
-        let alias = if proxied { format!("{name}-origin") } else { name.clone() };
+        let alias = if proxied {
+            format!("{name}-origin")
+        } else {
+            name.clone()
+        };
         let env: Vec<(String, String)> = shared_env
             .iter()
             .filter(|(key, _)| !key.starts_with(&format!("{}_", env_stem(name))))
@@ -418,7 +436,10 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
             let mut publish: Vec<u16> = container.ports.values().copied().collect();
             publish.push(config::ADMIN_PORT);
             let mut proxy_labels = base_labels(&sandbox, &proxy_entry, Role::Agent, "proxy");
-            proxy_labels.insert(labels::PORTS.into(), serde_json::to_string(&container.ports).unwrap_or_default());
+            proxy_labels.insert(
+                labels::PORTS.into(),
+                serde_json::to_string(&container.ports).unwrap_or_default(),
+            );
             containers.push(Planned {
                 entry: proxy_entry.clone(),
                 role: Role::Agent,
@@ -448,7 +469,11 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
             role: "dependency".into(),
             kind,
             owner,
-            internal_url: container.ports.values().next().map(|p| format!("http://{name}:{p}")),
+            internal_url: container
+                .ports
+                .values()
+                .next()
+                .map(|p| format!("http://{name}:{p}")),
             host_url: None,
             api,
             probe: network_probe(&alias, name, &sandbox, &container),
@@ -522,7 +547,11 @@ fn agent_command() -> Vec<String> {
 
 fn agent_file(config: &AgentConfig) -> (String, String, Vec<u8>) {
     let json = serde_json::to_vec(config).expect("the agent configuration serializes");
-    let name = config::CONFIG_PATH.rsplit('/').next().unwrap_or("agent.json").to_owned();
+    let name = config::CONFIG_PATH
+        .rsplit('/')
+        .next()
+        .unwrap_or("agent.json")
+        .to_owned();
     (AGENT_DIR.to_owned(), name, json)
 }
 
@@ -546,9 +575,9 @@ fn has_any(limits: &Option<Limits>, faults: &Option<Faults>) -> bool {
 /// A port speaks HTTP when the entry's health check makes HTTP calls on it,
 /// or when it is named like an HTTP port.
 fn speaks_http(health: &Option<Health>, port_name: &str) -> bool {
-    let by_health = health.as_ref().is_some_and(|h| {
-        h.http.is_some() && h.port.as_deref().is_none_or(|p| p == port_name)
-    });
+    let by_health = health
+        .as_ref()
+        .is_some_and(|h| h.http.is_some() && h.port.as_deref().is_none_or(|p| p == port_name));
     by_health || matches!(port_name, "http" | "web" | "api" | "grpc-web")
 }
 
@@ -576,7 +605,12 @@ fn upstream_probe(upstream: &str) -> Option<ProbeSpec> {
 }
 
 /// The registry's probe for a real container, from inside the network.
-fn network_probe(host: &str, entry: &str, sandbox: &str, container: &Container) -> Option<ProbeSpec> {
+fn network_probe(
+    host: &str,
+    entry: &str,
+    sandbox: &str,
+    container: &Container,
+) -> Option<ProbeSpec> {
     let Some(health) = &container.health else {
         return container.ports.values().next().map(|port| ProbeSpec::Tcp {
             host: host.to_owned(),
@@ -623,7 +657,10 @@ fn real_container(
     let mut command = container.command.clone();
     let mut publish: Vec<u16> = container.ports.values().copied().collect();
     let mut labels = base_labels(sandbox, entry, role, kind.as_str());
-    labels.insert(labels::PORTS.into(), serde_json::to_string(&container.ports).unwrap_or_default());
+    labels.insert(
+        labels::PORTS.into(),
+        serde_json::to_string(&container.ports).unwrap_or_default(),
+    );
     if let Some(debug) = debug {
         for (key, value) in &debug.env {
             env.insert(key.clone(), value.0.clone());
@@ -639,8 +676,15 @@ fn real_container(
     let image = match (&container.build, &container.image) {
         (Some(build), _) => ImageSource::Build {
             context: loaded.dir.join(&build.context),
-            dockerfile: build.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
-            args: build.args.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect(),
+            dockerfile: build
+                .dockerfile
+                .clone()
+                .unwrap_or_else(|| "Dockerfile".into()),
+            args: build
+                .args
+                .iter()
+                .map(|(k, v)| (k.clone(), v.0.clone()))
+                .collect(),
         },
         (None, Some(image)) => ImageSource::Reference(image.clone()),
         (None, None) => ImageSource::Reference(String::new()),

@@ -120,10 +120,15 @@ pub async fn up(
         let existing = engine
             .containers_with_label(&labels::of_sandbox(&plan.sandbox))
             .await?;
-        let existing: HashMap<String, ContainerInfo> = existing.into_iter().map(|c| (c.name.clone(), c)).collect();
+        let existing: HashMap<String, ContainerInfo> =
+            existing.into_iter().map(|c| (c.name.clone(), c)).collect();
 
         // What to keep, what to replace, what no longer belongs.
-        let planned_names: HashSet<&str> = plan.containers.iter().map(|c| c.spec.name.as_str()).collect();
+        let planned_names: HashSet<&str> = plan
+            .containers
+            .iter()
+            .map(|c| c.spec.name.as_str())
+            .collect();
         let mut stale: Vec<&ContainerInfo> = existing
             .values()
             .filter(|c| !planned_names.contains(c.name.as_str()))
@@ -133,7 +138,8 @@ pub async fn up(
             match existing.get(&planned.spec.name) {
                 Some(current)
                     if current.is_running()
-                        && current.label(labels::HASH) == planned.spec.labels.get(labels::HASH).map(String::as_str) =>
+                        && current.label(labels::HASH)
+                            == planned.spec.labels.get(labels::HASH).map(String::as_str) =>
                 {
                     reporter.event(Event::EntryKept {
                         entry: planned.entry.clone(),
@@ -153,7 +159,9 @@ pub async fn up(
         });
         for removed in join_all(removals).await {
             let entry = removed?;
-            reporter.event(Event::EntryRemoved { entry: entry.clone() });
+            reporter.event(Event::EntryRemoved {
+                entry: entry.clone(),
+            });
             outcome.removed.push(entry);
         }
         check_cancel(&cancel)?;
@@ -168,7 +176,8 @@ pub async fn up(
         }
 
         for wave in [0u8, 1] {
-            let in_wave: Vec<&Planned> = plan.containers.iter().filter(|c| c.wave == wave).collect();
+            let in_wave: Vec<&Planned> =
+                plan.containers.iter().filter(|c| c.wave == wave).collect();
             let starts = in_wave
                 .iter()
                 .filter(|c| to_start.contains(&c.spec.name))
@@ -195,7 +204,10 @@ pub async fn up(
         Err(error) => {
             if !options.keep {
                 // Remove what this call started; leave what it kept.
-                let removals = outcome.created.iter().map(|id| engine.remove_container(id, Some(STOP_GRACE)));
+                let removals = outcome
+                    .created
+                    .iter()
+                    .map(|id| engine.remove_container(id, Some(STOP_GRACE)));
                 let _ = join_all(removals).await;
                 if created_network || outcome.kept.is_empty() {
                     let _ = remove_networks(engine, &labels::of_sandbox(&plan.sandbox)).await;
@@ -229,7 +241,10 @@ async fn start_one(engine: &Engine, planned: &Planned) -> Result<(String, String
         Err(other) => return Err(other.into()),
     };
     for (folder, name, contents) in &planned.files {
-        if let Err(error) = engine.upload_files(&id, folder, &[(name.as_str(), contents.as_slice())]).await {
+        if let Err(error) = engine
+            .upload_files(&id, folder, &[(name.as_str(), contents.as_slice())])
+            .await
+        {
             let _ = engine.remove_container(&id, None).await;
             return Err(error.into());
         }
@@ -260,12 +275,16 @@ async fn wait_ready(
     loop {
         let (running, exit_code, published) = engine.inspect_container(&planned.spec.name).await?;
         if !running {
-            let logs = engine.tail_logs(&planned.spec.name, FAILURE_LOG_LINES).await;
+            let logs = engine
+                .tail_logs(&planned.spec.name, FAILURE_LOG_LINES)
+                .await;
             return Err(UpError::Unhealthy {
                 entry: planned.entry.clone(),
                 reason: format!(
                     "the container exited{}",
-                    exit_code.map(|c| format!(" with code {c}")).unwrap_or_default()
+                    exit_code
+                        .map(|c| format!(" with code {c}"))
+                        .unwrap_or_default()
                 ),
                 logs,
             });
@@ -273,15 +292,17 @@ async fn wait_ready(
         let probe = planned.readiness(&published);
         let attempt = match &probe {
             None => Ok(()),
-            Some(ProbeSpec::Exec { command, .. }) => match engine.exec_capture(&planned.spec.name, command).await {
-                Ok((0, _)) => Ok(()),
-                Ok((code, output)) => Err(format!(
-                    "`{}` exited with code {code}{}",
-                    command.join(" "),
-                    first_line(&output)
-                )),
-                Err(error) => Err(error.to_string()),
-            },
+            Some(ProbeSpec::Exec { command, .. }) => {
+                match engine.exec_capture(&planned.spec.name, command).await {
+                    Ok((0, _)) => Ok(()),
+                    Ok((code, output)) => Err(format!(
+                        "`{}` exited with code {code}{}",
+                        command.join(" "),
+                        first_line(&output)
+                    )),
+                    Err(error) => Err(error.to_string()),
+                }
+            }
             Some(spec) => {
                 let remaining = deadline.saturating_duration_since(Instant::now());
                 health::probe(spec, remaining.min(Duration::from_secs(2))).await
@@ -306,7 +327,9 @@ async fn wait_ready(
             }
         }
         if Instant::now() >= deadline {
-            let logs = engine.tail_logs(&planned.spec.name, FAILURE_LOG_LINES).await;
+            let logs = engine
+                .tail_logs(&planned.spec.name, FAILURE_LOG_LINES)
+                .await;
             return Err(UpError::Unhealthy {
                 entry: planned.entry.clone(),
                 reason: format!("{last_reason} (gave up after {}s)", limit.as_secs_f64()),
@@ -380,7 +403,10 @@ async fn resolve_images(
             hasher.update(contents);
         }
         let hash = image::hex(&hasher.finalize());
-        planned.spec.labels.insert(labels::HASH.into(), hash[..16].to_owned());
+        planned
+            .spec
+            .labels
+            .insert(labels::HASH.into(), hash[..16].to_owned());
     }
     Ok(())
 }
@@ -410,16 +436,17 @@ async fn resolve_one(
             args,
         } => {
             let (context, dockerfile_name) = (context.clone(), dockerfile.clone());
-            let (tar, hash) = tokio::task::spawn_blocking(move || image::context_tar(&context, &dockerfile_name))
-                .await
-                .map_err(|e| UpError::Image {
-                    entry: entry.to_owned(),
-                    message: e.to_string(),
-                })?
-                .map_err(|e| UpError::Image {
-                    entry: entry.to_owned(),
-                    message: format!("cannot read the build context: {e}"),
-                })?;
+            let (tar, hash) =
+                tokio::task::spawn_blocking(move || image::context_tar(&context, &dockerfile_name))
+                    .await
+                    .map_err(|e| UpError::Image {
+                        entry: entry.to_owned(),
+                        message: e.to_string(),
+                    })?
+                    .map_err(|e| UpError::Image {
+                        entry: entry.to_owned(),
+                        message: format!("cannot read the build context: {e}"),
+                    })?;
             let mut hasher = Sha256::new();
             hasher.update(hash.as_bytes());
             hasher.update(dockerfile.as_bytes());
@@ -454,37 +481,46 @@ async fn resolve_one(
             });
             Ok(tag)
         }
-        ImageSource::Agent => ensure_agent_image(engine).await.map_err(|message| UpError::Image {
-            entry: entry.to_owned(),
-            message,
-        }),
+        ImageSource::Agent => ensure_agent_image(engine)
+            .await
+            .map_err(|message| UpError::Image {
+                entry: entry.to_owned(),
+                message,
+            }),
     }
 }
 
 /// Makes sure the agent image of the running binary exists; it is tagged by
 /// the binary's content hash, so it is made once per build of `sandbox`.
 pub async fn ensure_agent_image(engine: &Engine) -> Result<String, String> {
-    let binary = std::env::current_exe().map_err(|e| format!("cannot find the running binary: {e}"))?;
+    let binary =
+        std::env::current_exe().map_err(|e| format!("cannot find the running binary: {e}"))?;
     let path = binary.clone();
-    let hash = tokio::task::spawn_blocking(move || std::fs::read(&path).map(|data| image::hex(&Sha256::digest(&data))))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("cannot read {}: {e}", binary.display()))?;
+    let hash = tokio::task::spawn_blocking(move || {
+        std::fs::read(&path).map(|data| image::hex(&Sha256::digest(&data)))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("cannot read {}: {e}", binary.display()))?;
     let tag = format!("sandbox-agent:{}", &hash[..16]);
     if engine.image_exists(&tag).await.map_err(|e| e.to_string())? {
         return Ok(tag);
     }
     let name = plan::AGENT_BINARY.trim_start_matches('/').to_owned();
     let dir = plan::AGENT_DIR.trim_start_matches('/').to_owned();
-    let (tar, _) = tokio::task::spawn_blocking(move || image::binary_rootfs(&binary, &name, &[dir.as_str()]))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("cannot pack the agent image: {e}"))?;
+    let (tar, _) =
+        tokio::task::spawn_blocking(move || image::binary_rootfs(&binary, &name, &[dir.as_str()]))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("cannot pack the agent image: {e}"))?;
     let changes = vec![
         format!("ENTRYPOINT [\"{}\"]", plan::AGENT_BINARY),
         format!("LABEL {}={}", labels::AGENT_IMAGE, &hash[..16]),
     ];
-    engine.import_image(tar, &tag, &changes).await.map_err(|e| e.to_string())?;
+    engine
+        .import_image(tar, &tag, &changes)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(tag)
 }
 
@@ -501,14 +537,20 @@ pub struct DownReport {
 /// Removes every container, network and volume whose labels match
 /// `selector` (`dev.sandbox.name=X`, or `dev.sandbox.name` for all). With
 /// `images`, also the agent images no container uses any more.
-pub async fn down(engine: &Engine, selector: &str, images: bool) -> Result<DownReport, EngineError> {
+pub async fn down(
+    engine: &Engine,
+    selector: &str,
+    images: bool,
+) -> Result<DownReport, EngineError> {
     let containers = engine.containers_with_label(selector).await?;
     let mut report = DownReport::default();
     let mut sandboxes: Vec<String> = containers
         .iter()
         .filter_map(|c| c.label(labels::NAME).map(str::to_owned))
         .collect();
-    let removals = containers.iter().map(|c| engine.remove_container(&c.id, Some(STOP_GRACE)));
+    let removals = containers
+        .iter()
+        .map(|c| engine.remove_container(&c.id, Some(STOP_GRACE)));
     for removed in join_all(removals).await {
         removed?;
         report.containers += 1;

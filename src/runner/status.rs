@@ -52,7 +52,9 @@ pub struct Found {
 impl Found {
     pub async fn load(engine: &Engine, sandbox: &str) -> Result<Found, EngineError> {
         Ok(Found {
-            containers: engine.containers_with_label(&labels::of_sandbox(sandbox)).await?,
+            containers: engine
+                .containers_with_label(&labels::of_sandbox(sandbox))
+                .await?,
         })
     }
 
@@ -69,12 +71,17 @@ impl Found {
     }
 
     pub fn agent(&self) -> Option<&ContainerInfo> {
-        self.containers.iter().find(|c| c.label(labels::ENTRY) == Some("agent"))
+        self.containers
+            .iter()
+            .find(|c| c.label(labels::ENTRY) == Some("agent"))
     }
 
     fn agent_serving(&self, entry: &str) -> Option<(&ContainerInfo, ServedLabel)> {
         let agent = self.agent()?;
-        served(agent).into_iter().find(|s| s.name == entry).map(|s| (agent, s))
+        served(agent)
+            .into_iter()
+            .find(|s| s.name == entry)
+            .map(|s| (agent, s))
     }
 
     /// The registry's URL on the host.
@@ -105,7 +112,10 @@ impl Found {
             if role != "service" && role != "dependency" {
                 continue;
             }
-            let name = container.label(labels::ENTRY).unwrap_or_default().to_owned();
+            let name = container
+                .label(labels::ENTRY)
+                .unwrap_or_default()
+                .to_owned();
             let named: IndexMap<String, u16> = container
                 .label(labels::PORTS)
                 .and_then(|p| serde_json::from_str(p).ok())
@@ -119,7 +129,10 @@ impl Found {
             let ports: IndexMap<String, String> = named
                 .iter()
                 .filter_map(|(port_name, port)| {
-                    Some((port_name.clone(), format!("127.0.0.1:{}", front.published.get(port)?)))
+                    Some((
+                        port_name.clone(),
+                        format!("127.0.0.1:{}", front.published.get(port)?),
+                    ))
                 })
                 .collect();
             let debug = container
@@ -147,7 +160,10 @@ impl Found {
                 entries.push(StatusEntry {
                     health: health_of(health, &served.name, agent.is_running()),
                     host_url: address.as_ref().map(|a| format!("http://{a}")),
-                    ports: address.into_iter().map(|a| ("http".to_owned(), a)).collect(),
+                    ports: address
+                        .into_iter()
+                        .map(|a| ("http".to_owned(), a))
+                        .collect(),
                     name: served.name,
                     role: "dependency".into(),
                     kind: served.kind.as_str().into(),

@@ -48,7 +48,13 @@ pub fn shopd() -> PathBuf {
                 "building shopd failed: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap_or_default())
+            PathBuf::from(
+                String::from_utf8_lossy(&out.stdout)
+                    .trim()
+                    .lines()
+                    .last()
+                    .unwrap_or_default(),
+            )
         })
         .clone()
 }
@@ -162,7 +168,10 @@ impl Drop for Sandbox {
 /// How many containers and networks carry `dev.sandbox.name=<name>`,
 /// asked through the library's engine adapter.
 pub fn labelled(name: &str) -> usize {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let engine = sandbox::engine::Engine::connect().await.expect("engine");
         let selector = sandbox::engine::labels::of_sandbox(name);
@@ -173,7 +182,10 @@ pub fn labelled(name: &str) -> usize {
 
 /// One HTTP request from the test, through the library's client.
 pub fn http(method: &str, url: &str, body: Option<&str>) -> (u16, String) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let headers = if body.is_some() {
             vec![("content-type".to_owned(), "application/json".to_owned())]
@@ -215,7 +227,9 @@ pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
 pub fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             other => format!("%{other:02X}"),
         })
         .collect()

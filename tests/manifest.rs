@@ -1,0 +1,234 @@
+//! `sandbox validate`, `schema` and `init` against the real binary: every
+//! malformed fixture in `tests/fixtures/manifests/` exits 2 with the problems
+//! pinned by a snapshot; valid manifests, the starter from `init` and every
+//! example in `sandboxes/` pass. No Docker needed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixtures() -> PathBuf {
+    repo().join("tests/fixtures/manifests")
+}
+
+/// Runs the binary in `dir` with `args`.
+fn sandbox(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sandbox"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("SANDBOX_FILE")
+        .output()
+        .expect("the binary runs")
+}
+
+/// stderr with the machine's absolute paths replaced, so snapshots hold anywhere.
+fn redacted(bytes: &[u8]) -> String {
+    let mut text = String::from_utf8_lossy(bytes).into_owned();
+    let root = repo();
+    if let Ok(real) = root.canonicalize() {
+        text = text.replace(&real.display().to_string(), "[repo]");
+    }
+    text.replace(&root.display().to_string(), "[repo]")
+}
+
+fn check_invalid(file: &str, snapshot: &str) {
+    let output = sandbox(&fixtures(), &["validate", "-f", file]);
+    let stderr = redacted(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{file} should be invalid:\n{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "nothing on stdout for {file}");
+    insta::assert_snapshot!(snapshot, stderr);
+}
+
+macro_rules! invalid {
+    ($($name:ident => $file:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                check_invalid($file, stringify!($name));
+            }
+        )*
+    };
+}
+
+invalid! {
+    syntax_error => "syntax-error.yaml",
+    empty_file => "empty.yaml",
+    not_a_map => "not-a-map.yaml",
+    version_missing => "version-missing.yaml",
+    version_not_one => "version-2.yaml",
+    unknown_keys_suggest_the_closest => "unknown-keys.yaml",
+    wrong_types => "wrong-types.yaml",
+    bad_names => "bad-names.yaml",
+    reserved_service_name => "reserved-names.yaml",
+    dependency_named_like_the_service => "service-name-clash.yaml",
+    duplicate_keys_name_both_lines => "duplicates.yaml",
+    bad_units => "bad-units.yaml",
+    health_and_port_names => "health-and-ports.yaml",
+    kinds => "kinds.yaml",
+    service_without_kind => "service-no-kind.yaml",
+    service_without_name => "service-no-name.yaml",
+    service_not_a_map => "service-not-a-map.yaml",
+    files_missing_or_outside => "files.yaml",
+    stub_file_problems_name_their_file => "stub-file-problems.yaml",
+    bad_recording => "bad-recording.yaml",
+    bad_openapi => "bad-openapi.yaml",
+    record_upstream => "record-upstream.yaml",
+    env_names => "env-names.yaml",
+}
+
+#[test]
+fn valid_manifests_pass() {
+    for (file, line) in [
+        (
+            "valid.yaml",
+            "valid.yaml: valid (sandbox `shop`, 6 entries)\n",
+        ),
+        (
+            "minimal.yaml",
+            "minimal.yaml: valid (sandbox `manifests`, 1 entry)\n",
+        ),
+    ] {
+        let output = sandbox(&fixtures(), &["validate", "-f", file]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            redacted(&output.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&output.stdout), line);
+    }
+}
+
+#[test]
+fn a_missing_manifest_exits_2() {
+    let output = sandbox(&fixtures(), &["validate", "-f", "no-such-file.yaml"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(redacted(&output.stderr).contains("cannot read manifest no-such-file.yaml"));
+}
+
+#[test]
+fn json_output_lists_entries_or_problems() {
+    let output = sandbox(&fixtures(), &["validate", "--json", "-f", "valid.yaml"]);
+    assert_eq!(output.status.code(), Some(0));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(document["valid"], true);
+    assert_eq!(document["sandbox"], "shop");
+    let entries = document["entries"].as_array().unwrap();
+    assert_eq!(
+        entries[0],
+        serde_json::json!({"name": "orders", "role": "service", "kind": "build"})
+    );
+    assert_eq!(entries[1]["kind"], "stub");
+
+    let output = sandbox(
+        &fixtures(),
+        &["validate", "--json", "-f", "unknown-keys.yaml"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stderr.is_empty(), "{}", redacted(&output.stderr));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(document["valid"], false);
+    let first = &document["problems"][0];
+    assert_eq!(first["file"], "unknown-keys.yaml");
+    assert_eq!(first["line"], 2);
+    assert_eq!(first["column"], 1);
+    assert_eq!(first["help"], "did you mean `service`?");
+}
+
+#[test]
+fn schema_is_json_and_denies_unknown_keys() {
+    let output = sandbox(&fixtures(), &["schema"]);
+    assert_eq!(output.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(schema["additionalProperties"], false);
+    assert!(schema["$defs"]["Build"]["oneOf"].is_array());
+}
+
+#[test]
+fn init_writes_a_starter_that_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = sandbox(dir.path(), &["init"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        redacted(&output.stderr)
+    );
+    let written = std::fs::read_to_string(dir.path().join("sandbox.yaml")).unwrap();
+    assert!(written.contains("version: 1"));
+
+    // As written it only lacks the build folder it points at.
+    let output = sandbox(dir.path(), &["validate"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("build context `./app`"));
+    std::fs::create_dir(dir.path().join("app")).unwrap();
+    std::fs::write(dir.path().join("app/Dockerfile"), "FROM scratch\n").unwrap();
+    let output = sandbox(dir.path(), &["validate"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        redacted(&output.stderr)
+    );
+
+    // It never overwrites without --force.
+    let output = sandbox(dir.path(), &["init"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--force"));
+    let output = sandbox(dir.path(), &["init", "--force"]);
+    assert_eq!(output.status.code(), Some(0));
+
+    // A folder argument gets a sandbox.yaml inside.
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let output = sandbox(dir.path(), &["init", "sub"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(sub.join("sandbox.yaml").is_file());
+}
+
+/// Every example shipped in `sandboxes/` must validate (when there are any).
+#[test]
+fn every_example_sandbox_validates() {
+    let Ok(folders) = std::fs::read_dir(repo().join("sandboxes")) else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for folder in folders.flatten() {
+        let file = folder.path().join("sandbox.yaml");
+        if !file.is_file() {
+            continue;
+        }
+        let output = sandbox(&folder.path(), &["validate", "-f", "sandbox.yaml"]);
+        if output.status.code() != Some(0) {
+            failures.push(format!("{}:\n{}", file.display(), redacted(&output.stderr)));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "invalid examples:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn init_in_a_folder_named_like_the_starters_stub_still_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("payments");
+    std::fs::create_dir_all(folder.join("app")).unwrap();
+    std::fs::write(folder.join("app/Dockerfile"), "FROM scratch\n").unwrap();
+    assert_eq!(sandbox(&folder, &["init"]).status.code(), Some(0));
+    let output = sandbox(&folder, &["validate"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        redacted(&output.stderr)
+    );
+}
