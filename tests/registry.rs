@@ -390,11 +390,50 @@ async fn a_hung_target_holds_back_neither_the_others_nor_the_server() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let stuck = get(&format!("{registry}/services/stuck")).await;
-    assert_eq!(stuck["health"]["status"], "starting", "{stuck}");
+    let started = Instant::now();
+    loop {
+        let stuck = get(&format!("{registry}/services/stuck")).await;
+        assert_eq!(stuck["health"]["status"], "starting", "{stuck}");
+        if stuck["health"]["detail"] == "timed out after 1500ms" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "{stuck}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn keeps_connections_alive_and_survives_garbage() {
+    let (registry, _server) = start_registry(json!({"sandbox": "shop", "entries": []})).await;
+    let address = registry.trim_start_matches("http://").to_owned();
+
+    // Two requests on one connection, the second a HEAD.
+    let mut stream = TcpStream::connect(&address).await.unwrap();
+    stream
+        .write_all(b"GET /services HTTP/1.1\r\nhost: r\r\n\r\nHEAD /services HTTP/1.1\r\nhost: r\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.unwrap();
+    assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 2, "{text}");
     assert_eq!(
-        stuck["health"]["detail"], "timed out after 1500ms",
-        "{stuck}"
+        text.matches(r#"{"sandbox":"shop","services":[]}"#).count(),
+        1,
+        "{text}"
+    );
+
+    // Not HTTP at all: the connection is refused, the server lives on.
+    let mut stream = TcpStream::connect(&address).await.unwrap();
+    stream.write_all(b"\x00\x01 garbage\r\n\r\n").await.unwrap();
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text).await;
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 400"),
+        "{text}"
+    );
+    assert_eq!(
+        get(&format!("{registry}/_sandbox/health")).await,
+        json!({"ok": true})
     );
 }
 
