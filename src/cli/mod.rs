@@ -36,13 +36,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct Globals {
     /// The manifest to use.
-    #[arg(
-        short = 'f',
-        long = "file",
-        global = true,
-        env = "SANDBOX_FILE",
-        value_name = "PATH"
-    )]
+    #[arg(short = 'f', long = "file", global = true, env = "SANDBOX_FILE", value_name = "PATH")]
     pub file: Option<PathBuf>,
     /// Run or address a copy of the sandbox under another name.
     #[arg(long, global = true, value_name = "NAME")]
@@ -118,9 +112,7 @@ pub async fn run(cli: Cli) -> Result<()> {
 impl Globals {
     /// The manifest path: `-f`, `SANDBOX_FILE`, or `./sandbox.yaml`.
     pub fn manifest_path(&self) -> PathBuf {
-        self.file
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(manifest::DEFAULT_FILE))
+        self.file.clone().unwrap_or_else(|| PathBuf::from(manifest::DEFAULT_FILE))
     }
 
     /// Loads and validates the manifest, applying `--name`.

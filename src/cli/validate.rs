@@ -25,20 +25,13 @@ pub struct InitArgs {
 
 pub fn validate(globals: &Globals, _args: ValidateArgs) -> Result<()> {
     let loaded = globals.load()?;
-    eprintln!(
-        "{}: valid (sandbox `{}`)",
-        loaded.file.display(),
-        loaded.name
-    );
+    eprintln!("{}: valid (sandbox `{}`)", loaded.file.display(), loaded.name);
     Ok(())
 }
 
 pub fn schema() -> Result<()> {
     let schema = schemars::schema_for!(crate::manifest::Manifest);
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&schema).expect("a schema serializes")
-    );
+    println!("{}", serde_json::to_string_pretty(&schema).expect("a schema serializes"));
     Ok(())
 }
 

@@ -62,12 +62,7 @@ pub struct Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.at {
-            Some((line, column)) => write!(
-                f,
-                "{}:{line}:{column}: {}",
-                self.file.display(),
-                self.message
-            )?,
+            Some((line, column)) => write!(f, "{}:{line}:{column}: {}", self.file.display(), self.message)?,
             None => write!(f, "{}: {}", self.file.display(), self.message)?,
         }
         if let Some(help) = &self.help {

@@ -245,9 +245,7 @@ impl<'de> Deserialize<'de> for Build {
             type Value = Build;
 
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(
-                    "a build context path, or a map with `context`, `dockerfile` and `args`",
-                )
+                f.write_str("a build context path, or a map with `context`, `dockerfile` and `args`")
             }
 
             fn visit_str<E: de::Error>(self, value: &str) -> Result<Build, E> {

@@ -11,12 +11,7 @@ use serde::{Deserialize, Serialize};
 pub const RECORDING_VERSION: u32 = 1;
 
 /// Header names always stored as `<redacted>`.
-pub const DEFAULT_REDACT: [&str; 4] = [
-    "authorization",
-    "cookie",
-    "set-cookie",
-    "proxy-authorization",
-];
+pub const DEFAULT_REDACT: [&str; 4] = ["authorization", "cookie", "set-cookie", "proxy-authorization"];
 
 /// What a redacted header value is replaced with.
 pub const REDACTED: &str = "<redacted>";
@@ -143,8 +138,7 @@ mod tests {
 
     #[test]
     fn a_torn_recording_names_its_line() {
-        let (at, message) =
-            Recording::parse("version: 1\ninteractions:\n  - request: [\n").unwrap_err();
+        let (at, message) = Recording::parse("version: 1\ninteractions:\n  - request: [\n").unwrap_err();
         assert!(at.is_some(), "{message}");
     }
 
@@ -154,10 +148,7 @@ mod tests {
         let path = dir.path().join("rec.yaml");
         Recording::new().write_atomically(&path).unwrap();
         Recording::new().write_atomically(&path).unwrap();
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("rec.yaml")]);
     }
 }

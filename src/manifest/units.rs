@@ -52,9 +52,7 @@ impl FromStr for Span {
                 ));
             }
         };
-        Ok(Span(Duration::from_micros(
-            (millis * 1_000.0).round() as u64
-        )))
+        Ok(Span(Duration::from_micros((millis * 1_000.0).round() as u64)))
     }
 }
 
@@ -97,19 +95,13 @@ impl FromStr for Rate {
             .parse()
             .map_err(|_| format!("`{text}` is not a rate: `{count}` is not a number; {hint}"))?;
         if !(count > 0.0 && count.is_finite()) {
-            return Err(format!(
-                "`{text}` must allow more than zero requests; {hint}"
-            ));
+            return Err(format!("`{text}` must allow more than zero requests; {hint}"));
         }
         let per = match unit.trim() {
             "s" | "sec" | "second" => Duration::from_secs(1),
             "m" | "min" | "minute" => Duration::from_secs(60),
             "h" | "hour" => Duration::from_secs(3_600),
-            other => {
-                return Err(format!(
-                    "`{other}` is not a rate unit in `{text}`; use s, m or h"
-                ));
-            }
+            other => return Err(format!("`{other}` is not a rate unit in `{text}`; use s, m or h")),
         };
         Ok(Rate { count, per })
     }
@@ -226,16 +218,10 @@ mod tests {
 
     #[test]
     fn durations_parse_with_units() {
-        assert_eq!(
-            "250ms".parse::<Span>().unwrap().0,
-            Duration::from_millis(250)
-        );
+        assert_eq!("250ms".parse::<Span>().unwrap().0, Duration::from_millis(250));
         assert_eq!("5s".parse::<Span>().unwrap().0, Duration::from_secs(5));
         assert_eq!("2m".parse::<Span>().unwrap().0, Duration::from_secs(120));
-        assert_eq!(
-            "1.5s".parse::<Span>().unwrap().0,
-            Duration::from_millis(1_500)
-        );
+        assert_eq!("1.5s".parse::<Span>().unwrap().0, Duration::from_millis(1_500));
         assert!("5".parse::<Span>().unwrap_err().contains("no unit"));
         assert!("-5s".parse::<Span>().unwrap_err().contains("negative"));
         assert!("5 parsecs".parse::<Span>().is_err());
@@ -245,12 +231,7 @@ mod tests {
     fn rates_parse_per_unit() {
         let rate: Rate = "600/m".parse().unwrap();
         assert!((rate.per_second() - 10.0).abs() < 1e-9);
-        assert!(
-            "ten/s"
-                .parse::<Rate>()
-                .unwrap_err()
-                .contains("not a number")
-        );
+        assert!("ten/s".parse::<Rate>().unwrap_err().contains("not a number"));
         assert!("0/s".parse::<Rate>().is_err());
         assert!("5/fortnight".parse::<Rate>().is_err());
     }
