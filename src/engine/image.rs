@@ -361,7 +361,7 @@ fn shared_libraries(binary: &Path) -> std::io::Result<Vec<PathBuf>> {
     for line in text.lines() {
         let line = line.trim();
         let path = match line.split_once("=>") {
-            Some((_, right)) => right.trim().split_whitespace().next().unwrap_or(""),
+            Some((_, right)) => right.split_whitespace().next().unwrap_or(""),
             None => line.split_whitespace().next().unwrap_or(""),
         };
         if path.starts_with('/') {

@@ -97,8 +97,11 @@ pub fn compare(expect: &Expect, status: u16, body: &[u8]) -> Option<String> {
         _ => {}
     }
     let text = String::from_utf8_lossy(body);
-    if let Some(needle) = &expect.contains
-        && !text.contains(needle.as_str())
+    // Not a let chain: the crate's rust-version (1.85) predates them.
+    if let Some(needle) = expect
+        .contains
+        .as_ref()
+        .filter(|n| !text.contains(n.as_str()))
     {
         differences.push(format!(
             "body does not contain {needle:?}; body was: {}",

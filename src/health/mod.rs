@@ -82,11 +82,7 @@ pub async fn probe_with(
             status,
             contains,
         } => probe_http(host, *port, path, *status, contains.as_deref(), timeout).await,
-        ProbeSpec::Tcp { host, port } => {
-            let stream = http::connect(host, *port, timeout).await?;
-            drop(stream);
-            Ok(format!("{host}:{port} accepts connections"))
-        }
+        ProbeSpec::Tcp { host, port } => probe_tcp(host, *port, timeout).await,
         ProbeSpec::Exec { container, command } => {
             let Some(exec) = exec else {
                 return Err("exec probes run through the engine".into());
@@ -97,6 +93,28 @@ pub async fn probe_with(
                 Ok(Ok(())) => Ok(format!("`{}` exited 0", command.join(" "))),
             }
         }
+    }
+}
+
+/// How long a TCP probe watches a fresh connection for being closed at once.
+const TCP_SETTLE: Duration = Duration::from_millis(100);
+
+/// Connects, then watches the connection briefly: Docker's userland proxy
+/// accepts on a published port even when nothing listens behind it, and
+/// then closes the connection at once. A server that waits for the client
+/// to speak (or greets it) passes.
+async fn probe_tcp(host: &str, port: u16, timeout: Duration) -> Result<String, String> {
+    use tokio::io::AsyncReadExt;
+
+    let started = std::time::Instant::now();
+    let mut stream = http::connect(host, port, timeout).await?;
+    let settle = TCP_SETTLE.min(timeout.saturating_sub(started.elapsed()));
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(settle, stream.read(&mut byte)).await {
+        Ok(Ok(0)) | Ok(Err(_)) => Err(format!(
+            "{host}:{port} accepted the connection and closed it at once (nothing listening behind it?)"
+        )),
+        Err(_) | Ok(Ok(_)) => Ok(format!("{host}:{port} accepts connections")),
     }
 }
 
@@ -234,6 +252,27 @@ mod tests {
             probe_with(&spec, Duration::from_secs(1), Some(&Fake)).await,
             Ok("`true` exited 0".into())
         );
+    }
+
+    #[tokio::test]
+    async fn tcp_probes_see_through_closing_proxies() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let spec = ProbeSpec::Tcp {
+            host: "127.0.0.1".into(),
+            port,
+        };
+        // Like a proxy with nothing behind it: accept, then close.
+        let closer = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            drop(stream);
+            listener
+        });
+        let err = probe(&spec, Duration::from_secs(1)).await.unwrap_err();
+        assert!(err.contains("closed it at once"), "{err}");
+        // A listener that waits for the client passes.
+        let _listener = closer.await.unwrap();
+        assert_eq!(probe(&spec, Duration::from_secs(1)).await, Ok(()));
     }
 
     #[tokio::test]
