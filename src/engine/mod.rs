@@ -87,7 +87,9 @@ pub struct ContainerSpec {
     pub command: Option<Vec<String>>,
     /// `K=V` pairs, sorted so that the same input gives the same spec.
     pub env: Vec<String>,
-    pub labels: HashMap<String, String>,
+    /// Sorted, so that the spec's serialization (hashed by the runner) is
+    /// the same for the same input.
+    pub labels: std::collections::BTreeMap<String, String>,
     pub network: String,
     pub aliases: Vec<String>,
     /// Container ports published on 127.0.0.1 at an engine-chosen port.
@@ -247,7 +249,7 @@ impl Engine {
             image: Some(spec.image.clone()),
             cmd: spec.command.clone(),
             env: Some(spec.env.clone()),
-            labels: Some(spec.labels.clone()),
+            labels: Some(spec.labels.clone().into_iter().collect()),
             exposed_ports: Some(spec.publish.iter().map(|p| format!("{p}/tcp")).collect()),
             host_config: Some(HostConfig {
                 init: Some(true),

@@ -2,7 +2,7 @@
 //! configuration and start order). Pure and synchronous: images are named
 //! here but resolved by the runner.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use indexmap::IndexMap;
@@ -175,8 +175,8 @@ fn named_port(ports: &IndexMap<String, u16>, name: Option<&str>) -> Option<u16> 
     }
 }
 
-fn base_labels(sandbox: &str, entry: &str, role: Role, kind: &str) -> HashMap<String, String> {
-    HashMap::from([
+fn base_labels(sandbox: &str, entry: &str, role: Role, kind: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
         (labels::NAME.to_owned(), sandbox.to_owned()),
         (labels::ENTRY.to_owned(), entry.to_owned()),
         (labels::ROLE.to_owned(), role.as_str().to_owned()),
