@@ -16,6 +16,8 @@ use crate::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct CallsArgs {
+    #[command(flatten)]
+    pub manifest: super::FileLong,
     /// Only calls to this dependency.
     pub dependency: Option<String>,
     /// Keep printing new calls.

@@ -17,6 +17,8 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    #[command(flatten)]
+    pub manifest: super::FileArg,
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,

@@ -11,6 +11,8 @@ use crate::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct DebugArgs {
+    #[command(flatten)]
+    pub manifest: super::FileArg,
     /// The entry to debug (default: the service).
     pub entry: Option<String>,
     /// Return the entry to its normal settings.

@@ -10,6 +10,8 @@ use crate::runner;
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
+    #[command(flatten)]
+    pub manifest: super::FileArg,
     /// Remove every sandbox on the engine (and agent images no longer used).
     #[arg(long)]
     pub all: bool,

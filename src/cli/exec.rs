@@ -10,6 +10,8 @@ use crate::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
+    #[command(flatten)]
+    pub manifest: super::FileArg,
     /// The entry whose container runs the command.
     pub entry: String,
     /// The command and its arguments.
@@ -19,6 +21,8 @@ pub struct ExecArgs {
 
 #[derive(Debug, Args)]
 pub struct ShellArgs {
+    #[command(flatten)]
+    pub manifest: super::FileArg,
     /// The entry whose container opens the shell.
     pub entry: String,
     /// The shell to run.

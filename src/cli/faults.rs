@@ -14,6 +14,8 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Args)]
 pub struct FaultsArgs {
+    #[command(flatten)]
+    pub manifest: super::FileArg,
     /// The dependency.
     pub dependency: String,
     /// Added before each answer, e.g. `200ms`.
@@ -47,6 +49,8 @@ pub struct FaultsArgs {
 
 #[derive(Debug, Args)]
 pub struct LimitsArgs {
+    #[command(flatten)]
+    pub manifest: super::FileArg,
     /// The dependency.
     pub dependency: String,
     /// Requests per unit of time, e.g. `10/s`.

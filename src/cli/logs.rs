@@ -12,6 +12,8 @@ use crate::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
+    #[command(flatten)]
+    pub manifest: super::FileLong,
     /// Only this entry's logs.
     pub entry: Option<String>,
     /// Keep following new lines.

@@ -49,6 +49,22 @@ pub struct Globals {
     pub name: Option<String>,
 }
 
+/// `-f/--file` after a subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct FileArg {
+    /// The manifest to use (default: ./sandbox.yaml).
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+}
+
+/// `--file` after `logs` and `calls`, whose `-f` means follow.
+#[derive(Debug, Clone, Args)]
+pub struct FileLong {
+    /// The manifest to use (default: ./sandbox.yaml).
+    #[arg(long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build, start and wait until every entry is healthy.
@@ -91,8 +107,36 @@ pub enum Command {
     Agent(agent::AgentArgs),
 }
 
+impl Command {
+    /// The manifest path given after the subcommand, if any.
+    fn file(&self) -> Option<PathBuf> {
+        match self {
+            Command::Up(a) => a.manifest.file.clone(),
+            Command::Down(a) => a.manifest.file.clone(),
+            Command::Status(a) => a.manifest.file.clone(),
+            Command::Logs(a) => a.manifest.file.clone(),
+            Command::Exec(a) => a.manifest.file.clone(),
+            Command::Shell(a) => a.manifest.file.clone(),
+            Command::Registry(a) => a.manifest.file.clone(),
+            Command::Calls(a) => a.manifest.file.clone(),
+            Command::Check(a) => a.manifest.file.clone(),
+            Command::Run(a) => a.manifest.file.clone(),
+            Command::Debug(a) => a.manifest.file.clone(),
+            Command::Faults(a) => a.manifest.file.clone(),
+            Command::Limits(a) => a.manifest.file.clone(),
+            Command::Validate(a) => a.manifest.file.clone(),
+            Command::Schema | Command::Init(_) | Command::Completions(_) | Command::Agent(_) => {
+                None
+            }
+        }
+    }
+}
+
 pub async fn run(cli: Cli) -> Result<()> {
-    let globals = cli.globals;
+    let mut globals = cli.globals;
+    if let Some(file) = cli.command.file() {
+        globals.file = Some(file);
+    }
     match cli.command {
         Command::Up(args) => up::run(&globals, args).await,
         Command::Down(args) => down::run(&globals, args).await,
@@ -198,4 +242,25 @@ pub(crate) async fn registry_health(
     crate::registry::health_by_entry(&url)
         .await
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_file_may_come_before_or_after_the_subcommand() {
+        let cli = Cli::try_parse_from(["sandbox", "-f", "a.yaml", "logs", "-f"]).unwrap();
+        assert_eq!(cli.globals.file, Some(PathBuf::from("a.yaml")));
+        assert!(matches!(cli.command, Command::Logs(ref l) if l.follow));
+        let cli = Cli::try_parse_from(["sandbox", "up", "-f", "b.yaml"]).unwrap();
+        assert_eq!(cli.command.file(), Some(PathBuf::from("b.yaml")));
+    }
 }

@@ -8,6 +8,8 @@ use crate::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct RegistryArgs {
+    #[command(flatten)]
+    pub manifest: super::FileArg,
     /// Print the registry's answer as JSON.
     #[arg(long)]
     pub json: bool,

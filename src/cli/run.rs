@@ -15,6 +15,8 @@ use crate::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    #[command(flatten)]
+    pub manifest: super::FileArg,
     /// Leave the sandbox up after the command ends.
     #[arg(long)]
     pub keep: bool,

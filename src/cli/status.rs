@@ -9,6 +9,8 @@ use crate::runner::status::Found;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    #[command(flatten)]
+    pub manifest: super::FileArg,
     /// Print the status document as JSON.
     #[arg(long)]
     pub json: bool,

@@ -14,6 +14,8 @@ use crate::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
+    #[command(flatten)]
+    pub manifest: super::FileArg,
     /// Switch a dependency to recording: `DEP` (a record dependency) or
     /// `DEP=URL` (a replay dependency, recorded from URL into its file).
     #[arg(long = "record", value_name = "DEP[=URL]")]

@@ -18,6 +18,8 @@ use crate::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
+    #[command(flatten)]
+    pub manifest: super::FileArg,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

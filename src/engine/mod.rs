@@ -288,6 +288,17 @@ impl Engine {
             .map_err(|e| EngineError::from_bollard(format!("start container {id}"), e))
     }
 
+    /// Stops a container (SIGTERM, then SIGKILL after `grace`), leaving it in place.
+    pub async fn stop_container(&self, id: &str, grace: Duration) -> EngineResult<()> {
+        let options = StopContainerOptionsBuilder::default()
+            .t(grace.as_secs().max(1) as i32)
+            .build();
+        match self.docker.stop_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(EngineError::from_bollard(format!("stop container {id}"), e)),
+        }
+    }
+
     /// Stops (SIGTERM, then SIGKILL after `grace`) and removes a container
     /// with its anonymous volumes; an absent one is not an error.
     pub async fn remove_container(&self, id: &str, grace: Option<Duration>) -> EngineResult<()> {
