@@ -1,6 +1,8 @@
 //! Who is calling: the agent resolves the sandbox's entry names on the
-//! network every 2 s and names a call by its source address; an address it
-//! does not know is the caller `host` (a call published to the host).
+//! network (every 250 ms while the sandbox starts, then every 2 s, and soon
+//! after a call from an unknown address) and names a call by its source
+//! address; an address it does not know is the caller `host` (a call
+//! published to the host).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -10,12 +12,20 @@ use std::time::Duration;
 use super::serve::Live;
 
 const REFRESH: Duration = Duration::from_secs(2);
+/// While the sandbox starts, entries appear one after another.
+const STARTING_REFRESH: Duration = Duration::from_millis(250);
+const STARTING: Duration = Duration::from_secs(30);
+/// The least time between two refreshes asked for by unknown addresses.
+const MIN_REFRESH: Duration = Duration::from_millis(200);
 
 #[derive(Debug)]
 pub struct Callers {
     names: Vec<String>,
     by_address: Live<HashMap<IpAddr, Arc<str>>>,
     host: Arc<str>,
+    /// Wakes the refresher when a call came from an unknown address (a
+    /// container restarted with a new one, or one started just now).
+    missed: tokio::sync::Notify,
 }
 
 impl Callers {
@@ -24,6 +34,7 @@ impl Callers {
             names,
             by_address: Live::new(HashMap::new()),
             host: Arc::from("host"),
+            missed: tokio::sync::Notify::new(),
         }
     }
 
@@ -33,9 +44,13 @@ impl Callers {
             return self.host.clone();
         }
         let map = self.by_address.load();
-        map.get(&address.to_canonical())
-            .cloned()
-            .unwrap_or_else(|| self.host.clone())
+        match map.get(&address.to_canonical()) {
+            Some(name) => name.clone(),
+            None => {
+                self.missed.notify_one();
+                self.host.clone()
+            }
+        }
     }
 
     /// Resolves every name now.
@@ -58,9 +73,19 @@ impl Callers {
         if self.names.is_empty() {
             return;
         }
+        let started = tokio::time::Instant::now();
         loop {
             self.refresh().await;
-            tokio::time::sleep(REFRESH).await;
+            let period = if started.elapsed() < STARTING {
+                STARTING_REFRESH
+            } else {
+                REFRESH
+            };
+            tokio::time::sleep(MIN_REFRESH).await;
+            tokio::select! {
+                _ = tokio::time::sleep(period.saturating_sub(MIN_REFRESH)) => {}
+                _ = self.missed.notified() => {}
+            }
         }
     }
 }

@@ -1,0 +1,184 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_sandbox_global_optspecs
+    string join \n f/file= name= h/help V/version
+end
+
+function __fish_sandbox_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_sandbox_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_sandbox_using_subcommand
+    set -l cmd (__fish_sandbox_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c sandbox -n "__fish_sandbox_needs_command" -s f -l file -d 'The manifest to use' -r -F
+complete -c sandbox -n "__fish_sandbox_needs_command" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_needs_command" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_needs_command" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "up" -d 'Build, start and wait until every entry is healthy'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "down" -d 'Remove every container, network and volume of the sandbox'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "status" -d 'Entries, state, health and host URLs'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "ps" -d 'Entries, state, health and host URLs'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "logs" -d 'Logs of the sandbox\'s entries, prefixed with the entry name'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "exec" -d 'Run a command in an entry\'s container'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "shell" -d 'Open a shell in an entry\'s container'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "registry" -d 'What the sandbox\'s registry answers'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "calls" -d 'The call journal: every call to a stubbed, replayed or recorded dependency'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "check" -d 'Run the manifest\'s semantic checks against the running sandbox'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "run" -d 'Bring the sandbox up, run a command against it, tear it down'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "debug" -d 'Restart an entry with its debug settings and print how to attach'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "faults" -d 'Change the faults of a running dependency'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "limits" -d 'Change the limits of a running dependency'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "validate" -d 'Check the manifest; start nothing'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "schema" -d 'Print the manifest\'s JSON Schema'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "init" -d 'Write a commented starter sandbox.yaml'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "completions" -d 'Print shell completions'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "agent" -d 'Serve stubs, recordings, proxies and the registry inside a sandbox'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sandbox -n "__fish_sandbox_using_subcommand up" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand up" -l record -d 'Switch a dependency to recording: `DEP` (a record dependency) or `DEP=URL` (a replay dependency, recorded from URL into its file)' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand up" -l timeout -d 'Give up waiting for health after this long (e.g. `90s`); default: each entry\'s own `health.timeout`, else 60s' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand up" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand up" -l debug -d 'Start the service with its debug settings'
+complete -c sandbox -n "__fish_sandbox_using_subcommand up" -l keep -d 'Leave what was started in place when `up` fails'
+complete -c sandbox -n "__fish_sandbox_using_subcommand up" -l json -d 'Print the status document as JSON once every entry is healthy'
+complete -c sandbox -n "__fish_sandbox_using_subcommand up" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand up" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand down" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand down" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand down" -l all -d 'Remove every sandbox on the engine (and agent images no longer used)'
+complete -c sandbox -n "__fish_sandbox_using_subcommand down" -l json -d 'Print what was removed as JSON'
+complete -c sandbox -n "__fish_sandbox_using_subcommand down" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand down" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand status" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand status" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand status" -l json -d 'Print the status document as JSON'
+complete -c sandbox -n "__fish_sandbox_using_subcommand status" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand status" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand ps" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand ps" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand ps" -l json -d 'Print the status document as JSON'
+complete -c sandbox -n "__fish_sandbox_using_subcommand ps" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand ps" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand logs" -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand logs" -l tail -d 'Only the last N lines of each entry' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand logs" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand logs" -s f -l follow -d 'Keep following new lines'
+complete -c sandbox -n "__fish_sandbox_using_subcommand logs" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand logs" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand exec" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand exec" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand exec" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand shell" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand shell" -l shell -d 'The shell to run' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand shell" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand shell" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand shell" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand registry" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand registry" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand registry" -l json -d 'Print the registry\'s answer as JSON'
+complete -c sandbox -n "__fish_sandbox_using_subcommand registry" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand registry" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand calls" -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand calls" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand calls" -s f -l follow -d 'Keep printing new calls'
+complete -c sandbox -n "__fish_sandbox_using_subcommand calls" -l json -d 'Print the journal as JSON'
+complete -c sandbox -n "__fish_sandbox_using_subcommand calls" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand calls" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand check" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand check" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand check" -l json -d 'Print the results as JSON'
+complete -c sandbox -n "__fish_sandbox_using_subcommand check" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand check" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand run" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand run" -l timeout -d 'Give up waiting for health after this long' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand run" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand run" -l keep -d 'Leave the sandbox up after the command ends'
+complete -c sandbox -n "__fish_sandbox_using_subcommand run" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand run" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand debug" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand debug" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand debug" -l stop -d 'Return the entry to its normal settings'
+complete -c sandbox -n "__fish_sandbox_using_subcommand debug" -l json -d 'Print how to attach as JSON'
+complete -c sandbox -n "__fish_sandbox_using_subcommand debug" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand debug" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand faults" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand faults" -l latency -d 'Added before each answer, e.g. `200ms`' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand faults" -l jitter -d 'Random extra latency, up to this much' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand faults" -l error-rate -d 'Share of answers replaced by an error, 0..1' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand faults" -l error-status -d 'Status of injected errors' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand faults" -l reset-rate -d 'Share of connections dropped, 0..1' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand faults" -l bandwidth -d 'Bytes per second of each answer, e.g. `64KiB/s`' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand faults" -l seed -d 'Seed for reproducible randomness' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand faults" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand faults" -l clear -d 'Remove every fault'
+complete -c sandbox -n "__fish_sandbox_using_subcommand faults" -l json -d 'Print the faults in force as JSON'
+complete -c sandbox -n "__fish_sandbox_using_subcommand faults" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand faults" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand limits" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand limits" -l rate -d 'Requests per unit of time, e.g. `10/s`' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand limits" -l burst -d 'Requests allowed at once above the rate' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand limits" -l concurrency -d 'Requests in flight at once' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand limits" -l per-caller -d 'Count each caller separately (`true`) or all together (`false`)' -r -f -a "true\t''
+false\t''"
+complete -c sandbox -n "__fish_sandbox_using_subcommand limits" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand limits" -l clear -d 'Remove every limit'
+complete -c sandbox -n "__fish_sandbox_using_subcommand limits" -l json -d 'Print the limits in force as JSON'
+complete -c sandbox -n "__fish_sandbox_using_subcommand limits" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand limits" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand validate" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand validate" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand validate" -l json -d 'Print the result as JSON'
+complete -c sandbox -n "__fish_sandbox_using_subcommand validate" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand validate" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand schema" -s f -l file -d 'The manifest to use' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand schema" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand schema" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand schema" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand init" -s f -l file -d 'The manifest to use' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand init" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand init" -l force -d 'Overwrite an existing file'
+complete -c sandbox -n "__fish_sandbox_using_subcommand init" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand init" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand completions" -s f -l file -d 'The manifest to use' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand completions" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand agent" -l config -d 'The agent\'s configuration (JSON)' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand agent" -s f -l file -d 'The manifest to use' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand agent" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand agent" -s h -l help -d 'Print help'
+complete -c sandbox -n "__fish_sandbox_using_subcommand agent" -s V -l version -d 'Print version'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "up" -d 'Build, start and wait until every entry is healthy'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "down" -d 'Remove every container, network and volume of the sandbox'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "status" -d 'Entries, state, health and host URLs'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "logs" -d 'Logs of the sandbox\'s entries, prefixed with the entry name'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "exec" -d 'Run a command in an entry\'s container'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "shell" -d 'Open a shell in an entry\'s container'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "registry" -d 'What the sandbox\'s registry answers'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "calls" -d 'The call journal: every call to a stubbed, replayed or recorded dependency'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "check" -d 'Run the manifest\'s semantic checks against the running sandbox'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "run" -d 'Bring the sandbox up, run a command against it, tear it down'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "debug" -d 'Restart an entry with its debug settings and print how to attach'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "faults" -d 'Change the faults of a running dependency'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "limits" -d 'Change the limits of a running dependency'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "validate" -d 'Check the manifest; start nothing'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "schema" -d 'Print the manifest\'s JSON Schema'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "init" -d 'Write a commented starter sandbox.yaml'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "completions" -d 'Print shell completions'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "agent" -d 'Serve stubs, recordings, proxies and the registry inside a sandbox'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
