@@ -18,8 +18,16 @@ use crate::plan::{self, ImageSource, Plan, Planned};
 
 /// How long an entry may take to become healthy unless its manifest says.
 pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
-/// Grace period between SIGTERM and SIGKILL when stopping a container.
+/// Grace period between SIGTERM and SIGKILL when stopping an agent, which
+/// writes its last recordings on SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// How a container is stopped before removal: agents get SIGTERM and a grace
+/// period (their recordings must be complete); everything else of an
+/// ephemeral sandbox is killed at once, since its volumes go with it.
+fn grace(container: &ContainerInfo) -> Option<Duration> {
+    (container.label(labels::ROLE) == Some("agent")).then_some(STOP_GRACE)
+}
 /// Lines of an entry's log shown when it fails.
 pub const FAILURE_LOG_LINES: u64 = 20;
 
@@ -154,7 +162,7 @@ pub async fn up(
             }
         }
         let removals = stale.iter().map(|c| async move {
-            engine.remove_container(&c.id, Some(STOP_GRACE)).await?;
+            engine.remove_container(&c.id, grace(c)).await?;
             Ok::<_, EngineError>(c.label(labels::ENTRY).unwrap_or(&c.name).to_owned())
         });
         for removed in join_all(removals).await {
@@ -271,27 +279,14 @@ async fn wait_ready(
         .unwrap_or(DEFAULT_HEALTH_TIMEOUT);
     let deadline = started + limit;
     let mut last_reason = String::from("no probe ran");
-    let mut pause = Duration::from_millis(50);
+    // Ports appear in inspect only once the container runs.
+    let (mut running, _, published) = engine.inspect_container(&planned.spec.name).await?;
+    let probe = planned.readiness(&published);
     loop {
-        let (running, exit_code, published) = engine.inspect_container(&planned.spec.name).await?;
-        if !running {
-            let logs = engine
-                .tail_logs(&planned.spec.name, FAILURE_LOG_LINES)
-                .await;
-            return Err(UpError::Unhealthy {
-                entry: planned.entry.clone(),
-                reason: format!(
-                    "the container exited{}",
-                    exit_code
-                        .map(|c| format!(" with code {c}"))
-                        .unwrap_or_default()
-                ),
-                logs,
-            });
-        }
-        let probe = planned.readiness(&published);
         let attempt = match &probe {
-            None => Ok(()),
+            // Without a probe, running is ready.
+            None if running => Ok(()),
+            None => Err("the container is not running".to_owned()),
             Some(ProbeSpec::Exec { command, .. }) => {
                 match engine.exec_capture(&planned.spec.name, command).await {
                     Ok((0, _)) => Ok(()),
@@ -326,21 +321,38 @@ async fn wait_ready(
                 last_reason = reason;
             }
         }
+        // Not ready: a container that exited will never be.
+        let (now_running, exit_code, _) = engine.inspect_container(&planned.spec.name).await?;
+        running = now_running;
+        if !running {
+            let logs = engine.tail_logs(&planned.spec.name, FAILURE_LOG_LINES).await;
+            return Err(UpError::Unhealthy {
+                entry: planned.entry.clone(),
+                reason: format!(
+                    "the container exited{}",
+                    exit_code.map(|c| format!(" with code {c}")).unwrap_or_default()
+                ),
+                logs,
+            });
+        }
         if Instant::now() >= deadline {
-            let logs = engine
-                .tail_logs(&planned.spec.name, FAILURE_LOG_LINES)
-                .await;
+            let logs = engine.tail_logs(&planned.spec.name, FAILURE_LOG_LINES).await;
             return Err(UpError::Unhealthy {
                 entry: planned.entry.clone(),
                 reason: format!("{last_reason} (gave up after {}s)", limit.as_secs_f64()),
                 logs,
             });
         }
+        // Short pauses while starting is likely quick, longer ones after.
+        let pause = if started.elapsed() < Duration::from_secs(2) {
+            Duration::from_millis(50)
+        } else {
+            Duration::from_millis(200)
+        };
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             _ = cancel.changed() => return Err(UpError::Interrupted),
         }
-        pause = (pause * 2).min(Duration::from_millis(250));
     }
 }
 
@@ -550,7 +562,7 @@ pub async fn down(
         .collect();
     let removals = containers
         .iter()
-        .map(|c| engine.remove_container(&c.id, Some(STOP_GRACE)));
+        .map(|c| engine.remove_container(&c.id, grace(c)));
     for removed in join_all(removals).await {
         removed?;
         report.containers += 1;
