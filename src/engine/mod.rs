@@ -22,8 +22,27 @@ use bollard::query_parameters::{
 };
 use futures_util::{Stream, StreamExt};
 
-/// How long connecting to the engine may take before we say it is unreachable.
+/// How long opening a connection to the engine may take before we say it
+/// is unreachable.
 const CONNECT_DEADLINE: Duration = Duration::from_millis(1_500);
+/// How long a reachable but busy engine may take to answer its first ping.
+const BUSY_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Opens (and closes) a connection to the endpoint, to tell "not there"
+/// from "busy" quickly.
+async fn reachable(endpoint: &str) -> std::io::Result<()> {
+    if let Some(path) = endpoint.strip_prefix("unix://") {
+        tokio::net::UnixStream::connect(path).await.map(drop)
+    } else if let Some(address) = endpoint
+        .strip_prefix("tcp://")
+        .or_else(|| endpoint.strip_prefix("http://"))
+        .or_else(|| endpoint.strip_prefix("https://"))
+    {
+        tokio::net::TcpStream::connect(address.trim_end_matches('/')).await.map(drop)
+    } else {
+        Ok(())
+    }
+}
 
 /// Something the engine refused or could not do.
 #[derive(Debug, thiserror::Error)]
@@ -133,21 +152,27 @@ pub fn endpoint() -> String {
 }
 
 impl Engine {
-    /// Connects, honouring `DOCKER_HOST`, checks that the engine answers
-    /// within [`CONNECT_DEADLINE`], and negotiates the API version.
+    /// Connects, honouring `DOCKER_HOST`, checks that the engine answers,
+    /// and negotiates the API version. An engine that is not there (no
+    /// socket, connection refused) is reported within [`CONNECT_DEADLINE`];
+    /// one that is there but busy is given longer to answer.
     pub async fn connect() -> EngineResult<Engine> {
         let endpoint = endpoint();
         let unreachable = |reason: String| EngineError::Unreachable {
             endpoint: endpoint.clone(),
             reason,
         };
+        tokio::time::timeout(CONNECT_DEADLINE, reachable(&endpoint))
+            .await
+            .map_err(|_| unreachable("no connection within 1.5s".into()))?
+            .map_err(|e| unreachable(e.to_string()))?;
         let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
-        let negotiated = tokio::time::timeout(CONNECT_DEADLINE, async {
+        let negotiated = tokio::time::timeout(BUSY_DEADLINE, async {
             docker.ping().await?;
             docker.negotiate_version().await
         })
         .await
-        .map_err(|_| unreachable("no answer within 1.5s".into()))?
+        .map_err(|_| unreachable(format!("no answer within {}s", BUSY_DEADLINE.as_secs())))?
         .map_err(|e| unreachable(short_reason(&e)))?;
         Ok(Engine {
             docker: negotiated.with_timeout(Duration::from_secs(600)),
