@@ -4,15 +4,23 @@
 //! The file is replaced, not appended to: it is first written when the first
 //! interaction completes (so a record session that saw no traffic leaves an
 //! existing file alone), then rewritten at most every 50 ms while calls
-//! arrive, and once more on SIGTERM/SIGINT. Every write goes to a temporary
-//! file renamed over the target, so the file is never torn.
+//! arrive (less often when writes get slow: the writer waits at least four
+//! times as long as its last write took), and once more on SIGTERM/SIGINT.
+//! Every write goes to a temporary file in the same folder, synced, then
+//! renamed over the target (as `Recording::write_atomically` does), so the
+//! file is never torn.
+//!
+//! Each interaction is serialized once, when it is first written: the file's
+//! text is kept and extended, so a long recording session under load does
+//! not re-serialize everything on every write.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -23,7 +31,7 @@ use tokio::sync::Notify;
 
 use super::body::{self, BoxError};
 use crate::manifest::recording::{
-    DEFAULT_REDACT, Interaction, REDACTED, RecordedRequest, RecordedResponse, Recording,
+    DEFAULT_REDACT, Interaction, RECORDING_VERSION, REDACTED, RecordedRequest, RecordedResponse,
 };
 
 /// How long the writer waits after a change so that a burst becomes one write.
@@ -34,16 +42,17 @@ const COALESCE: Duration = Duration::from_millis(50);
 pub struct Recorder {
     path: PathBuf,
     redact: Vec<String>,
-    state: Mutex<State>,
+    /// Interactions not yet in `file`.
+    fresh: Mutex<Vec<Interaction>>,
+    /// The file's text so far; held by one writer at a time.
+    file: Mutex<FileText>,
     changed: Notify,
 }
 
-#[derive(Debug)]
-struct State {
-    recording: Recording,
-    /// Bumped on every new interaction.
-    version: u64,
-    written: u64,
+#[derive(Debug, Default)]
+struct FileText {
+    /// `- request: ...` items, as serde_yaml writes a list.
+    items: String,
 }
 
 impl Recorder {
@@ -53,11 +62,8 @@ impl Recorder {
         Arc::new(Recorder {
             path,
             redact: names,
-            state: Mutex::new(State {
-                recording: Recording::new(),
-                version: 0,
-                written: 0,
-            }),
+            fresh: Mutex::new(Vec::new()),
+            file: Mutex::new(FileText::default()),
             changed: Notify::new(),
         })
     }
@@ -88,35 +94,36 @@ impl Recorder {
     }
 
     pub fn push(&self, interaction: Interaction) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.recording.interactions.push(interaction);
-        state.version += 1;
-        drop(state);
+        self.fresh
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(interaction);
         self.changed.notify_one();
     }
 
-    /// Writes the file when something changed since the last write.
+    /// Writes the file when interactions arrived since the last write.
     pub fn flush(&self) -> std::io::Result<()> {
-        let (recording, version) = {
-            let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            if state.version == state.written {
-                return Ok(());
-            }
-            (state.recording.clone(), state.version)
-        };
-        recording.write_atomically(&self.path)?;
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.written = state.written.max(version);
-        Ok(())
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = std::mem::take(&mut *self.fresh.lock().unwrap_or_else(|e| e.into_inner()));
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let items = serde_yaml::to_string(&fresh).map_err(std::io::Error::other)?;
+        file.items.push_str(&items);
+        let head = format!("version: {RECORDING_VERSION}\ninteractions:\n");
+        write_atomically(&self.path, &[head.as_bytes(), file.items.as_bytes()])
     }
 
     /// The writer task: waits for changes, lets a burst settle, writes.
     pub async fn write_forever(self: Arc<Self>) {
+        let mut pause = COALESCE;
         loop {
             self.changed.notified().await;
-            tokio::time::sleep(COALESCE).await;
+            tokio::time::sleep(pause).await;
             let recorder = self.clone();
+            let started = Instant::now();
             let result = tokio::task::spawn_blocking(move || recorder.flush()).await;
+            pause = COALESCE.max(started.elapsed() * 4);
             if let Ok(Err(error)) = result {
                 eprintln!(
                     "agent: cannot write recording {}: {error}",
@@ -129,6 +136,26 @@ impl Recorder {
     pub fn path(&self) -> &std::path::Path {
         &self.path
     }
+}
+
+/// A temporary file in the same folder, synced, renamed over `path`.
+fn write_atomically(path: &std::path::Path, parts: &[&[u8]]) -> std::io::Result<()> {
+    let folder = path.parent().unwrap_or_else(|| std::path::Path::new("."));
+    std::fs::create_dir_all(folder)?;
+    let mut file = tempfile::Builder::new()
+        .prefix(".sandbox-recording-")
+        .suffix(".tmp")
+        .tempfile_in(folder)?;
+    {
+        let mut buffered = std::io::BufWriter::with_capacity(256 * 1024, file.as_file_mut());
+        for part in parts {
+            buffered.write_all(part)?;
+        }
+        buffered.flush()?;
+    }
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// A body as the recording stores it: text when UTF-8, else base64; nothing
@@ -232,6 +259,7 @@ impl Drop for Tee {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::recording::Recording;
 
     #[test]
     fn secrets_are_redacted_case_insensitively() {
@@ -284,7 +312,24 @@ mod tests {
             },
         });
         recorder.flush().unwrap();
-        let saved = Recording::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!(saved.interactions.len(), 1);
+        let first = Recording::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(first.interactions.len(), 1);
+        let mut tricky = first.interactions[0].clone();
+        tricky.request.body = Some("- not: [a list]\n\"quoted\": 'x'".into());
+        tricky.response.body_base64 = Some("AAE=".into());
+        recorder.push(tricky.clone());
+        recorder.flush().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let saved = Recording::parse(&text).unwrap();
+        let mut expected = first.clone();
+        expected.interactions.push(tricky);
+        assert_eq!(saved, expected);
+        // Written as a whole recording would be.
+        assert_eq!(text, expected.to_yaml());
+        assert!(
+            !std::fs::read_dir(dir.path())
+                .unwrap()
+                .any(|e| { e.unwrap().file_name().to_string_lossy().ends_with(".tmp") })
+        );
     }
 }
