@@ -10,7 +10,7 @@
 # Load: wrk -t2 -c16 -d${BENCH_DURATION:-10s} --latency. Everything listens
 # on 127.0.0.1 high ports (override with BENCH_PORT_BASE). nginx runs as a
 # non-daemon process with worker_processes equal to the agent's tokio worker
-# threads (the number of CPUs, as tokio's default), from a config in a
+# threads (one per CPU, the agent's default), from a config in a
 # temporary folder. Targets: stub >= 1.0x nginx with p99 <= 2 ms, record >=
 # 1.0x the nginx proxy, replay >= 0.8x nginx, idle RSS <= 10 MiB.
 #
@@ -56,6 +56,9 @@ trap cleanup EXIT
 BODY='hello from the sandbox benchmark'
 mkdir -p "$WORK/www" "$WORK/nginx"
 printf '%s\n' "$BODY" >"$WORK/www/hello.txt"
+# nginx workers run as an unprivileged user when started as root.
+chmod 755 "$WORK" "$WORK/www"
+chmod 644 "$WORK/www/hello.txt"
 
 cat >"$WORK/nginx/nginx.conf" <<EOF
 worker_processes $THREADS;
@@ -159,9 +162,10 @@ measure() {
 
 read -r NGINX_STATIC_RPS NGINX_STATIC_P99 < <(measure stub "nginx static" "http://127.0.0.1:$NGINX_STATIC/hello.txt")
 read -r STUB_RPS STUB_P99 < <(measure stub "agent stub" "http://127.0.0.1:$AGENT_STUB/hello.txt")
+read -r REPLAY_RPS REPLAY_P99 < <(measure replay "agent replay" "http://127.0.0.1:$AGENT_REPLAY/hello.txt")
+# Record last: its recording keeps being written for a moment after the load.
 read -r NGINX_PROXY_RPS NGINX_PROXY_P99 < <(measure record "nginx keep-alive proxy" "http://127.0.0.1:$NGINX_PROXY/hello.txt")
 read -r RECORD_RPS RECORD_P99 < <(measure record "agent record" "http://127.0.0.1:$AGENT_RECORD/hello.txt")
-read -r REPLAY_RPS REPLAY_P99 < <(measure replay "agent replay" "http://127.0.0.1:$AGENT_REPLAY/hello.txt")
 LOADED_RSS=$(rss_kib "$AGENT_PID")
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }

@@ -51,8 +51,10 @@ pub struct Recorder {
 
 #[derive(Debug, Default)]
 struct FileText {
-    /// `- request: ...` items, as serde_yaml writes a list.
-    items: String,
+    /// Whether this agent has written the file: later writes copy it (in
+    /// the kernel) and add the new items, so memory stays small however long
+    /// the recording gets.
+    written: bool,
 }
 
 impl Recorder {
@@ -108,10 +110,14 @@ impl Recorder {
         if fresh.is_empty() {
             return Ok(());
         }
+        // A list serializes as `- request: ...` items, exactly as inside
+        // a whole recording, so the file is the old one plus these.
         let items = serde_yaml::to_string(&fresh).map_err(std::io::Error::other)?;
-        file.items.push_str(&items);
         let head = format!("version: {RECORDING_VERSION}\ninteractions:\n");
-        write_atomically(&self.path, &[head.as_bytes(), file.items.as_bytes()])
+        let previous = file.written.then_some(self.path.as_path());
+        write_atomically(&self.path, previous, head.as_bytes(), items.as_bytes())?;
+        file.written = true;
+        Ok(())
     }
 
     /// The writer task: waits for changes, lets a burst settle, writes.
@@ -139,20 +145,27 @@ impl Recorder {
 }
 
 /// A temporary file in the same folder, synced, renamed over `path`.
-fn write_atomically(path: &std::path::Path, parts: &[&[u8]]) -> std::io::Result<()> {
+/// Writes `previous`'s content (or `head` when there is none) then `items`.
+fn write_atomically(
+    path: &std::path::Path,
+    previous: Option<&std::path::Path>,
+    head: &[u8],
+    items: &[u8],
+) -> std::io::Result<()> {
     let folder = path.parent().unwrap_or_else(|| std::path::Path::new("."));
     std::fs::create_dir_all(folder)?;
     let mut file = tempfile::Builder::new()
         .prefix(".sandbox-recording-")
         .suffix(".tmp")
         .tempfile_in(folder)?;
-    {
-        let mut buffered = std::io::BufWriter::with_capacity(256 * 1024, file.as_file_mut());
-        for part in parts {
-            buffered.write_all(part)?;
+    match previous {
+        Some(previous) => {
+            let mut old = std::fs::File::open(previous)?;
+            std::io::copy(&mut old, file.as_file_mut())?;
         }
-        buffered.flush()?;
+        None => file.write_all(head)?,
     }
+    file.write_all(items)?;
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())

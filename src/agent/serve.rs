@@ -18,7 +18,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -42,21 +42,59 @@ static LIMITED: HeaderName = HeaderName::from_static("x-sandbox-limited");
 static FAULT: HeaderName = HeaderName::from_static("x-sandbox-fault");
 
 /// A value read on every request and replaced at run time (limits, faults,
-/// callers): readers take a short read lock and an `Arc` clone.
+/// callers): readers take a short read lock and an `Arc` clone. A flag says
+/// whether the value does anything, so that the common case (no limits, no
+/// faults) costs one atomic load and no shared reference count.
 #[derive(Debug)]
-pub struct Live<T>(RwLock<Arc<T>>);
+pub struct Live<T> {
+    value: RwLock<Arc<T>>,
+    active: AtomicBool,
+}
 
 impl<T> Live<T> {
     pub fn new(value: T) -> Self {
-        Live(RwLock::new(Arc::new(value)))
+        Self::with_activity(value, true)
+    }
+
+    pub fn with_activity(value: T, active: bool) -> Self {
+        Live {
+            value: RwLock::new(Arc::new(value)),
+            active: AtomicBool::new(active),
+        }
     }
 
     pub fn load(&self) -> Arc<T> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.value.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The value, when it does anything.
+    pub fn load_active(&self) -> Option<Arc<T>> {
+        self.active.load(Ordering::Acquire).then(|| self.load())
     }
 
     pub fn store(&self, value: T) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(value);
+        self.store_with_activity(value, true);
+    }
+
+    pub fn store_with_activity(&self, value: T, active: bool) {
+        *self.value.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(value);
+        self.active.store(active, Ordering::Release);
+    }
+}
+
+impl Dep {
+    /// Puts new limits in force (fresh counters).
+    pub fn set_limits(&self, limits: Option<crate::manifest::Limits>) {
+        let state = LimitState::new(limits);
+        let active = state.is_active();
+        self.limits.store_with_activity(state, active);
+    }
+
+    /// Puts new faults in force (a fresh random sequence).
+    pub fn set_faults(&self, faults: Option<crate::manifest::Faults>) {
+        let state = FaultState::new(faults);
+        let active = state.faults.is_some();
+        self.faults.store_with_activity(state, active);
     }
 }
 
@@ -67,7 +105,18 @@ pub struct Agent {
     pub callers: Arc<Callers>,
     pub recorders: Vec<Arc<Recorder>>,
     pub ready: AtomicBool,
-    client: Client<HttpConnector, Body>,
+}
+
+/// The client that forwards record and proxy calls: one per serving thread,
+/// keeping idle connections to upstreams for reuse.
+pub type Forwarder = Client<HttpConnector, Body>;
+
+pub fn forwarder() -> Forwarder {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build(connector)
 }
 
 /// One served dependency.
@@ -137,9 +186,26 @@ struct PortRoute {
 }
 
 /// What listens on one port.
+#[derive(Clone)]
 pub enum Listener {
-    Http(HttpPort),
-    Tcp(TcpForward),
+    Http(Arc<HttpPort>),
+    Tcp(Arc<TcpForward>),
+}
+
+/// One serving thread's share of an HTTP port.
+pub struct PortWorker {
+    pub port: Arc<HttpPort>,
+    pub forwarder: Forwarder,
+}
+
+impl PortWorker {
+    pub async fn handle(
+        self: Arc<Self>,
+        remote: IpAddr,
+        request: Request<Incoming>,
+    ) -> Result<Response<Body>, Dropped> {
+        self.port.handle(&self.forwarder, remote, request).await
+    }
 }
 
 /// A raw TCP port of a proxy.
@@ -155,11 +221,6 @@ impl Agent {
     /// Compiles the configuration: routes, recordings, upstreams, and what
     /// listens on which port.
     pub fn build(config: &AgentConfig) -> Result<(Arc<Agent>, BTreeMap<u16, Listener>), String> {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
         let mut deps = Vec::new();
         let mut recorders = Vec::new();
         // (port, dep index, upstream) for HTTP; (port, dep index, target) for TCP.
@@ -223,15 +284,18 @@ impl Agent {
                 http_routes.push((served.port, index, None));
                 http_routes.push((served.private_port, index, None));
             }
-            deps.push(Arc::new(Dep {
+            let dep = Dep {
                 name: Arc::from(served.name.as_str()),
                 mode,
                 port: served.port,
                 private_port: served.private_port,
                 handler,
-                limits: Live::new(LimitState::new(served.limits.clone())),
-                faults: Live::new(FaultState::new(served.faults.clone())),
-            }));
+                limits: Live::with_activity(LimitState::new(None), false),
+                faults: Live::with_activity(FaultState::new(None), false),
+            };
+            dep.set_limits(served.limits.clone());
+            dep.set_faults(served.faults.clone());
+            deps.push(Arc::new(dep));
         }
         let agent = Arc::new(Agent {
             deps,
@@ -239,7 +303,6 @@ impl Agent {
             callers: Arc::new(Callers::new(config.callers.clone())),
             recorders,
             ready: AtomicBool::new(false),
-            client,
         });
 
         let mut listeners: BTreeMap<u16, Listener> = BTreeMap::new();
@@ -257,13 +320,13 @@ impl Agent {
             };
             listeners.insert(
                 port,
-                Listener::Tcp(TcpForward {
+                Listener::Tcp(Arc::new(TcpForward {
                     agent: agent.clone(),
                     dep,
                     host: host.clone(),
                     port: target.target,
                     listen: port,
-                }),
+                })),
             );
         }
         for (port, index, upstream) in http_routes {
@@ -272,10 +335,10 @@ impl Agent {
             }
             let dep = agent.deps[index].clone();
             let entry = listeners.entry(port).or_insert_with(|| {
-                Listener::Http(HttpPort {
+                Listener::Http(Arc::new(HttpPort {
                     agent: agent.clone(),
                     routes: Vec::new(),
-                })
+                }))
             });
             match entry {
                 Listener::Tcp(other) => {
@@ -285,6 +348,10 @@ impl Agent {
                     ));
                 }
                 Listener::Http(http) => {
+                    // The only owner while building.
+                    let Some(http) = Arc::get_mut(http) else {
+                        continue;
+                    };
                     if !http
                         .routes
                         .iter()
@@ -337,7 +404,7 @@ where
     F: std::future::Future<Output = Result<Response<Body>, Dropped>> + Send + 'static,
 {
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).keep_alive(true);
+    builder.keep_alive(true);
     loop {
         let (stream, remote) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -399,7 +466,8 @@ impl HttpPort {
 
     /// One call through the agent, journaled.
     pub async fn handle(
-        self: Arc<Self>,
+        &self,
+        forwarder: &Forwarder,
         remote: IpAddr,
         mut request: Request<Incoming>,
     ) -> Result<Response<Body>, Dropped> {
@@ -426,7 +494,7 @@ impl HttpPort {
         let (dependency, result) = match self.pick(&request) {
             Ok(route) => (
                 route.dep.name.clone(),
-                process(&self.agent, route, &caller, request, &mut outcome).await,
+                process(forwarder, route, &caller, request, &mut outcome).await,
             ),
             Err(host) => {
                 let message = format!(
@@ -469,15 +537,19 @@ fn hostname(host: &str) -> &str {
 }
 
 async fn process(
-    agent: &Agent,
+    forwarder: &Forwarder,
     route: &PortRoute,
     caller: &Arc<str>,
     request: Request<Incoming>,
     outcome: &mut Outcome,
 ) -> Result<Response<Body>, Dropped> {
     let dep = &route.dep;
-    let limits = dep.limits.load();
-    let permit = match limits.admit(caller, Instant::now()) {
+    let limits = dep.limits.load_active();
+    let admitted = match &limits {
+        None => Ok(None),
+        Some(limits) => limits.admit(caller, Instant::now()),
+    };
+    let permit = match admitted {
         Ok(permit) => permit,
         Err(Refusal::Rate(retry_after)) => {
             outcome.limited = Some("rate");
@@ -509,7 +581,11 @@ async fn process(
         }
     };
     drop(limits);
-    let draw = dep.faults.load().draw();
+    let draw = dep
+        .faults
+        .load_active()
+        .map(|faults| faults.draw())
+        .unwrap_or_default();
     outcome.fault = draw.label();
     if draw.reset {
         return Err(Dropped);
@@ -529,7 +605,7 @@ async fn process(
                 .insert(FAULT.clone(), HeaderValue::from_static("error"));
             response
         }
-        None => answer(agent, route, request, outcome).await,
+        None => answer(forwarder, route, request, outcome).await,
     };
     if let Some(rate) = draw.bandwidth {
         response = response.map(|inner| body::throttle(inner, rate));
@@ -541,7 +617,7 @@ async fn process(
 }
 
 async fn answer(
-    agent: &Agent,
+    forwarder: &Forwarder,
     route: &PortRoute,
     request: Request<Incoming>,
     outcome: &mut Outcome,
@@ -593,8 +669,10 @@ async fn answer(
                 Err(message) => unmatched(message),
             }
         }
-        Handler::Record(recorder) => forward(agent, route, Some(recorder), request, outcome).await,
-        Handler::Proxy => forward(agent, route, None, request, outcome).await,
+        Handler::Record(recorder) => {
+            forward(forwarder, route, Some(recorder), request, outcome).await
+        }
+        Handler::Proxy => forward(forwarder, route, None, request, outcome).await,
     }
 }
 
@@ -626,7 +704,7 @@ async fn read_body(incoming: Incoming) -> Result<Bytes, Response<Body>> {
 /// Forwards a call upstream (record and HTTP proxy), streaming the answer
 /// back; when recording, a copy of both sides is saved.
 async fn forward(
-    agent: &Agent,
+    forwarder: &Forwarder,
     route: &PortRoute,
     recorder: Option<&Arc<Recorder>>,
     request: Request<Incoming>,
@@ -685,7 +763,7 @@ async fn forward(
     *outgoing.method_mut() = parts.method;
     *outgoing.uri_mut() = uri;
     *outgoing.headers_mut() = headers;
-    let response = match agent.client.request(outgoing).await {
+    let response = match forwarder.request(outgoing).await {
         Ok(response) => response,
         Err(error) => {
             let mut cause = String::new();
