@@ -208,7 +208,7 @@ async fn bind(config: &AgentConfig, port: u16) -> Result<TcpListener> {
 /// Writes every recording that changed since its last write.
 fn flush(agent: &Agent) {
     for recorder in &agent.recorders {
-        if let Err(error) = recorder.flush() {
+        if let Err(error) = recorder.flush(true) {
             eprintln!(
                 "agent: cannot write recording {}: {error}",
                 recorder.path().display()

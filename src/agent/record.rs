@@ -4,15 +4,16 @@
 //! The file is replaced, not appended to: it is first written when the first
 //! interaction completes (so a record session that saw no traffic leaves an
 //! existing file alone), then rewritten at most every 50 ms while calls
-//! arrive (less often when writes get slow: the writer waits at least four
-//! times as long as its last write took), and once more on SIGTERM/SIGINT.
-//! Every write goes to a temporary file in the same folder, synced, then
-//! renamed over the target (as `Recording::write_atomically` does), so the
-//! file is never torn.
+//! arrive (less often when writes get slow: the writer waits four times as
+//! long as its last write took, up to a second), and once more on
+//! SIGTERM/SIGINT. Every write goes to a temporary file in the same folder,
+//! then renamed over the target (as `Recording::write_atomically` does), so
+//! the file is never torn; the last write is also synced to disk.
 //!
-//! Each interaction is serialized once, when it is first written: the file's
-//! text is kept and extended, so a long recording session under load does
-//! not re-serialize everything on every write.
+//! Each interaction is serialized once, when it is first written: a later
+//! write copies the previous file (in the kernel) and adds the new items, so
+//! a long recording session under load neither re-serializes everything nor
+//! keeps the whole recording in memory.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -103,8 +104,10 @@ impl Recorder {
         self.changed.notify_one();
     }
 
-    /// Writes the file when interactions arrived since the last write.
-    pub fn flush(&self) -> std::io::Result<()> {
+    /// Writes the file when interactions arrived since the last write;
+    /// `durable` also waits until the disk has it (at exit; the periodic
+    /// writes skip it, which only matters if the machine itself fails).
+    pub fn flush(&self, durable: bool) -> std::io::Result<()> {
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
         let fresh = std::mem::take(&mut *self.fresh.lock().unwrap_or_else(|e| e.into_inner()));
         if fresh.is_empty() {
@@ -115,7 +118,13 @@ impl Recorder {
         let items = serde_yaml::to_string(&fresh).map_err(std::io::Error::other)?;
         let head = format!("version: {RECORDING_VERSION}\ninteractions:\n");
         let previous = file.written.then_some(self.path.as_path());
-        write_atomically(&self.path, previous, head.as_bytes(), items.as_bytes())?;
+        write_atomically(
+            &self.path,
+            previous,
+            head.as_bytes(),
+            items.as_bytes(),
+            durable,
+        )?;
         file.written = true;
         Ok(())
     }
@@ -128,8 +137,10 @@ impl Recorder {
             tokio::time::sleep(pause).await;
             let recorder = self.clone();
             let started = Instant::now();
-            let result = tokio::task::spawn_blocking(move || recorder.flush()).await;
-            pause = COALESCE.max(started.elapsed() * 4);
+            let result = tokio::task::spawn_blocking(move || recorder.flush(false)).await;
+            // Slow writes (a long recording under load) are spaced out so
+            // that writing never takes more than a fifth of the time.
+            pause = (started.elapsed() * 4).clamp(COALESCE, Duration::from_secs(1));
             if let Ok(Err(error)) = result {
                 eprintln!(
                     "agent: cannot write recording {}: {error}",
@@ -151,6 +162,7 @@ fn write_atomically(
     previous: Option<&std::path::Path>,
     head: &[u8],
     items: &[u8],
+    durable: bool,
 ) -> std::io::Result<()> {
     let folder = path.parent().unwrap_or_else(|| std::path::Path::new("."));
     std::fs::create_dir_all(folder)?;
@@ -166,7 +178,9 @@ fn write_atomically(
         None => file.write_all(head)?,
     }
     file.write_all(items)?;
-    file.as_file().sync_all()?;
+    if durable {
+        file.as_file().sync_all()?;
+    }
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
@@ -306,7 +320,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.yaml");
         let recorder = Recorder::new(path.clone(), &[]);
-        recorder.flush().unwrap();
+        recorder.flush(true).unwrap();
         assert!(!path.exists());
         recorder.push(Interaction {
             request: RecordedRequest {
@@ -324,14 +338,14 @@ mod tests {
                 body_base64: None,
             },
         });
-        recorder.flush().unwrap();
+        recorder.flush(true).unwrap();
         let first = Recording::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(first.interactions.len(), 1);
         let mut tricky = first.interactions[0].clone();
         tricky.request.body = Some("- not: [a list]\n\"quoted\": 'x'".into());
         tricky.response.body_base64 = Some("AAE=".into());
         recorder.push(tricky.clone());
-        recorder.flush().unwrap();
+        recorder.flush(true).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let saved = Recording::parse(&text).unwrap();
         let mut expected = first.clone();

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http::StatusCode;
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderName};
 use serde_json::Value;
 
 use super::body::{self, Body};
@@ -234,15 +234,17 @@ fn compile(number: usize, interaction: &Interaction) -> Result<(Key, Answer), St
         if body::is_hop_by_hop(&name) || name == http::header::CONTENT_LENGTH {
             continue;
         }
-        let value = HeaderValue::from_str(value)
-            .map_err(|_| format!("header `{name}` has a value HTTP cannot carry"))?;
+        let value = body::lasting_header(value)
+            .ok_or_else(|| format!("header `{name}` has a value HTTP cannot carry"))?;
         headers.append(name, value);
     }
     let answer = Answer {
         label: Arc::from(format!("interaction {number}")),
         status,
         headers,
-        body: decode_body(response.body.as_deref(), response.body_base64.as_deref())?,
+        body: body::lasting_bytes(
+            decode_body(response.body.as_deref(), response.body_base64.as_deref())?.to_vec(),
+        ),
     };
     Ok((key, answer))
 }

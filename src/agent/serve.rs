@@ -26,7 +26,7 @@ use super::body::{self, Body, Guarded};
 use super::callers::Callers;
 use super::config::{AgentConfig, Mode, ProxyPort};
 use super::faults::FaultState;
-use super::journal::{self, Call, Journal};
+use super::journal::{self, Call, Journal, Text};
 use super::limits::{LimitState, Refusal};
 use super::record::{self, Pending, Recorder, Tee};
 use super::replay::{self, Replay};
@@ -390,8 +390,8 @@ impl std::fmt::Display for Dropped {
 impl std::error::Error for Dropped {}
 
 /// What the journal needs to know about how a call was answered.
-#[derive(Default)]
 struct Outcome {
+    traceparent: Text,
     matched: Option<Arc<str>>,
     limited: Option<&'static str>,
     fault: Option<&'static str>,
@@ -469,28 +469,30 @@ impl HttpPort {
         &self,
         forwarder: &Forwarder,
         remote: IpAddr,
-        mut request: Request<Incoming>,
+        request: Request<Incoming>,
     ) -> Result<Response<Body>, Dropped> {
         let started = Instant::now();
         let time = SystemTime::now();
+        // Added to the request only when it goes upstream (see `forward`).
         let traceparent = match request.headers().get(&TRACEPARENT) {
-            Some(value) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            None => {
-                let value = journal::new_traceparent();
-                if let Ok(header) = HeaderValue::from_str(&value) {
-                    request.headers_mut().insert(TRACEPARENT.clone(), header);
-                }
-                value
-            }
+            Some(value) => Text::new(&String::from_utf8_lossy(value.as_bytes())),
+            None => journal::new_traceparent(),
         };
         let method = request.method().clone();
-        let path = request
-            .uri()
-            .path_and_query()
-            .map(|pq| pq.as_str().to_owned())
-            .unwrap_or_else(|| request.uri().path().to_owned());
+        let path = Text::new(
+            request
+                .uri()
+                .path_and_query()
+                .map(|pq| pq.as_str())
+                .unwrap_or_else(|| request.uri().path()),
+        );
         let caller = self.agent.callers.name(remote);
-        let mut outcome = Outcome::default();
+        let mut outcome = Outcome {
+            traceparent,
+            matched: None,
+            limited: None,
+            fault: None,
+        };
         let (dependency, result) = match self.pick(&request) {
             Ok(route) => (
                 route.dep.name.clone(),
@@ -519,7 +521,7 @@ impl HttpPort {
                 .unwrap_or(0),
             duration: started.elapsed(),
             matched: outcome.matched,
-            traceparent: Some(traceparent),
+            traceparent: Some(outcome.traceparent),
             caller,
             limited: outcome.limited,
             fault: outcome.fault,
@@ -759,6 +761,11 @@ async fn forward(
     let mut headers = parts.headers;
     body::strip_hop_by_hop(&mut headers);
     headers.insert(header::HOST, upstream.authority.clone());
+    if !headers.contains_key(&TRACEPARENT)
+        && let Ok(value) = HeaderValue::from_str(outcome.traceparent.as_str())
+    {
+        headers.insert(TRACEPARENT.clone(), value);
+    }
     let mut outgoing = Request::new(body);
     *outgoing.method_mut() = parts.method;
     *outgoing.uri_mut() = uri;
@@ -819,13 +826,18 @@ impl TcpForward {
         let started = Instant::now();
         let time = SystemTime::now();
         let caller = self.agent.callers.name(remote.ip());
-        let mut outcome = Outcome::default();
+        let mut outcome = Outcome {
+            traceparent: Text::new(""),
+            matched: None,
+            limited: None,
+            fault: None,
+        };
         let status = self.forward(stream, &caller, &mut outcome).await;
         self.agent.journal.push(Call {
             time,
             dependency: self.dep.name.clone(),
             method: Method::from_bytes(b"TCP").unwrap_or(Method::CONNECT),
-            path: format!(":{}", self.listen),
+            path: Text::new(&format!(":{}", self.listen)),
             status,
             duration: started.elapsed(),
             matched: outcome.matched,

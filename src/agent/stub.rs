@@ -73,7 +73,8 @@ enum Segment {
 #[derive(Debug)]
 struct CompiledRespond {
     status: StatusCode,
-    headers: Vec<(HeaderName, Template)>,
+    /// A header's value is ready when it has no placeholders.
+    headers: Vec<(HeaderName, Option<HeaderValue>, Template)>,
     body: BodyTemplate,
     delay: Option<Duration>,
 }
@@ -251,14 +252,17 @@ fn compile_respond(respond: &Respond) -> Result<CompiledRespond, String> {
             BodyTemplate::Json(json.clone())
         } else {
             BodyTemplate::Fixed(
-                Bytes::from(serde_json::to_vec(json).unwrap_or_default()),
+                body::lasting_bytes(serde_json::to_vec(json).unwrap_or_default()),
                 "application/json",
             )
         }
     } else if let Some(text) = &respond.body {
         let template = Template::parse(text);
         if template.is_literal() {
-            BodyTemplate::Fixed(Bytes::from(text.clone()), "text/plain; charset=utf-8")
+            BodyTemplate::Fixed(
+                body::lasting_bytes(text.clone().into_bytes()),
+                "text/plain; charset=utf-8",
+            )
         } else {
             BodyTemplate::Text(template)
         }
@@ -276,6 +280,17 @@ fn compile_respond(respond: &Respond) -> Result<CompiledRespond, String> {
             headers.push((header::CONTENT_TYPE, Template::parse(content_type)));
         }
     }
+    let headers = headers
+        .into_iter()
+        .map(|(name, template)| {
+            let ready = match template.parts.as_slice() {
+                [] => body::lasting_header(""),
+                [Part::Literal(text)] => body::lasting_header(text),
+                _ => None,
+            };
+            (name, ready, template)
+        })
+        .collect();
     Ok(CompiledRespond {
         status,
         headers,
@@ -588,10 +603,10 @@ impl CompiledRespond {
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         headers.reserve(self.headers.len());
-        for (name, template) in &self.headers {
-            let value = match template.parts.as_slice() {
-                [Part::Literal(text)] => HeaderValue::from_str(text),
-                _ => HeaderValue::from_str(&template.render(request, captures)),
+        for (name, ready, template) in &self.headers {
+            let value = match ready {
+                Some(value) => Ok(value.clone()),
+                None => HeaderValue::from_str(&template.render(request, captures)),
             };
             if let Ok(value) = value {
                 headers.append(name.clone(), value);
