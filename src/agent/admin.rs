@@ -169,7 +169,7 @@ fn state(agent: &Agent) -> Response<Body> {
         .iter()
         .map(|dep| {
             json!({
-                "name": &*dep.name,
+                "name": dep.name,
                 "mode": dep.mode,
                 "port": dep.port,
                 "private_port": dep.private_port,

@@ -2,8 +2,9 @@
 //! memory and read by the control API (`GET /_sandbox/calls`). Appending is a
 //! short mutex push; formatting (times, JSON) happens only when read.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -12,7 +13,8 @@ use serde::Serialize;
 #[derive(Debug, Clone)]
 pub struct Call {
     pub time: SystemTime,
-    pub dependency: Arc<str>,
+    /// The dependency's name, or the unknown host name asked for.
+    pub dependency: Cow<'static, str>,
     pub method: http::Method,
     /// Path with its query.
     pub path: Text,
@@ -20,9 +22,9 @@ pub struct Call {
     pub status: u16,
     pub duration: Duration,
     /// The rule that answered; `None` when nothing matched.
-    pub matched: Option<Arc<str>>,
+    pub matched: Option<&'static str>,
     pub traceparent: Option<Text>,
-    pub caller: Arc<str>,
+    pub caller: &'static str,
     /// `rate` or `concurrency` when a limit answered.
     pub limited: Option<&'static str>,
     /// The fault injected, if any (`error`, `latency`, `reset`).
@@ -98,7 +100,7 @@ impl Journal {
         let mut next = end.max(since);
         for seq in start..end {
             let call = &ring.calls[(seq - ring.first) as usize];
-            if dependency.is_some_and(|name| *call.dependency != *name) {
+            if dependency.is_some_and(|name| call.dependency != name) {
                 continue;
             }
             if out.len() >= limit {
@@ -121,9 +123,9 @@ impl Call {
             path: self.path.as_str(),
             status: self.status,
             duration_ms: (self.duration.as_secs_f64() * 1_000_000.0).round() / 1_000.0,
-            matched: self.matched.as_deref(),
+            matched: self.matched,
             traceparent: self.traceparent.as_ref().map(Text::as_str),
-            caller: &self.caller,
+            caller: self.caller,
             limited: self.limited,
             fault: self.fault,
         }
@@ -158,6 +160,13 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
+}
+
+/// A name or label made once at start (dependency names, route labels,
+/// callers) and kept for the life of the process, so that journaling a call
+/// copies a pointer instead of counting references shared between threads.
+pub fn lasting(text: impl Into<String>) -> &'static str {
+    Box::leak(text.into().into_boxed_str())
 }
 
 /// Text kept inline when short (most paths, every `traceparent`), so that
@@ -259,14 +268,14 @@ mod tests {
     fn call(dep: &str) -> Call {
         Call {
             time: UNIX_EPOCH,
-            dependency: dep.into(),
+            dependency: Cow::Owned(dep.to_owned()),
             method: http::Method::GET,
             path: Text::new("/"),
             status: 200,
             duration: Duration::from_micros(1_500),
             matched: None,
             traceparent: None,
-            caller: "host".into(),
+            caller: "host",
             limited: None,
             fault: None,
         }

@@ -3,6 +3,7 @@
 //! `Host` header), name the caller, add a `traceparent`, apply limits, then
 //! faults, answer (stub, replay, record or proxy), journal.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -121,7 +122,7 @@ pub fn forwarder() -> Forwarder {
 
 /// One served dependency.
 pub struct Dep {
-    pub name: Arc<str>,
+    pub name: &'static str,
     pub mode: &'static str,
     pub port: u16,
     pub private_port: u16,
@@ -144,7 +145,7 @@ pub struct Upstream {
     base: String,
     authority: HeaderValue,
     /// `upstream http://host:port`, as the journal shows it.
-    label: Arc<str>,
+    label: &'static str,
 }
 
 impl Upstream {
@@ -167,7 +168,7 @@ impl Upstream {
         Ok(Upstream {
             authority: HeaderValue::from_str(&authority)
                 .map_err(|e| format!("upstream `{url}`: {e}"))?,
-            label: Arc::from(format!("upstream {base}")),
+            label: journal::lasting(format!("upstream {base}")),
             base,
         })
     }
@@ -215,6 +216,8 @@ pub struct TcpForward {
     host: String,
     port: u16,
     listen: u16,
+    /// `target host:port`, as the journal shows it.
+    label: &'static str,
 }
 
 impl Agent {
@@ -285,7 +288,7 @@ impl Agent {
                 http_routes.push((served.private_port, index, None));
             }
             let dep = Dep {
-                name: Arc::from(served.name.as_str()),
+                name: journal::lasting(served.name.as_str()),
                 mode,
                 port: served.port,
                 private_port: served.private_port,
@@ -326,6 +329,7 @@ impl Agent {
                     host: host.clone(),
                     port: target.target,
                     listen: port,
+                    label: journal::lasting(format!("target {host}:{}", target.target)),
                 })),
             );
         }
@@ -373,7 +377,7 @@ impl Agent {
     }
 
     pub fn dep(&self, name: &str) -> Option<&Arc<Dep>> {
-        self.deps.iter().find(|dep| &*dep.name == name)
+        self.deps.iter().find(|dep| dep.name == name)
     }
 }
 
@@ -392,7 +396,7 @@ impl std::error::Error for Dropped {}
 /// What the journal needs to know about how a call was answered.
 struct Outcome {
     traceparent: Text,
-    matched: Option<Arc<str>>,
+    matched: Option<&'static str>,
     limited: Option<&'static str>,
     fault: Option<&'static str>,
 }
@@ -459,7 +463,7 @@ impl HttpPort {
     fn names(&self) -> String {
         self.routes
             .iter()
-            .map(|route| &*route.dep.name)
+            .map(|route| route.dep.name)
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -495,8 +499,8 @@ impl HttpPort {
         };
         let (dependency, result) = match self.pick(&request) {
             Ok(route) => (
-                route.dep.name.clone(),
-                process(forwarder, route, &caller, request, &mut outcome).await,
+                Cow::Borrowed(route.dep.name),
+                process(forwarder, route, caller, request, &mut outcome).await,
             ),
             Err(host) => {
                 let message = format!(
@@ -507,7 +511,7 @@ impl HttpPort {
                 response
                     .headers_mut()
                     .insert(UNMATCHED.clone(), HeaderValue::from_static("true"));
-                (Arc::from(host.as_str()), Ok(response))
+                (Cow::Owned(host), Ok(response))
             }
         };
         self.agent.journal.push(Call {
@@ -541,7 +545,7 @@ fn hostname(host: &str) -> &str {
 async fn process(
     forwarder: &Forwarder,
     route: &PortRoute,
-    caller: &Arc<str>,
+    caller: &'static str,
     request: Request<Incoming>,
     outcome: &mut Outcome,
 ) -> Result<Response<Body>, Dropped> {
@@ -715,7 +719,7 @@ async fn forward(
     let Some(upstream) = &route.upstream else {
         return body::text(StatusCode::BAD_GATEWAY, "this dependency has no upstream\n");
     };
-    outcome.matched = Some(upstream.label.clone());
+    outcome.matched = Some(upstream.label);
     let (parts, incoming) = request.into_parts();
     let path_and_query = parts
         .uri
@@ -832,10 +836,10 @@ impl TcpForward {
             limited: None,
             fault: None,
         };
-        let status = self.forward(stream, &caller, &mut outcome).await;
+        let status = self.forward(stream, caller, &mut outcome).await;
         self.agent.journal.push(Call {
             time,
-            dependency: self.dep.name.clone(),
+            dependency: Cow::Borrowed(self.dep.name),
             method: Method::from_bytes(b"TCP").unwrap_or(Method::CONNECT),
             path: Text::new(&format!(":{}", self.listen)),
             status,
@@ -853,7 +857,7 @@ impl TcpForward {
     async fn forward(
         &self,
         mut stream: TcpStream,
-        caller: &Arc<str>,
+        caller: &'static str,
         outcome: &mut Outcome,
     ) -> u16 {
         let limits = self.dep.limits.load();
@@ -882,7 +886,7 @@ impl TcpForward {
             Err(_) => return 502,
         };
         let _ = target.set_nodelay(true);
-        outcome.matched = Some(Arc::from(format!("target {}:{}", self.host, self.port)));
+        outcome.matched = Some(self.label);
         match draw.bandwidth {
             None => {
                 let mut target = target;
@@ -939,7 +943,7 @@ mod tests {
     fn upstreams_must_be_plain_http() {
         let upstream = Upstream::parse("http://catalog:8080/").unwrap();
         assert_eq!(upstream.base, "http://catalog:8080");
-        assert_eq!(&*upstream.label, "upstream http://catalog:8080");
+        assert_eq!(upstream.label, "upstream http://catalog:8080");
         assert!(
             Upstream::parse("https://catalog")
                 .unwrap_err()

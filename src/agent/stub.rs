@@ -4,7 +4,6 @@
 //! into the answer, and a diagnosis of the closest route when nothing matches.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,6 +12,7 @@ use http::{Method, StatusCode};
 use serde_json::Value;
 
 use super::body::{self, Body};
+use super::journal;
 use crate::manifest::{Respond, Route, RouteMatch};
 
 /// A request as the matchers see it.
@@ -52,7 +52,7 @@ pub struct Stub {
 #[derive(Debug)]
 struct CompiledRoute {
     /// `route 1: GET /payments/{id}` (1-based, as the journal shows it).
-    label: Arc<str>,
+    label: &'static str,
     number: usize,
     method: Option<String>,
     path: Option<Vec<Segment>>,
@@ -107,7 +107,7 @@ type Captures<'r, 'q> = Vec<(&'r str, &'q str)>;
 
 /// A route that answered.
 pub struct Answer {
-    pub label: Arc<str>,
+    pub label: &'static str,
     pub delay: Option<Duration>,
     pub response: http::Response<Body>,
 }
@@ -133,7 +133,7 @@ impl Stub {
         for route in &self.routes {
             if let Some(captures) = route.matches(request, &segments, &mut json) {
                 return Ok(Answer {
-                    label: route.label.clone(),
+                    label: route.label,
                     delay: route.respond.delay,
                     response: route.respond.render(request, &captures),
                 });
@@ -207,7 +207,7 @@ fn compile_route(number: usize, route: &Route) -> Result<CompiledRoute, String> 
         })
         .collect::<Result<_, _>>()?;
     let mut route = CompiledRoute {
-        label: Arc::from(""),
+        label: "",
         number,
         method: method.as_ref().map(|m| m.trim().to_ascii_uppercase()),
         path: path.as_deref().map(compile_path),
@@ -218,7 +218,7 @@ fn compile_route(number: usize, route: &Route) -> Result<CompiledRoute, String> 
         body: body.as_ref().map(|b| Bytes::from(b.clone())),
         respond: compile_respond(&route.respond)?,
     };
-    route.label = Arc::from(format!("route {number}: {}", route.describe()));
+    route.label = journal::lasting(format!("route {number}: {}", route.describe()));
     Ok(route)
 }
 
