@@ -22,6 +22,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
@@ -87,7 +88,9 @@ pub async fn run(path: &Path) -> Result<()> {
     for recorder in &agent.recorders {
         tokio::spawn(recorder.clone().write_forever());
     }
-    agent.callers.refresh().await;
+    // Callers are named from the first call when DNS answers quickly; a
+    // slow resolver must not hold readiness back (the refresher retries).
+    let _ = tokio::time::timeout(Duration::from_millis(500), agent.callers.refresh()).await;
     tokio::spawn(agent.callers.clone().refresh_forever());
 
     agent.ready.store(true, Ordering::Release);
