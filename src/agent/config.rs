@@ -48,7 +48,7 @@ pub struct AgentConfig {
     #[serde(default = "default_journal_capacity")]
     pub journal_capacity: usize,
     /// Threads serving dependencies; 0 (the default) means one per CPU
-    /// available to the container.
+    /// available to the container, at most 4.
     #[serde(default)]
     pub threads: usize,
 }

@@ -114,14 +114,19 @@ pub async fn run(path: &Path) -> Result<()> {
 }
 
 /// How many threads serve dependencies: `threads` from the configuration,
-/// else one per CPU available to the process.
+/// else one per CPU available to the process, at most [`DEFAULT_THREADS`].
 fn threads(config: &AgentConfig) -> usize {
     if config.threads > 0 {
         config.threads
     } else {
-        std::thread::available_parallelism().map_or(1, usize::from)
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(DEFAULT_THREADS)
     }
 }
+
+/// A sandbox's dependencies rarely need more, and each thread costs memory.
+const DEFAULT_THREADS: usize = 4;
 
 /// Starts `count` threads, each with its own single-threaded runtime, that
 /// all accept on every dependency port (the same sockets): a connection is
