@@ -67,7 +67,10 @@ impl Journal {
     pub fn new(capacity: usize) -> Self {
         Journal {
             ring: Mutex::new(Ring {
-                calls: VecDeque::new(),
+                // Reserved whole at start: growing it under load would copy
+                // megabytes while holding the lock (a latency spike), and
+                // untouched pages cost no memory until calls fill them.
+                calls: VecDeque::with_capacity(capacity.max(1)),
                 first: 0,
                 capacity: capacity.max(1),
             }),
