@@ -36,8 +36,8 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::body::{self, Body};
-use super::faults::{self, FaultState};
-use super::limits::{self, LimitState};
+use super::faults;
+use super::limits;
 use super::serve::{Agent, Dropped};
 use crate::manifest::{Faults, Limits};
 
@@ -66,7 +66,7 @@ pub async fn handle(
             Some(dep) => match read::<Faults>(request, faults::check).await {
                 Err(reason) => error(StatusCode::BAD_REQUEST, &format!("bad faults: {reason}")),
                 Ok(new) => {
-                    dep.faults.store(FaultState::new(Some(new)));
+                    dep.set_faults(Some(new));
                     body::json(
                         StatusCode::OK,
                         &dep.faults.load().faults.clone().unwrap_or_default(),
@@ -79,7 +79,7 @@ pub async fn handle(
             Some(dep) => match read::<Limits>(request, limits::check).await {
                 Err(reason) => error(StatusCode::BAD_REQUEST, &format!("bad limits: {reason}")),
                 Ok(new) => {
-                    dep.limits.store(LimitState::new(Some(new)));
+                    dep.set_limits(Some(new));
                     body::json(
                         StatusCode::OK,
                         &dep.limits.load().limits.clone().unwrap_or_default(),
@@ -169,7 +169,7 @@ fn state(agent: &Agent) -> Response<Body> {
         .iter()
         .map(|dep| {
             json!({
-                "name": &*dep.name,
+                "name": dep.name,
                 "mode": dep.mode,
                 "port": dep.port,
                 "private_port": dep.private_port,

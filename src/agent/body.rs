@@ -25,6 +25,27 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
         .boxed_unsync()
 }
 
+/// Bytes kept for the life of the process (compiled answers): cloning them
+/// for each answer touches no shared reference count.
+pub fn lasting_bytes(bytes: Vec<u8>) -> Bytes {
+    Bytes::from_static(Box::leak(bytes.into_boxed_slice()))
+}
+
+/// A header value kept for the life of the process, like [`lasting_bytes`];
+/// `None` when HTTP cannot carry it.
+pub fn lasting_header(text: &str) -> Option<http::HeaderValue> {
+    let value = http::HeaderValue::from_str(text).ok()?;
+    if text
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+    {
+        let text: &'static str = Box::leak(text.to_owned().into_boxed_str());
+        Some(http::HeaderValue::from_static(text))
+    } else {
+        Some(value)
+    }
+}
+
 /// A plain-text answer.
 pub fn text(status: http::StatusCode, message: impl Into<Bytes>) -> http::Response<Body> {
     let mut response = http::Response::new(full(message));

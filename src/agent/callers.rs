@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::journal;
 use super::serve::Live;
 
 const REFRESH: Duration = Duration::from_secs(2);
@@ -18,11 +19,14 @@ const STARTING: Duration = Duration::from_secs(30);
 /// The least time between two refreshes asked for by unknown addresses.
 const MIN_REFRESH: Duration = Duration::from_millis(200);
 
+/// The caller of a call from an address that is no entry of the sandbox.
+pub const HOST: &str = "host";
+
 #[derive(Debug)]
 pub struct Callers {
-    names: Vec<String>,
-    by_address: Live<HashMap<IpAddr, Arc<str>>>,
-    host: Arc<str>,
+    /// The names to resolve, made lasting once (see [`journal::lasting`]).
+    names: Vec<&'static str>,
+    by_address: Live<HashMap<IpAddr, &'static str>>,
     /// Wakes the refresher when a call came from an unknown address (a
     /// container restarted with a new one, or one started just now).
     missed: tokio::sync::Notify,
@@ -31,24 +35,23 @@ pub struct Callers {
 impl Callers {
     pub fn new(names: Vec<String>) -> Self {
         Callers {
-            names,
+            names: names.into_iter().map(journal::lasting).collect(),
             by_address: Live::new(HashMap::new()),
-            host: Arc::from("host"),
             missed: tokio::sync::Notify::new(),
         }
     }
 
     /// The caller behind a source address.
-    pub fn name(&self, address: IpAddr) -> Arc<str> {
+    pub fn name(&self, address: IpAddr) -> &'static str {
         if self.names.is_empty() {
-            return self.host.clone();
+            return HOST;
         }
         let map = self.by_address.load();
         match map.get(&address.to_canonical()) {
-            Some(name) => name.clone(),
+            Some(name) => name,
             None => {
                 self.missed.notify_one();
-                self.host.clone()
+                HOST
             }
         }
     }
@@ -57,10 +60,9 @@ impl Callers {
     pub async fn refresh(&self) {
         let mut map = HashMap::new();
         for name in &self.names {
-            if let Ok(addresses) = tokio::net::lookup_host((name.as_str(), 0)).await {
-                let name: Arc<str> = Arc::from(name.as_str());
+            if let Ok(addresses) = tokio::net::lookup_host((*name, 0)).await {
                 for address in addresses {
-                    map.insert(address.ip().to_canonical(), name.clone());
+                    map.insert(address.ip().to_canonical(), *name);
                 }
             }
         }
@@ -98,10 +100,10 @@ mod tests {
     async fn known_names_resolve_and_the_rest_is_host() {
         let callers = Callers::new(vec!["localhost".into()]);
         callers.refresh().await;
-        assert_eq!(&*callers.name("127.0.0.1".parse().unwrap()), "localhost");
-        assert_eq!(&*callers.name("10.9.8.7".parse().unwrap()), "host");
+        assert_eq!(callers.name("127.0.0.1".parse().unwrap()), "localhost");
+        assert_eq!(callers.name("10.9.8.7".parse().unwrap()), "host");
         assert_eq!(
-            &*Callers::new(Vec::new()).name("127.0.0.1".parse().unwrap()),
+            Callers::new(Vec::new()).name("127.0.0.1".parse().unwrap()),
             "host"
         );
     }

@@ -47,6 +47,10 @@ pub struct AgentConfig {
     /// How many calls the journal keeps (the oldest are dropped first).
     #[serde(default = "default_journal_capacity")]
     pub journal_capacity: usize,
+    /// Threads serving dependencies; 0 (the default) means one per CPU
+    /// available to the container, at most 4.
+    #[serde(default)]
+    pub threads: usize,
 }
 
 fn default_listen() -> std::net::IpAddr {

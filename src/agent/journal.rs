@@ -2,8 +2,9 @@
 //! memory and read by the control API (`GET /_sandbox/calls`). Appending is a
 //! short mutex push; formatting (times, JSON) happens only when read.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -12,17 +13,18 @@ use serde::Serialize;
 #[derive(Debug, Clone)]
 pub struct Call {
     pub time: SystemTime,
-    pub dependency: Arc<str>,
+    /// The dependency's name, or the unknown host name asked for.
+    pub dependency: Cow<'static, str>,
     pub method: http::Method,
     /// Path with its query.
-    pub path: String,
+    pub path: Text,
     /// The status answered; 0 when the connection was dropped on purpose.
     pub status: u16,
     pub duration: Duration,
     /// The rule that answered; `None` when nothing matched.
-    pub matched: Option<Arc<str>>,
-    pub traceparent: Option<String>,
-    pub caller: Arc<str>,
+    pub matched: Option<&'static str>,
+    pub traceparent: Option<Text>,
+    pub caller: &'static str,
     /// `rate` or `concurrency` when a limit answered.
     pub limited: Option<&'static str>,
     /// The fault injected, if any (`error`, `latency`, `reset`).
@@ -65,7 +67,10 @@ impl Journal {
     pub fn new(capacity: usize) -> Self {
         Journal {
             ring: Mutex::new(Ring {
-                calls: VecDeque::new(),
+                // Reserved whole at start: growing it under load would copy
+                // megabytes while holding the lock (a latency spike), and
+                // untouched pages cost no memory until calls fill them.
+                calls: VecDeque::with_capacity(capacity.max(1)),
                 first: 0,
                 capacity: capacity.max(1),
             }),
@@ -98,7 +103,7 @@ impl Journal {
         let mut next = end.max(since);
         for seq in start..end {
             let call = &ring.calls[(seq - ring.first) as usize];
-            if dependency.is_some_and(|name| *call.dependency != *name) {
+            if dependency.is_some_and(|name| call.dependency != name) {
                 continue;
             }
             if out.len() >= limit {
@@ -118,12 +123,12 @@ impl Call {
             time: rfc3339_millis(self.time),
             dependency: &self.dependency,
             method: self.method.as_str(),
-            path: &self.path,
+            path: self.path.as_str(),
             status: self.status,
             duration_ms: (self.duration.as_secs_f64() * 1_000_000.0).round() / 1_000.0,
-            matched: self.matched.as_deref(),
-            traceparent: self.traceparent.as_deref(),
-            caller: &self.caller,
+            matched: self.matched,
+            traceparent: self.traceparent.as_ref().map(Text::as_str),
+            caller: self.caller,
             limited: self.limited,
             fault: self.fault,
         }
@@ -160,9 +165,57 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// A name or label made once at start (dependency names, route labels,
+/// callers) and kept for the life of the process, so that journaling a call
+/// copies a pointer instead of counting references shared between threads.
+pub fn lasting(text: impl Into<String>) -> &'static str {
+    Box::leak(text.into().into_boxed_str())
+}
+
+/// Text kept inline when short (most paths, every `traceparent`), so that
+/// journaling a call allocates nothing in the common case.
+#[derive(Clone)]
+pub enum Text {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<str>),
+}
+
+const INLINE: usize = 62;
+
+impl Text {
+    pub fn new(text: &str) -> Text {
+        if text.len() <= INLINE {
+            let mut bytes = [0u8; INLINE];
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+            Text::Inline {
+                len: text.len() as u8,
+                bytes,
+            }
+        } else {
+            Text::Heap(text.into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            // Always a whole UTF-8 string, copied in `new`.
+            Text::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..*len as usize]).unwrap_or("")
+            }
+            Text::Heap(text) => text,
+        }
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 /// A W3C `traceparent` with random non-zero trace and span ids
 /// (<https://www.w3.org/TR/trace-context/#traceparent-header>).
-pub fn new_traceparent() -> String {
+pub fn new_traceparent() -> Text {
     let (mut a, b, mut c) = (fast_random(), fast_random(), fast_random());
     if a == 0 && b == 0 {
         a = 1;
@@ -170,7 +223,25 @@ pub fn new_traceparent() -> String {
     if c == 0 {
         c = 1;
     }
-    format!("00-{a:016x}{b:016x}-{c:016x}-01")
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut bytes = [0u8; INLINE];
+    bytes[..3].copy_from_slice(b"00-");
+    let mut at = 3;
+    for value in [a, b, c] {
+        if at == 35 {
+            bytes[at] = b'-';
+            at += 1;
+        }
+        for shift in (0..16).rev() {
+            bytes[at] = HEX[((value >> (shift * 4)) & 0xf) as usize];
+            at += 1;
+        }
+    }
+    bytes[at..at + 3].copy_from_slice(b"-01");
+    Text::Inline {
+        len: (at + 3) as u8,
+        bytes,
+    }
 }
 
 /// A cheap per-thread random number (splitmix64), good enough for ids; the
@@ -200,14 +271,14 @@ mod tests {
     fn call(dep: &str) -> Call {
         Call {
             time: UNIX_EPOCH,
-            dependency: dep.into(),
+            dependency: Cow::Owned(dep.to_owned()),
             method: http::Method::GET,
-            path: "/".into(),
+            path: Text::new("/"),
             status: 200,
             duration: Duration::from_micros(1_500),
             matched: None,
             traceparent: None,
-            caller: "host".into(),
+            caller: "host",
             limited: None,
             fault: None,
         }
@@ -248,12 +319,21 @@ mod tests {
     #[test]
     fn traceparents_have_the_w3c_shape() {
         let value = new_traceparent();
-        let parts: Vec<_> = value.split('-').collect();
-        assert_eq!(parts.len(), 4);
+        let parts: Vec<_> = value.as_str().split('-').collect();
+        assert_eq!(parts.len(), 4, "{value:?}");
         assert_eq!(
             (parts[0], parts[1].len(), parts[2].len(), parts[3]),
             ("00", 32, 16, "01")
         );
-        assert_ne!(new_traceparent(), value);
+        assert!(
+            parts[1]
+                .bytes()
+                .chain(parts[2].bytes())
+                .all(|b| b.is_ascii_hexdigit())
+        );
+        assert_ne!(new_traceparent().as_str(), value.as_str());
+        let long = "x".repeat(100);
+        assert_eq!(Text::new(&long).as_str(), long);
+        assert_eq!(Text::new("/a?b=é").as_str(), "/a?b=é");
     }
 }

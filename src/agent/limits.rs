@@ -47,7 +47,7 @@ pub struct LimitState {
     rate: Option<(f64, f64)>,
     concurrency: Option<u32>,
     per_caller: bool,
-    slots: Mutex<HashMap<Arc<str>, Slot>>,
+    slots: Mutex<HashMap<&'static str, Slot>>,
 }
 
 #[derive(Debug)]
@@ -68,13 +68,13 @@ pub enum Refusal {
 #[derive(Debug)]
 pub struct Permit {
     state: Arc<LimitState>,
-    key: Arc<str>,
+    key: &'static str,
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
         let mut slots = self.state.slots.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(slot) = slots.get_mut(&self.key) {
+        if let Some(slot) = slots.get_mut(self.key) {
             slot.in_flight = slot.in_flight.saturating_sub(1);
         }
     }
@@ -113,19 +113,15 @@ impl LimitState {
     /// concurrency is limited) must live until the answer is sent.
     pub fn admit(
         self: &Arc<Self>,
-        caller: &Arc<str>,
+        caller: &'static str,
         now: Instant,
     ) -> Result<Option<Permit>, Refusal> {
         if !self.is_active() {
             return Ok(None);
         }
-        let key: Arc<str> = if self.per_caller {
-            caller.clone()
-        } else {
-            Arc::from("")
-        };
+        let key = if self.per_caller { caller } else { "" };
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        let slot = slots.entry(key.clone()).or_insert_with(|| Slot {
+        let slot = slots.entry(key).or_insert_with(|| Slot {
             bucket: self.rate.map(|(_, capacity)| Bucket::full(capacity, now)),
             in_flight: 0,
         });
@@ -204,27 +200,27 @@ mod tests {
     #[test]
     fn rates_count_per_caller_unless_told_otherwise() {
         let now = Instant::now();
-        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
+        let (a, b) = ("a", "b");
         let state = limits("{rate: 1/s, burst: 2}");
-        assert!(state.admit(&a, now).is_ok());
-        assert!(state.admit(&a, now).is_ok());
-        assert_eq!(state.admit(&a, now).unwrap_err(), Refusal::Rate(1));
-        assert!(state.admit(&b, now).is_ok());
+        assert!(state.admit(a, now).is_ok());
+        assert!(state.admit(a, now).is_ok());
+        assert_eq!(state.admit(a, now).unwrap_err(), Refusal::Rate(1));
+        assert!(state.admit(b, now).is_ok());
         let shared = limits("{rate: 1/s, per_caller: false}");
-        assert!(shared.admit(&a, now).is_ok());
-        assert_eq!(shared.admit(&b, now).unwrap_err(), Refusal::Rate(1));
+        assert!(shared.admit(a, now).is_ok());
+        assert_eq!(shared.admit(b, now).unwrap_err(), Refusal::Rate(1));
     }
 
     #[test]
     fn concurrency_counts_requests_in_flight() {
         let now = Instant::now();
-        let caller: Arc<str> = "a".into();
+        let caller = "a";
         let state = limits("{concurrency: 2}");
-        let first = state.admit(&caller, now).unwrap();
-        let _second = state.admit(&caller, now).unwrap();
-        assert_eq!(state.admit(&caller, now).unwrap_err(), Refusal::Concurrency);
+        let first = state.admit(caller, now).unwrap();
+        let _second = state.admit(caller, now).unwrap();
+        assert_eq!(state.admit(caller, now).unwrap_err(), Refusal::Concurrency);
         drop(first);
-        assert!(state.admit(&caller, now).is_ok());
+        assert!(state.admit(caller, now).is_ok());
         assert!(!LimitState::new(Some(Limits::default())).is_active());
     }
 }

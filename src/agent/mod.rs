@@ -22,12 +22,13 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
 use self::config::{AgentConfig, CONFIG_VERSION};
-use self::serve::{Agent, Listener};
+use self::serve::{Agent, Listener, PortWorker};
 use crate::{Error, Result};
 
 /// Runs the agent with the configuration at `path` until SIGTERM.
@@ -63,10 +64,15 @@ pub async fn run(path: &Path) -> Result<()> {
         Some(registry) => Some((registry.clone(), bind(&config, config.registry_port).await?)),
         None => None,
     };
-    let mut bound = Vec::new();
+    let mut sockets = Vec::new();
     for (port, listener) in listeners {
-        bound.push((bind(&config, port).await?, listener));
+        let address = SocketAddr::new(config.listen, port);
+        let socket = std::net::TcpListener::bind(address)
+            .and_then(|socket| socket.set_nonblocking(true).map(|()| socket))
+            .map_err(|e| Error::io(format!("cannot listen on {address}"), e))?;
+        sockets.push((socket, listener));
     }
+    start_serving_threads(threads(&config), sockets).await?;
 
     let control = agent.clone();
     tokio::spawn(serve::serve_http(admin, move |_, request| {
@@ -79,23 +85,12 @@ pub async fn run(path: &Path) -> Result<()> {
             }
         });
     }
-    for (socket, listener) in bound {
-        match listener {
-            Listener::Http(port) => {
-                let port = Arc::new(port);
-                tokio::spawn(serve::serve_http(socket, move |remote, request| {
-                    port.clone().handle(remote, request)
-                }));
-            }
-            Listener::Tcp(forward) => {
-                tokio::spawn(Arc::new(forward).serve(socket));
-            }
-        }
-    }
     for recorder in &agent.recorders {
         tokio::spawn(recorder.clone().write_forever());
     }
-    agent.callers.refresh().await;
+    // Callers are named from the first call when DNS answers quickly; a
+    // slow resolver must not hold readiness back (the refresher retries).
+    let _ = tokio::time::timeout(Duration::from_millis(500), agent.callers.refresh()).await;
     tokio::spawn(agent.callers.clone().refresh_forever());
 
     agent.ready.store(true, Ordering::Release);
@@ -118,6 +113,99 @@ pub async fn run(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// How many threads serve dependencies: `threads` from the configuration,
+/// else one per CPU available to the process, at most [`DEFAULT_THREADS`].
+fn threads(config: &AgentConfig) -> usize {
+    if config.threads > 0 {
+        config.threads
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(DEFAULT_THREADS)
+    }
+}
+
+/// A sandbox's dependencies rarely need more, and each thread costs memory.
+const DEFAULT_THREADS: usize = 4;
+
+/// Starts `count` threads, each with its own single-threaded runtime, that
+/// all accept on every dependency port (the same sockets): a connection is
+/// then served start to end on one thread, with no hand-over between
+/// threads, as nginx workers do. Returns once every thread listens.
+async fn start_serving_threads(
+    count: usize,
+    sockets: Vec<(std::net::TcpListener, Listener)>,
+) -> Result<()> {
+    let (report, mut reports) = tokio::sync::mpsc::unbounded_channel::<std::io::Result<()>>();
+    for index in 0..count {
+        let mut mine = Vec::new();
+        for (socket, listener) in &sockets {
+            let socket = socket
+                .try_clone()
+                .map_err(|e| Error::io("cannot share a listening socket", e))?;
+            mine.push((socket, listener.clone()));
+        }
+        let report = report.clone();
+        std::thread::Builder::new()
+            .name(format!("agent-{index}"))
+            .spawn(move || serving_thread(mine, report))
+            .map_err(|e| Error::io("cannot start a serving thread", e))?;
+    }
+    drop(report);
+    for _ in 0..count {
+        match reports.recv().await {
+            Some(Ok(())) => {}
+            Some(Err(error)) => return Err(Error::io("cannot start serving", error)),
+            None => return Err(Error::Failed("a serving thread stopped at start".into())),
+        }
+    }
+    Ok(())
+}
+
+fn serving_thread(
+    sockets: Vec<(std::net::TcpListener, Listener)>,
+    report: tokio::sync::mpsc::UnboundedSender<std::io::Result<()>>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            let _ = report.send(Err(error));
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let forwarder = serve::forwarder();
+        for (socket, listener) in sockets {
+            let socket = match TcpListener::from_std(socket) {
+                Ok(socket) => socket,
+                Err(error) => {
+                    let _ = report.send(Err(error));
+                    return;
+                }
+            };
+            match listener {
+                Listener::Http(port) => {
+                    let worker = Arc::new(PortWorker {
+                        port,
+                        forwarder: forwarder.clone(),
+                    });
+                    tokio::spawn(serve::serve_http(socket, move |remote, request| {
+                        worker.clone().handle(remote, request)
+                    }));
+                }
+                Listener::Tcp(forward) => {
+                    tokio::spawn(forward.serve(socket));
+                }
+            }
+        }
+        let _ = report.send(Ok(()));
+        std::future::pending::<()>().await;
+    });
+}
+
 async fn bind(config: &AgentConfig, port: u16) -> Result<TcpListener> {
     let address = SocketAddr::new(config.listen, port);
     TcpListener::bind(address)
@@ -128,7 +216,7 @@ async fn bind(config: &AgentConfig, port: u16) -> Result<TcpListener> {
 /// Writes every recording that changed since its last write.
 fn flush(agent: &Agent) {
     for recorder in &agent.recorders {
-        if let Err(error) = recorder.flush() {
+        if let Err(error) = recorder.flush(true) {
             eprintln!(
                 "agent: cannot write recording {}: {error}",
                 recorder.path().display()

@@ -4,15 +4,24 @@
 //! The file is replaced, not appended to: it is first written when the first
 //! interaction completes (so a record session that saw no traffic leaves an
 //! existing file alone), then rewritten at most every 50 ms while calls
-//! arrive, and once more on SIGTERM/SIGINT. Every write goes to a temporary
-//! file renamed over the target, so the file is never torn.
+//! arrive (less often when writes get slow: the writer waits four times as
+//! long as its last write took, up to a second), and once more on
+//! SIGTERM/SIGINT. Every write goes to a temporary file in the same folder,
+//! then renamed over the target (as `Recording::write_atomically` does), so
+//! the file is never torn; the last write is also synced to disk.
+//!
+//! Each interaction is serialized once, when it is first written: a later
+//! write copies the previous file (in the kernel) and adds the new items, so
+//! a long recording session under load neither re-serializes everything nor
+//! keeps the whole recording in memory.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -23,7 +32,7 @@ use tokio::sync::Notify;
 
 use super::body::{self, BoxError};
 use crate::manifest::recording::{
-    DEFAULT_REDACT, Interaction, REDACTED, RecordedRequest, RecordedResponse, Recording,
+    DEFAULT_REDACT, Interaction, RECORDING_VERSION, REDACTED, RecordedRequest, RecordedResponse,
 };
 
 /// How long the writer waits after a change so that a burst becomes one write.
@@ -34,16 +43,19 @@ const COALESCE: Duration = Duration::from_millis(50);
 pub struct Recorder {
     path: PathBuf,
     redact: Vec<String>,
-    state: Mutex<State>,
+    /// Interactions not yet in `file`.
+    fresh: Mutex<Vec<Interaction>>,
+    /// The file's text so far; held by one writer at a time.
+    file: Mutex<FileText>,
     changed: Notify,
 }
 
-#[derive(Debug)]
-struct State {
-    recording: Recording,
-    /// Bumped on every new interaction.
-    version: u64,
-    written: u64,
+#[derive(Debug, Default)]
+struct FileText {
+    /// Whether this agent has written the file: later writes copy it (in
+    /// the kernel) and add the new items, so memory stays small however long
+    /// the recording gets.
+    written: bool,
 }
 
 impl Recorder {
@@ -53,11 +65,8 @@ impl Recorder {
         Arc::new(Recorder {
             path,
             redact: names,
-            state: Mutex::new(State {
-                recording: Recording::new(),
-                version: 0,
-                written: 0,
-            }),
+            fresh: Mutex::new(Vec::new()),
+            file: Mutex::new(FileText::default()),
             changed: Notify::new(),
         })
     }
@@ -88,35 +97,52 @@ impl Recorder {
     }
 
     pub fn push(&self, interaction: Interaction) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.recording.interactions.push(interaction);
-        state.version += 1;
-        drop(state);
+        self.fresh
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(interaction);
         self.changed.notify_one();
     }
 
-    /// Writes the file when something changed since the last write.
-    pub fn flush(&self) -> std::io::Result<()> {
-        let (recording, version) = {
-            let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            if state.version == state.written {
-                return Ok(());
-            }
-            (state.recording.clone(), state.version)
-        };
-        recording.write_atomically(&self.path)?;
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.written = state.written.max(version);
+    /// Writes the file when interactions arrived since the last write;
+    /// `durable` also waits until the disk has it (at exit; the periodic
+    /// writes skip it, which only matters if the machine itself fails).
+    pub fn flush(&self, durable: bool) -> std::io::Result<()> {
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = std::mem::take(&mut *self.fresh.lock().unwrap_or_else(|e| e.into_inner()));
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        // `- request: ...` list items, so the file is the old one plus these.
+        let mut items = String::with_capacity(fresh.len() * 512);
+        for interaction in &fresh {
+            emit_interaction(interaction, &mut items);
+        }
+        let head = format!("version: {RECORDING_VERSION}\ninteractions:\n");
+        let previous = file.written.then_some(self.path.as_path());
+        write_atomically(
+            &self.path,
+            previous,
+            head.as_bytes(),
+            items.as_bytes(),
+            durable,
+        )?;
+        file.written = true;
         Ok(())
     }
 
     /// The writer task: waits for changes, lets a burst settle, writes.
     pub async fn write_forever(self: Arc<Self>) {
+        let mut pause = COALESCE;
         loop {
             self.changed.notified().await;
-            tokio::time::sleep(COALESCE).await;
+            tokio::time::sleep(pause).await;
             let recorder = self.clone();
-            let result = tokio::task::spawn_blocking(move || recorder.flush()).await;
+            let started = Instant::now();
+            let result = tokio::task::spawn_blocking(move || recorder.flush(false)).await;
+            // Slow writes (a long recording under load) are spaced out so
+            // that writing never takes more than a fifth of the time.
+            pause = (started.elapsed() * 4).clamp(COALESCE, Duration::from_secs(1));
             if let Ok(Err(error)) = result {
                 eprintln!(
                     "agent: cannot write recording {}: {error}",
@@ -129,6 +155,136 @@ impl Recorder {
     pub fn path(&self) -> &std::path::Path {
         &self.path
     }
+}
+
+/// A temporary file in the same folder, synced, renamed over `path`.
+/// Writes `previous`'s content (or `head` when there is none) then `items`.
+fn write_atomically(
+    path: &std::path::Path,
+    previous: Option<&std::path::Path>,
+    head: &[u8],
+    items: &[u8],
+    durable: bool,
+) -> std::io::Result<()> {
+    let folder = path.parent().unwrap_or_else(|| std::path::Path::new("."));
+    std::fs::create_dir_all(folder)?;
+    let mut file = tempfile::Builder::new()
+        .prefix(".sandbox-recording-")
+        .suffix(".tmp")
+        .tempfile_in(folder)?;
+    match previous {
+        Some(previous) => {
+            let mut old = std::fs::File::open(previous)?;
+            std::io::copy(&mut old, file.as_file_mut())?;
+        }
+        None => file.write_all(head)?,
+    }
+    file.write_all(items)?;
+    if durable {
+        file.as_file().sync_all()?;
+    }
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Writes one interaction as a YAML list item, the way serde_yaml lays a
+/// recording out, with every string quoted unless it is plainly safe. A
+/// hand-written emitter: serde_yaml costs more CPU per interaction than
+/// forwarding it does, and recording runs under load.
+fn emit_interaction(interaction: &Interaction, out: &mut String) {
+    let request = &interaction.request;
+    out.push_str("- request:\n    method: ");
+    scalar(&request.method, out);
+    out.push_str("\n    path: ");
+    scalar(&request.path, out);
+    out.push('\n');
+    map("query", &request.query, "    ", out);
+    map("headers", &request.headers, "    ", out);
+    optional("body", request.body.as_deref(), "    ", out);
+    optional("body_base64", request.body_base64.as_deref(), "    ", out);
+    let response = &interaction.response;
+    out.push_str("  response:\n    status: ");
+    out.push_str(&response.status.to_string());
+    out.push('\n');
+    map("headers", &response.headers, "    ", out);
+    optional("body", response.body.as_deref(), "    ", out);
+    optional("body_base64", response.body_base64.as_deref(), "    ", out);
+}
+
+fn map(key: &str, values: &BTreeMap<String, String>, indent: &str, out: &mut String) {
+    if values.is_empty() {
+        return;
+    }
+    out.push_str(indent);
+    out.push_str(key);
+    out.push_str(":\n");
+    for (name, value) in values {
+        out.push_str(indent);
+        out.push_str("  ");
+        scalar(name, out);
+        out.push_str(": ");
+        scalar(value, out);
+        out.push('\n');
+    }
+}
+
+fn optional(key: &str, value: Option<&str>, indent: &str, out: &mut String) {
+    if let Some(value) = value {
+        out.push_str(indent);
+        out.push_str(key);
+        out.push_str(": ");
+        scalar(value, out);
+        out.push('\n');
+    }
+}
+
+/// A YAML string: plain when it cannot be read as anything else, single-
+/// quoted when it has no control characters, else double-quoted with
+/// escapes (YAML 1.2 sections 7.3 and 7.4).
+fn scalar(text: &str, out: &mut String) {
+    let plain = text
+        .bytes()
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == b'/' || first == b'_')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'.' | b'-'))
+        && !matches!(
+            text.to_ascii_lowercase().as_str(),
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n" | "nan" | "inf"
+        );
+    if plain {
+        out.push_str(text);
+    } else if text.chars().all(is_printable) {
+        out.push('\'');
+        for c in text.chars() {
+            if c == '\'' {
+                out.push('\'');
+            }
+            out.push(c);
+        }
+        out.push('\'');
+    } else {
+        out.push('"');
+        for c in text.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                c if is_printable(c) => out.push(c),
+                c => out.push_str(&format!("\\u{:04x}", c as u32)),
+            }
+        }
+        out.push('"');
+    }
+}
+
+/// Printable in YAML and safe on one line inside quotes.
+fn is_printable(c: char) -> bool {
+    matches!(c, ' '..='~' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+        && c != '\u{feff}'
 }
 
 /// A body as the recording stores it: text when UTF-8, else base64; nothing
@@ -232,6 +388,7 @@ impl Drop for Tee {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::recording::Recording;
 
     #[test]
     fn secrets_are_redacted_case_insensitively() {
@@ -254,6 +411,96 @@ mod tests {
     }
 
     #[test]
+    fn every_string_survives_the_emitter() {
+        let tricky = [
+            "",
+            "GET",
+            "/items/1",
+            "true",
+            "No",
+            "null",
+            "~",
+            "123",
+            "1.5",
+            "-1",
+            "- x",
+            ": x",
+            "a: b",
+            "#x",
+            "x #y",
+            "'quoted'",
+            "\"double\"",
+            "\\back",
+            "tab\there",
+            "line\nbreak\n",
+            "\r",
+            "\u{1}\u{7f}\u{85}\u{9f}",
+            "é ü 日本",
+            "😀",
+            "@x",
+            "`x",
+            "{x}",
+            "[x]",
+            "*x",
+            "&x",
+            "!x",
+            "%x",
+            "|x",
+            ">x",
+            "?x",
+            " lead",
+            "trail ",
+            "text/plain; charset=utf-8",
+            "\u{feff}bom",
+            "Wed, 25 Nov 2026 16:19:40 GMT",
+            "{\"id\": 1}",
+            "y",
+            "Off",
+            ".inf",
+            "0x1f",
+            "2026-11-25",
+        ];
+        let mut interaction = Interaction {
+            request: RecordedRequest {
+                method: "GET".into(),
+                path: "/".into(),
+                query: BTreeMap::new(),
+                headers: BTreeMap::new(),
+                body: None,
+                body_base64: None,
+            },
+            response: RecordedResponse {
+                status: 204,
+                headers: BTreeMap::new(),
+                body: None,
+                body_base64: Some("AAE=".into()),
+            },
+        };
+        for (index, text) in tricky.iter().enumerate() {
+            interaction
+                .request
+                .query
+                .insert(format!("{text}{index}"), text.to_string());
+            interaction
+                .response
+                .headers
+                .insert(text.to_string(), text.to_string());
+        }
+        let mut recording = Recording::new();
+        for text in tricky {
+            let mut item = interaction.clone();
+            item.request.path = text.to_owned();
+            item.request.body = Some(text.to_owned());
+            recording.interactions.push(item);
+        }
+        let mut text = "version: 1\ninteractions:\n".to_owned();
+        for item in &recording.interactions {
+            emit_interaction(item, &mut text);
+        }
+        assert_eq!(Recording::parse(&text).unwrap(), recording, "{text}");
+    }
+
+    #[test]
     fn bodies_are_text_or_base64() {
         assert_eq!(stored_body(b""), (None, None));
         assert_eq!(stored_body(b"hi"), (Some("hi".into()), None));
@@ -265,7 +512,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.yaml");
         let recorder = Recorder::new(path.clone(), &[]);
-        recorder.flush().unwrap();
+        recorder.flush(true).unwrap();
         assert!(!path.exists());
         recorder.push(Interaction {
             request: RecordedRequest {
@@ -283,8 +530,23 @@ mod tests {
                 body_base64: None,
             },
         });
-        recorder.flush().unwrap();
-        let saved = Recording::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!(saved.interactions.len(), 1);
+        recorder.flush(true).unwrap();
+        let first = Recording::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(first.interactions.len(), 1);
+        let mut tricky = first.interactions[0].clone();
+        tricky.request.body = Some("- not: [a list]\n\"quoted\": 'x'".into());
+        tricky.response.body_base64 = Some("AAE=".into());
+        recorder.push(tricky.clone());
+        recorder.flush(true).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let saved = Recording::parse(&text).unwrap();
+        let mut expected = first.clone();
+        expected.interactions.push(tricky);
+        assert_eq!(saved, expected);
+        assert!(
+            !std::fs::read_dir(dir.path())
+                .unwrap()
+                .any(|e| { e.unwrap().file_name().to_string_lossy().ends_with(".tmp") })
+        );
     }
 }

@@ -3,17 +3,17 @@
 //! in recorded order, the last answer repeating.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http::StatusCode;
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderName};
 use serde_json::Value;
 
 use super::body::{self, Body};
+use super::journal;
 use crate::manifest::recording::{Interaction, Recording};
 
 /// What identifies a request in a recording.
@@ -44,7 +44,7 @@ struct Group {
 #[derive(Debug)]
 struct Answer {
     /// `interaction 3` (1-based, as the journal shows it).
-    label: Arc<str>,
+    label: &'static str,
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
@@ -87,7 +87,7 @@ impl Replay {
     pub fn answer(
         &self,
         request: &Request<'_>,
-    ) -> Result<(Arc<str>, http::Response<Body>), String> {
+    ) -> Result<(&'static str, http::Response<Body>), String> {
         let key = Key {
             method: request.method.as_str().to_ascii_uppercase(),
             path: request.path.to_owned(),
@@ -119,7 +119,7 @@ impl Replay {
         let mut response = http::Response::new(body::full(answer.body.clone()));
         *response.status_mut() = answer.status;
         *response.headers_mut() = answer.headers.clone();
-        Ok((answer.label.clone(), response))
+        Ok((answer.label, response))
     }
 
     fn diagnose(&self, key: &Key, request: &Request<'_>) -> String {
@@ -234,15 +234,17 @@ fn compile(number: usize, interaction: &Interaction) -> Result<(Key, Answer), St
         if body::is_hop_by_hop(&name) || name == http::header::CONTENT_LENGTH {
             continue;
         }
-        let value = HeaderValue::from_str(value)
-            .map_err(|_| format!("header `{name}` has a value HTTP cannot carry"))?;
+        let value = body::lasting_header(value)
+            .ok_or_else(|| format!("header `{name}` has a value HTTP cannot carry"))?;
         headers.append(name, value);
     }
     let answer = Answer {
-        label: Arc::from(format!("interaction {number}")),
+        label: journal::lasting(format!("interaction {number}")),
         status,
         headers,
-        body: decode_body(response.body.as_deref(), response.body_base64.as_deref())?,
+        body: body::lasting_bytes(
+            decode_body(response.body.as_deref(), response.body_base64.as_deref())?.to_vec(),
+        ),
     };
     Ok((key, answer))
 }

@@ -3,6 +3,7 @@
 //! `Host` header), name the caller, add a `traceparent`, apply limits, then
 //! faults, answer (stub, replay, record or proxy), journal.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +19,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -26,7 +27,7 @@ use super::body::{self, Body, Guarded};
 use super::callers::Callers;
 use super::config::{AgentConfig, Mode, ProxyPort};
 use super::faults::FaultState;
-use super::journal::{self, Call, Journal};
+use super::journal::{self, Call, Journal, Text};
 use super::limits::{LimitState, Refusal};
 use super::record::{self, Pending, Recorder, Tee};
 use super::replay::{self, Replay};
@@ -42,21 +43,59 @@ static LIMITED: HeaderName = HeaderName::from_static("x-sandbox-limited");
 static FAULT: HeaderName = HeaderName::from_static("x-sandbox-fault");
 
 /// A value read on every request and replaced at run time (limits, faults,
-/// callers): readers take a short read lock and an `Arc` clone.
+/// callers): readers take a short read lock and an `Arc` clone. A flag says
+/// whether the value does anything, so that the common case (no limits, no
+/// faults) costs one atomic load and no shared reference count.
 #[derive(Debug)]
-pub struct Live<T>(RwLock<Arc<T>>);
+pub struct Live<T> {
+    value: RwLock<Arc<T>>,
+    active: AtomicBool,
+}
 
 impl<T> Live<T> {
     pub fn new(value: T) -> Self {
-        Live(RwLock::new(Arc::new(value)))
+        Self::with_activity(value, true)
+    }
+
+    pub fn with_activity(value: T, active: bool) -> Self {
+        Live {
+            value: RwLock::new(Arc::new(value)),
+            active: AtomicBool::new(active),
+        }
     }
 
     pub fn load(&self) -> Arc<T> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.value.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The value, when it does anything.
+    pub fn load_active(&self) -> Option<Arc<T>> {
+        self.active.load(Ordering::Acquire).then(|| self.load())
     }
 
     pub fn store(&self, value: T) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(value);
+        self.store_with_activity(value, true);
+    }
+
+    pub fn store_with_activity(&self, value: T, active: bool) {
+        *self.value.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(value);
+        self.active.store(active, Ordering::Release);
+    }
+}
+
+impl Dep {
+    /// Puts new limits in force (fresh counters).
+    pub fn set_limits(&self, limits: Option<crate::manifest::Limits>) {
+        let state = LimitState::new(limits);
+        let active = state.is_active();
+        self.limits.store_with_activity(state, active);
+    }
+
+    /// Puts new faults in force (a fresh random sequence).
+    pub fn set_faults(&self, faults: Option<crate::manifest::Faults>) {
+        let state = FaultState::new(faults);
+        let active = state.faults.is_some();
+        self.faults.store_with_activity(state, active);
     }
 }
 
@@ -67,12 +106,23 @@ pub struct Agent {
     pub callers: Arc<Callers>,
     pub recorders: Vec<Arc<Recorder>>,
     pub ready: AtomicBool,
-    client: Client<HttpConnector, Body>,
+}
+
+/// The client that forwards record and proxy calls: one per serving thread,
+/// keeping idle connections to upstreams for reuse.
+pub type Forwarder = Client<HttpConnector, Body>;
+
+pub fn forwarder() -> Forwarder {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build(connector)
 }
 
 /// One served dependency.
 pub struct Dep {
-    pub name: Arc<str>,
+    pub name: &'static str,
     pub mode: &'static str,
     pub port: u16,
     pub private_port: u16,
@@ -95,7 +145,7 @@ pub struct Upstream {
     base: String,
     authority: HeaderValue,
     /// `upstream http://host:port`, as the journal shows it.
-    label: Arc<str>,
+    label: &'static str,
 }
 
 impl Upstream {
@@ -118,7 +168,7 @@ impl Upstream {
         Ok(Upstream {
             authority: HeaderValue::from_str(&authority)
                 .map_err(|e| format!("upstream `{url}`: {e}"))?,
-            label: Arc::from(format!("upstream {base}")),
+            label: journal::lasting(format!("upstream {base}")),
             base,
         })
     }
@@ -137,9 +187,26 @@ struct PortRoute {
 }
 
 /// What listens on one port.
+#[derive(Clone)]
 pub enum Listener {
-    Http(HttpPort),
-    Tcp(TcpForward),
+    Http(Arc<HttpPort>),
+    Tcp(Arc<TcpForward>),
+}
+
+/// One serving thread's share of an HTTP port.
+pub struct PortWorker {
+    pub port: Arc<HttpPort>,
+    pub forwarder: Forwarder,
+}
+
+impl PortWorker {
+    pub async fn handle(
+        self: Arc<Self>,
+        remote: IpAddr,
+        request: Request<Incoming>,
+    ) -> Result<Response<Body>, Dropped> {
+        self.port.handle(&self.forwarder, remote, request).await
+    }
 }
 
 /// A raw TCP port of a proxy.
@@ -149,17 +216,14 @@ pub struct TcpForward {
     host: String,
     port: u16,
     listen: u16,
+    /// `target host:port`, as the journal shows it.
+    label: &'static str,
 }
 
 impl Agent {
     /// Compiles the configuration: routes, recordings, upstreams, and what
     /// listens on which port.
     pub fn build(config: &AgentConfig) -> Result<(Arc<Agent>, BTreeMap<u16, Listener>), String> {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
         let mut deps = Vec::new();
         let mut recorders = Vec::new();
         // (port, dep index, upstream) for HTTP; (port, dep index, target) for TCP.
@@ -223,15 +287,18 @@ impl Agent {
                 http_routes.push((served.port, index, None));
                 http_routes.push((served.private_port, index, None));
             }
-            deps.push(Arc::new(Dep {
-                name: Arc::from(served.name.as_str()),
+            let dep = Dep {
+                name: journal::lasting(served.name.as_str()),
                 mode,
                 port: served.port,
                 private_port: served.private_port,
                 handler,
-                limits: Live::new(LimitState::new(served.limits.clone())),
-                faults: Live::new(FaultState::new(served.faults.clone())),
-            }));
+                limits: Live::with_activity(LimitState::new(None), false),
+                faults: Live::with_activity(FaultState::new(None), false),
+            };
+            dep.set_limits(served.limits.clone());
+            dep.set_faults(served.faults.clone());
+            deps.push(Arc::new(dep));
         }
         let agent = Arc::new(Agent {
             deps,
@@ -239,7 +306,6 @@ impl Agent {
             callers: Arc::new(Callers::new(config.callers.clone())),
             recorders,
             ready: AtomicBool::new(false),
-            client,
         });
 
         let mut listeners: BTreeMap<u16, Listener> = BTreeMap::new();
@@ -257,13 +323,14 @@ impl Agent {
             };
             listeners.insert(
                 port,
-                Listener::Tcp(TcpForward {
+                Listener::Tcp(Arc::new(TcpForward {
                     agent: agent.clone(),
                     dep,
                     host: host.clone(),
                     port: target.target,
                     listen: port,
-                }),
+                    label: journal::lasting(format!("target {host}:{}", target.target)),
+                })),
             );
         }
         for (port, index, upstream) in http_routes {
@@ -272,10 +339,10 @@ impl Agent {
             }
             let dep = agent.deps[index].clone();
             let entry = listeners.entry(port).or_insert_with(|| {
-                Listener::Http(HttpPort {
+                Listener::Http(Arc::new(HttpPort {
                     agent: agent.clone(),
                     routes: Vec::new(),
-                })
+                }))
             });
             match entry {
                 Listener::Tcp(other) => {
@@ -285,6 +352,10 @@ impl Agent {
                     ));
                 }
                 Listener::Http(http) => {
+                    // The only owner while building.
+                    let Some(http) = Arc::get_mut(http) else {
+                        continue;
+                    };
                     if !http
                         .routes
                         .iter()
@@ -306,7 +377,7 @@ impl Agent {
     }
 
     pub fn dep(&self, name: &str) -> Option<&Arc<Dep>> {
-        self.deps.iter().find(|dep| &*dep.name == name)
+        self.deps.iter().find(|dep| dep.name == name)
     }
 }
 
@@ -323,9 +394,9 @@ impl std::fmt::Display for Dropped {
 impl std::error::Error for Dropped {}
 
 /// What the journal needs to know about how a call was answered.
-#[derive(Default)]
 struct Outcome {
-    matched: Option<Arc<str>>,
+    traceparent: Text,
+    matched: Option<&'static str>,
     limited: Option<&'static str>,
     fault: Option<&'static str>,
 }
@@ -337,7 +408,7 @@ where
     F: std::future::Future<Output = Result<Response<Body>, Dropped>> + Send + 'static,
 {
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).keep_alive(true);
+    builder.keep_alive(true);
     loop {
         let (stream, remote) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -392,41 +463,44 @@ impl HttpPort {
     fn names(&self) -> String {
         self.routes
             .iter()
-            .map(|route| &*route.dep.name)
+            .map(|route| route.dep.name)
             .collect::<Vec<_>>()
             .join(", ")
     }
 
     /// One call through the agent, journaled.
     pub async fn handle(
-        self: Arc<Self>,
+        &self,
+        forwarder: &Forwarder,
         remote: IpAddr,
-        mut request: Request<Incoming>,
+        request: Request<Incoming>,
     ) -> Result<Response<Body>, Dropped> {
         let started = Instant::now();
         let time = SystemTime::now();
+        // Added to the request only when it goes upstream (see `forward`).
         let traceparent = match request.headers().get(&TRACEPARENT) {
-            Some(value) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            None => {
-                let value = journal::new_traceparent();
-                if let Ok(header) = HeaderValue::from_str(&value) {
-                    request.headers_mut().insert(TRACEPARENT.clone(), header);
-                }
-                value
-            }
+            Some(value) => Text::new(&String::from_utf8_lossy(value.as_bytes())),
+            None => journal::new_traceparent(),
         };
         let method = request.method().clone();
-        let path = request
-            .uri()
-            .path_and_query()
-            .map(|pq| pq.as_str().to_owned())
-            .unwrap_or_else(|| request.uri().path().to_owned());
+        let path = Text::new(
+            request
+                .uri()
+                .path_and_query()
+                .map(|pq| pq.as_str())
+                .unwrap_or_else(|| request.uri().path()),
+        );
         let caller = self.agent.callers.name(remote);
-        let mut outcome = Outcome::default();
+        let mut outcome = Outcome {
+            traceparent,
+            matched: None,
+            limited: None,
+            fault: None,
+        };
         let (dependency, result) = match self.pick(&request) {
             Ok(route) => (
-                route.dep.name.clone(),
-                process(&self.agent, route, &caller, request, &mut outcome).await,
+                Cow::Borrowed(route.dep.name),
+                process(forwarder, route, caller, request, &mut outcome).await,
             ),
             Err(host) => {
                 let message = format!(
@@ -437,7 +511,7 @@ impl HttpPort {
                 response
                     .headers_mut()
                     .insert(UNMATCHED.clone(), HeaderValue::from_static("true"));
-                (Arc::from(host.as_str()), Ok(response))
+                (Cow::Owned(host), Ok(response))
             }
         };
         self.agent.journal.push(Call {
@@ -451,7 +525,7 @@ impl HttpPort {
                 .unwrap_or(0),
             duration: started.elapsed(),
             matched: outcome.matched,
-            traceparent: Some(traceparent),
+            traceparent: Some(outcome.traceparent),
             caller,
             limited: outcome.limited,
             fault: outcome.fault,
@@ -469,15 +543,19 @@ fn hostname(host: &str) -> &str {
 }
 
 async fn process(
-    agent: &Agent,
+    forwarder: &Forwarder,
     route: &PortRoute,
-    caller: &Arc<str>,
+    caller: &'static str,
     request: Request<Incoming>,
     outcome: &mut Outcome,
 ) -> Result<Response<Body>, Dropped> {
     let dep = &route.dep;
-    let limits = dep.limits.load();
-    let permit = match limits.admit(caller, Instant::now()) {
+    let limits = dep.limits.load_active();
+    let admitted = match &limits {
+        None => Ok(None),
+        Some(limits) => limits.admit(caller, Instant::now()),
+    };
+    let permit = match admitted {
         Ok(permit) => permit,
         Err(Refusal::Rate(retry_after)) => {
             outcome.limited = Some("rate");
@@ -509,7 +587,11 @@ async fn process(
         }
     };
     drop(limits);
-    let draw = dep.faults.load().draw();
+    let draw = dep
+        .faults
+        .load_active()
+        .map(|faults| faults.draw())
+        .unwrap_or_default();
     outcome.fault = draw.label();
     if draw.reset {
         return Err(Dropped);
@@ -529,7 +611,7 @@ async fn process(
                 .insert(FAULT.clone(), HeaderValue::from_static("error"));
             response
         }
-        None => answer(agent, route, request, outcome).await,
+        None => answer(forwarder, route, request, outcome).await,
     };
     if let Some(rate) = draw.bandwidth {
         response = response.map(|inner| body::throttle(inner, rate));
@@ -541,7 +623,7 @@ async fn process(
 }
 
 async fn answer(
-    agent: &Agent,
+    forwarder: &Forwarder,
     route: &PortRoute,
     request: Request<Incoming>,
     outcome: &mut Outcome,
@@ -593,8 +675,10 @@ async fn answer(
                 Err(message) => unmatched(message),
             }
         }
-        Handler::Record(recorder) => forward(agent, route, Some(recorder), request, outcome).await,
-        Handler::Proxy => forward(agent, route, None, request, outcome).await,
+        Handler::Record(recorder) => {
+            forward(forwarder, route, Some(recorder), request, outcome).await
+        }
+        Handler::Proxy => forward(forwarder, route, None, request, outcome).await,
     }
 }
 
@@ -626,7 +710,7 @@ async fn read_body(incoming: Incoming) -> Result<Bytes, Response<Body>> {
 /// Forwards a call upstream (record and HTTP proxy), streaming the answer
 /// back; when recording, a copy of both sides is saved.
 async fn forward(
-    agent: &Agent,
+    forwarder: &Forwarder,
     route: &PortRoute,
     recorder: Option<&Arc<Recorder>>,
     request: Request<Incoming>,
@@ -635,7 +719,7 @@ async fn forward(
     let Some(upstream) = &route.upstream else {
         return body::text(StatusCode::BAD_GATEWAY, "this dependency has no upstream\n");
     };
-    outcome.matched = Some(upstream.label.clone());
+    outcome.matched = Some(upstream.label);
     let (parts, incoming) = request.into_parts();
     let path_and_query = parts
         .uri
@@ -681,11 +765,16 @@ async fn forward(
     let mut headers = parts.headers;
     body::strip_hop_by_hop(&mut headers);
     headers.insert(header::HOST, upstream.authority.clone());
+    if !headers.contains_key(&TRACEPARENT)
+        && let Ok(value) = HeaderValue::from_str(outcome.traceparent.as_str())
+    {
+        headers.insert(TRACEPARENT.clone(), value);
+    }
     let mut outgoing = Request::new(body);
     *outgoing.method_mut() = parts.method;
     *outgoing.uri_mut() = uri;
     *outgoing.headers_mut() = headers;
-    let response = match agent.client.request(outgoing).await {
+    let response = match forwarder.request(outgoing).await {
         Ok(response) => response,
         Err(error) => {
             let mut cause = String::new();
@@ -741,13 +830,18 @@ impl TcpForward {
         let started = Instant::now();
         let time = SystemTime::now();
         let caller = self.agent.callers.name(remote.ip());
-        let mut outcome = Outcome::default();
-        let status = self.forward(stream, &caller, &mut outcome).await;
+        let mut outcome = Outcome {
+            traceparent: Text::new(""),
+            matched: None,
+            limited: None,
+            fault: None,
+        };
+        let status = self.forward(stream, caller, &mut outcome).await;
         self.agent.journal.push(Call {
             time,
-            dependency: self.dep.name.clone(),
+            dependency: Cow::Borrowed(self.dep.name),
             method: Method::from_bytes(b"TCP").unwrap_or(Method::CONNECT),
-            path: format!(":{}", self.listen),
+            path: Text::new(&format!(":{}", self.listen)),
             status,
             duration: started.elapsed(),
             matched: outcome.matched,
@@ -763,7 +857,7 @@ impl TcpForward {
     async fn forward(
         &self,
         mut stream: TcpStream,
-        caller: &Arc<str>,
+        caller: &'static str,
         outcome: &mut Outcome,
     ) -> u16 {
         let limits = self.dep.limits.load();
@@ -792,7 +886,7 @@ impl TcpForward {
             Err(_) => return 502,
         };
         let _ = target.set_nodelay(true);
-        outcome.matched = Some(Arc::from(format!("target {}:{}", self.host, self.port)));
+        outcome.matched = Some(self.label);
         match draw.bandwidth {
             None => {
                 let mut target = target;
@@ -849,7 +943,7 @@ mod tests {
     fn upstreams_must_be_plain_http() {
         let upstream = Upstream::parse("http://catalog:8080/").unwrap();
         assert_eq!(upstream.base, "http://catalog:8080");
-        assert_eq!(&*upstream.label, "upstream http://catalog:8080");
+        assert_eq!(upstream.label, "upstream http://catalog:8080");
         assert!(
             Upstream::parse("https://catalog")
                 .unwrap_err()

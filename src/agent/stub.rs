@@ -4,7 +4,6 @@
 //! into the answer, and a diagnosis of the closest route when nothing matches.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,6 +12,7 @@ use http::{Method, StatusCode};
 use serde_json::Value;
 
 use super::body::{self, Body};
+use super::journal;
 use crate::manifest::{Respond, Route, RouteMatch};
 
 /// A request as the matchers see it.
@@ -52,7 +52,7 @@ pub struct Stub {
 #[derive(Debug)]
 struct CompiledRoute {
     /// `route 1: GET /payments/{id}` (1-based, as the journal shows it).
-    label: Arc<str>,
+    label: &'static str,
     number: usize,
     method: Option<String>,
     path: Option<Vec<Segment>>,
@@ -73,7 +73,8 @@ enum Segment {
 #[derive(Debug)]
 struct CompiledRespond {
     status: StatusCode,
-    headers: Vec<(HeaderName, Template)>,
+    /// A header's value is ready when it has no placeholders.
+    headers: Vec<(HeaderName, Option<HeaderValue>, Template)>,
     body: BodyTemplate,
     delay: Option<Duration>,
 }
@@ -106,7 +107,7 @@ type Captures<'r, 'q> = Vec<(&'r str, &'q str)>;
 
 /// A route that answered.
 pub struct Answer {
-    pub label: Arc<str>,
+    pub label: &'static str,
     pub delay: Option<Duration>,
     pub response: http::Response<Body>,
 }
@@ -132,7 +133,7 @@ impl Stub {
         for route in &self.routes {
             if let Some(captures) = route.matches(request, &segments, &mut json) {
                 return Ok(Answer {
-                    label: route.label.clone(),
+                    label: route.label,
                     delay: route.respond.delay,
                     response: route.respond.render(request, &captures),
                 });
@@ -206,7 +207,7 @@ fn compile_route(number: usize, route: &Route) -> Result<CompiledRoute, String> 
         })
         .collect::<Result<_, _>>()?;
     let mut route = CompiledRoute {
-        label: Arc::from(""),
+        label: "",
         number,
         method: method.as_ref().map(|m| m.trim().to_ascii_uppercase()),
         path: path.as_deref().map(compile_path),
@@ -217,7 +218,7 @@ fn compile_route(number: usize, route: &Route) -> Result<CompiledRoute, String> 
         body: body.as_ref().map(|b| Bytes::from(b.clone())),
         respond: compile_respond(&route.respond)?,
     };
-    route.label = Arc::from(format!("route {number}: {}", route.describe()));
+    route.label = journal::lasting(format!("route {number}: {}", route.describe()));
     Ok(route)
 }
 
@@ -251,14 +252,17 @@ fn compile_respond(respond: &Respond) -> Result<CompiledRespond, String> {
             BodyTemplate::Json(json.clone())
         } else {
             BodyTemplate::Fixed(
-                Bytes::from(serde_json::to_vec(json).unwrap_or_default()),
+                body::lasting_bytes(serde_json::to_vec(json).unwrap_or_default()),
                 "application/json",
             )
         }
     } else if let Some(text) = &respond.body {
         let template = Template::parse(text);
         if template.is_literal() {
-            BodyTemplate::Fixed(Bytes::from(text.clone()), "text/plain; charset=utf-8")
+            BodyTemplate::Fixed(
+                body::lasting_bytes(text.clone().into_bytes()),
+                "text/plain; charset=utf-8",
+            )
         } else {
             BodyTemplate::Text(template)
         }
@@ -276,6 +280,17 @@ fn compile_respond(respond: &Respond) -> Result<CompiledRespond, String> {
             headers.push((header::CONTENT_TYPE, Template::parse(content_type)));
         }
     }
+    let headers = headers
+        .into_iter()
+        .map(|(name, template)| {
+            let ready = match template.parts.as_slice() {
+                [] => body::lasting_header(""),
+                [Part::Literal(text)] => body::lasting_header(text),
+                _ => None,
+            };
+            (name, ready, template)
+        })
+        .collect();
     Ok(CompiledRespond {
         status,
         headers,
@@ -588,10 +603,10 @@ impl CompiledRespond {
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         headers.reserve(self.headers.len());
-        for (name, template) in &self.headers {
-            let value = match template.parts.as_slice() {
-                [Part::Literal(text)] => HeaderValue::from_str(text),
-                _ => HeaderValue::from_str(&template.render(request, captures)),
+        for (name, ready, template) in &self.headers {
+            let value = match ready {
+                Some(value) => Ok(value.clone()),
+                None => HeaderValue::from_str(&template.render(request, captures)),
             };
             if let Ok(value) = value {
                 headers.append(name.clone(), value);

@@ -38,7 +38,9 @@ async fn reachable(endpoint: &str) -> std::io::Result<()> {
         .or_else(|| endpoint.strip_prefix("http://"))
         .or_else(|| endpoint.strip_prefix("https://"))
     {
-        tokio::net::TcpStream::connect(address.trim_end_matches('/')).await.map(drop)
+        tokio::net::TcpStream::connect(address.trim_end_matches('/'))
+            .await
+            .map(drop)
     } else {
         Ok(())
     }

@@ -432,6 +432,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                 listen: std::net::Ipv4Addr::UNSPECIFIED.into(),
                 registry_port: config::REGISTRY_PORT,
                 journal_capacity: config::JOURNAL_CAPACITY,
+                threads: 0,
             };
             let mut publish: Vec<u16> = container.ports.values().copied().collect();
             publish.push(config::ADMIN_PORT);
@@ -494,6 +495,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         listen: std::net::Ipv4Addr::UNSPECIFIED.into(),
         registry_port: config::REGISTRY_PORT,
         journal_capacity: config::JOURNAL_CAPACITY,
+        threads: 0,
     };
     let mut aliases = vec!["registry".to_owned()];
     aliases.extend(served_labels.iter().map(|s| s.name.clone()));

@@ -325,18 +325,24 @@ async fn wait_ready(
         let (now_running, exit_code, _) = engine.inspect_container(&planned.spec.name).await?;
         running = now_running;
         if !running {
-            let logs = engine.tail_logs(&planned.spec.name, FAILURE_LOG_LINES).await;
+            let logs = engine
+                .tail_logs(&planned.spec.name, FAILURE_LOG_LINES)
+                .await;
             return Err(UpError::Unhealthy {
                 entry: planned.entry.clone(),
                 reason: format!(
                     "the container exited{}",
-                    exit_code.map(|c| format!(" with code {c}")).unwrap_or_default()
+                    exit_code
+                        .map(|c| format!(" with code {c}"))
+                        .unwrap_or_default()
                 ),
                 logs,
             });
         }
         if Instant::now() >= deadline {
-            let logs = engine.tail_logs(&planned.spec.name, FAILURE_LOG_LINES).await;
+            let logs = engine
+                .tail_logs(&planned.spec.name, FAILURE_LOG_LINES)
+                .await;
             return Err(UpError::Unhealthy {
                 entry: planned.entry.clone(),
                 reason: format!("{last_reason} (gave up after {}s)", limit.as_secs_f64()),
