@@ -28,6 +28,10 @@ dependencies:
     command: ["/shopd", "fixture", "--port", "9000"]
     ports: { http: 9000 }
     health: { http: /healthz }
+  worker:
+    build: ./app
+    command: ["/shopd", "fixture", "--port", "9100"]
+    health: { exec: ["/shopd", "probe", "http://127.0.0.1:9100/healthz"] }
   payments:
     stub:
       routes:
@@ -95,6 +99,27 @@ fn the_registry_lists_entries_and_follows_their_health() {
         (Some("dependency"), Some("build"), Some("team-data"))
     );
     assert_eq!(find("payments")["kind"], "stub");
+    // An exec probe runs through the engine, from the registry too.
+    let worker_detail = || {
+        registry(&sandbox)["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "worker")
+            .map(|e| {
+                e["health"]["detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .unwrap_or_default()
+    };
+    assert!(
+        eventually(Duration::from_secs(5), || worker_detail()
+            .contains("exited 0")),
+        "{}",
+        worker_detail()
+    );
 
     // From the host: the OpenAPI document and a 404 for an unknown name.
     let url = doc_url(&sandbox);

@@ -497,6 +497,16 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         journal_capacity: config::JOURNAL_CAPACITY,
         threads: 0,
     };
+    // The registry runs exec probes through the engine: only then does the
+    // agent get the engine's socket.
+    let exec_probes = agent_config.registry.as_ref().is_some_and(|r| {
+        r.entries
+            .iter()
+            .any(|e| matches!(e.probe, Some(ProbeSpec::Exec { .. })))
+    });
+    if exec_probes && let Some(socket) = crate::engine::endpoint().strip_prefix("unix://") {
+        binds.push(format!("{socket}:/var/run/docker.sock"));
+    }
     let mut aliases = vec!["registry".to_owned()];
     aliases.extend(served_labels.iter().map(|s| s.name.clone()));
     let mut publish = vec![config::REGISTRY_PORT, config::ADMIN_PORT];
