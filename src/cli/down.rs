@@ -30,7 +30,7 @@ pub async fn run(globals: &Globals, args: DownArgs) -> Result<()> {
     let report = runner::down(&engine, &selector, args.all).await?;
     if args.json {
         output::print_json(&report);
-    } else if report.containers == 0 && report.networks == 0 {
+    } else if report.containers == 0 && report.networks == 0 && report.images == 0 {
         eprintln!("nothing to remove");
     } else {
         eprintln!(
@@ -45,6 +45,13 @@ pub async fn run(globals: &Globals, args: DownArgs) -> Result<()> {
                 format!(" of {}", report.sandboxes.join(", "))
             }
         );
+        if report.images > 0 {
+            eprintln!(
+                "removed {} unused agent image{}",
+                report.images,
+                if report.images == 1 { "" } else { "s" }
+            );
+        }
     }
     Ok(())
 }
