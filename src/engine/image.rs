@@ -23,13 +23,8 @@ pub struct BuildFailure {
 
 impl Engine {
     pub async fn image_exists(&self, reference: &str) -> EngineResult<bool> {
-        match self.docker().inspect_image(reference).await {
-            Ok(_) => Ok(true),
-            Err(e) => match EngineError::from_bollard(format!("inspect image {reference}"), e) {
-                EngineError::NotFound { .. } => Ok(false),
-                other => Err(other),
-            },
-        }
+        let inspected = self.docker().inspect_image(reference).await;
+        Ok(super::present(inspected, format!("inspect image {reference}"))?.is_some())
     }
 
     /// The image's id, for hashing what a container was created from.
@@ -180,12 +175,11 @@ impl Engine {
     /// Removes an image; absent or in use is not an error (returns false).
     pub async fn remove_image(&self, id: &str) -> EngineResult<bool> {
         let options = RemoveImageOptionsBuilder::default().force(false).build();
-        match self.docker().remove_image(id, Some(options), None).await {
-            Ok(_) => Ok(true),
-            Err(e) => match EngineError::from_bollard(format!("remove image {id}"), e) {
-                EngineError::NotFound { .. } | EngineError::Conflict { .. } => Ok(false),
-                other => Err(other),
-            },
+        let removed = self.docker().remove_image(id, Some(options), None).await;
+        match super::present(removed, format!("remove image {id}")) {
+            // In use by a container.
+            Err(EngineError::Conflict { .. }) => Ok(false),
+            other => other.map(|r| r.is_some()),
         }
     }
 }

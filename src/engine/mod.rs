@@ -89,6 +89,21 @@ impl EngineError {
     }
 }
 
+/// The result of an operation on an object that may be absent: `None` when
+/// the engine says it does not exist (HTTP 404).
+pub(crate) fn present<T>(
+    result: Result<T, BollardError>,
+    operation: impl Into<String>,
+) -> EngineResult<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) => match EngineError::from_bollard(operation, e) {
+            EngineError::NotFound { .. } => Ok(None),
+            other => Err(other),
+        },
+    }
+}
+
 /// Shorthand for this module's results.
 pub type EngineResult<T> = Result<T, EngineError>;
 
@@ -216,21 +231,23 @@ impl Engine {
     }
 
     pub async fn network_exists(&self, name: &str) -> EngineResult<bool> {
-        let options = ListNetworksOptionsBuilder::default()
-            .filters(&HashMap::from([("name", vec![name])]))
-            .build();
-        let networks = self
-            .docker
-            .list_networks(Some(options))
-            .await
-            .map_err(|e| EngineError::from_bollard("list networks", e))?;
-        Ok(networks.iter().any(|n| n.name.as_deref() == Some(name)))
+        // The `name` filter matches substrings; keep the exact name only.
+        let networks = self.list_networks("name", name).await?;
+        Ok(networks.iter().any(|(_, n)| n == name))
     }
 
     /// Networks carrying `label` (`key` or `key=value`), as (id, name).
     pub async fn networks_with_label(&self, label: &str) -> EngineResult<Vec<(String, String)>> {
+        self.list_networks("label", label).await
+    }
+
+    async fn list_networks(
+        &self,
+        filter: &str,
+        value: &str,
+    ) -> EngineResult<Vec<(String, String)>> {
         let options = ListNetworksOptionsBuilder::default()
-            .filters(&HashMap::from([("label", vec![label])]))
+            .filters(&HashMap::from([(filter, vec![value])]))
             .build();
         let networks = self
             .docker
@@ -245,13 +262,11 @@ impl Engine {
 
     /// Removes a network; an absent one is not an error.
     pub async fn remove_network(&self, id: &str) -> EngineResult<()> {
-        match self.docker.remove_network(id).await {
-            Ok(()) => Ok(()),
-            Err(e) => match EngineError::from_bollard(format!("remove network {id}"), e) {
-                EngineError::NotFound { .. } => Ok(()),
-                other => Err(other),
-            },
-        }
+        present(
+            self.docker.remove_network(id).await,
+            format!("remove network {id}"),
+        )
+        .map(drop)
     }
 
     // ---- containers ----
@@ -340,14 +355,11 @@ impl Engine {
             .force(true)
             .v(true)
             .build();
-        match self.docker.remove_container(id, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(e) => match EngineError::from_bollard(format!("remove container {id}"), e) {
-                EngineError::NotFound { .. } => Ok(()),
-                // Removal already in progress (a parallel `down`).
-                EngineError::Conflict { .. } => Ok(()),
-                other => Err(other),
-            },
+        let removed = self.docker.remove_container(id, Some(options)).await;
+        match present(removed, format!("remove container {id}")) {
+            // Removal already in progress (a parallel `down`).
+            Err(EngineError::Conflict { .. }) => Ok(()),
+            other => other.map(drop),
         }
     }
 
@@ -600,18 +612,12 @@ impl Engine {
             .map_err(|e| EngineError::from_bollard("list volumes", e))?;
         let mut removed = 0;
         for volume in volumes.volumes.unwrap_or_default() {
-            match self
+            let result = self
                 .docker
                 .remove_volume(&volume.name, None::<RemoveVolumeOptions>)
-                .await
-            {
-                Ok(()) => removed += 1,
-                Err(e) => {
-                    match EngineError::from_bollard(format!("remove volume {}", volume.name), e) {
-                        EngineError::NotFound { .. } => {}
-                        other => return Err(other),
-                    }
-                }
+                .await;
+            if present(result, format!("remove volume {}", volume.name))?.is_some() {
+                removed += 1;
             }
         }
         Ok(removed)
