@@ -67,16 +67,12 @@ fn a_service_calls_a_stub_through_its_url() {
     // From the host, on the stub's own published port, with templating of
     // query and headers.
     let payments = sandbox.url("payments");
-    let answer = tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(sandbox::health::http::request(
-            "GET",
-            &format!("{payments}/greet?lang=en&name=ann"),
-            &[("x-team".to_owned(), "blue".to_owned())],
-            None,
-            std::time::Duration::from_secs(5),
-        ));
-    let answer = answer.unwrap();
+    let answer = request(
+        "GET",
+        &format!("{payments}/greet?lang=en&name=ann"),
+        &[("x-team", "blue")],
+        None,
+    );
     assert_eq!(answer.status, 200);
     assert_eq!(answer.text(), "hello ann from blue");
     assert_eq!(answer.header("x-echo"), Some("ann"));
@@ -152,21 +148,8 @@ dependencies:
     let sandbox = Sandbox::new("record", recording);
     sandbox.ok(&["up"]);
     let catalog = sandbox.url("catalog");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
     let send = |path: &str, headers: &[(&str, &str)]| {
-        let headers: Vec<(String, String)> = headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        runtime
-            .block_on(sandbox::health::http::request(
-                "GET",
-                &format!("{catalog}{path}"),
-                &headers,
-                None,
-                std::time::Duration::from_secs(5),
-            ))
-            .unwrap()
+        request("GET", &format!("{catalog}{path}"), headers, None)
     };
     let first = send(
         "/echo/items?page=1",
@@ -241,15 +224,7 @@ dependencies:
     assert_eq!(body, first_body, "the recorded answer, byte for byte");
     let (status, _) = get(&format!("{catalog}/echo/items?page=2"));
     assert_eq!(status, 502, "a different query is not in the recording");
-    let replayed = runtime
-        .block_on(sandbox::health::http::request(
-            "GET",
-            &format!("{catalog}/bytes?n=300"),
-            &[],
-            None,
-            std::time::Duration::from_secs(5),
-        ))
-        .unwrap();
+    let replayed = request("GET", &format!("{catalog}/bytes?n=300"), &[], None);
     assert_eq!(
         replayed.body, binary.body,
         "binary bodies replay byte for byte"

@@ -24,6 +24,13 @@ dependencies:
     health: { http: /healthz }
 "#;
 
+/// The two entries, with a service whose health check always fails.
+fn failing_service(timeout: &str) -> String {
+    TWO_ENTRIES
+        .replace("GREETING: hello", "GREETING: hello, FAIL_HEALTH: \"1\"")
+        .replace("timeout: 30s", &format!("timeout: {timeout}"))
+}
+
 #[test]
 fn up_wires_entries_and_down_leaves_nothing() {
     if !docker_or_skip() {
@@ -190,9 +197,7 @@ fn an_unhealthy_entry_fails_up_and_leaves_nothing() {
     if !docker_or_skip() {
         return;
     }
-    let manifest = TWO_ENTRIES
-        .replace("GREETING: hello", "GREETING: hello, FAIL_HEALTH: \"1\"")
-        .replace("timeout: 30s", "timeout: 3s");
+    let manifest = failing_service("3s");
     let sandbox = Sandbox::new("unhealthy", &manifest);
     let out = sandbox.run(&["up"]);
     assert_eq!(out.status.code(), Some(1));
@@ -211,9 +216,7 @@ fn keep_leaves_a_failed_sandbox_for_inspection() {
     if !docker_or_skip() {
         return;
     }
-    let manifest = TWO_ENTRIES
-        .replace("GREETING: hello", "FAIL_HEALTH: \"1\"")
-        .replace("timeout: 30s", "timeout: 2s");
+    let manifest = failing_service("2s");
     let sandbox = Sandbox::new("keep", &manifest);
     let out = sandbox.run(&["up", "--keep"]);
     assert_eq!(out.status.code(), Some(1));
@@ -227,9 +230,7 @@ fn sigterm_during_up_removes_what_it_started() {
     if !docker_or_skip() {
         return;
     }
-    let manifest = TWO_ENTRIES
-        .replace("GREETING: hello", "FAIL_HEALTH: \"1\"")
-        .replace("timeout: 30s", "timeout: 120s");
+    let manifest = failing_service("120s");
     let sandbox = Sandbox::new("interrupt", &manifest);
     let mut child = sandbox
         .command(&["up"])

@@ -180,29 +180,41 @@ pub fn labelled(name: &str) -> usize {
     })
 }
 
-/// One HTTP request from the test, through the library's client.
-pub fn http(method: &str, url: &str, body: Option<&str>) -> (u16, String) {
+/// One HTTP request from the test with headers, through the library's client.
+pub fn request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> sandbox::health::http::HttpAnswer {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(async {
-        let headers = if body.is_some() {
-            vec![("content-type".to_owned(), "application/json".to_owned())]
-        } else {
-            Vec::new()
-        };
-        let answer = sandbox::health::http::request(
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    runtime
+        .block_on(sandbox::health::http::request(
             method,
             url,
             &headers,
             body.map(|b| b.as_bytes().to_vec()),
             Duration::from_secs(10),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-        (answer.status, answer.text())
-    })
+        ))
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+/// One HTTP request from the test: status and body text.
+pub fn http(method: &str, url: &str, body: Option<&str>) -> (u16, String) {
+    let headers: &[(&str, &str)] = if body.is_some() {
+        &[("content-type", "application/json")]
+    } else {
+        &[]
+    };
+    let answer = request(method, url, headers, body);
+    (answer.status, answer.text())
 }
 
 pub fn get(url: &str) -> (u16, String) {
