@@ -153,6 +153,22 @@ fn limits_and_faults_shape_what_callers_see() {
     let (status, took) = timed_get(&format!("{broken}/x"));
     assert_eq!(status, 200);
     assert!(took >= Duration::from_millis(250), "{took:?}");
+    // `status` shows what is in force.
+    let status = sandbox.status();
+    let entry = |name: &str| {
+        status["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(entry("broken")["faults"]["latency"], "250ms", "{status}");
+    assert_eq!(entry("limited")["limits"]["rate"], "5/s", "{status}");
+    assert!(entry("web")["faults"].is_null());
+    let table = sandbox.ok(&["status"]);
+    assert!(table.contains("broken: faults latency: 250ms"), "{table}");
     sandbox.ok(&["limits", "limited", "--clear"]);
     for _ in 0..10 {
         assert_eq!(get(&format!("{limited}/fast")).0, 200);

@@ -73,6 +73,42 @@ pub struct LimitsArgs {
     pub json: bool,
 }
 
+/// Adds the limits and faults in force, as every agent reports them, to the
+/// status document's entries.
+pub(crate) async fn add_in_force(
+    found: &crate::runner::status::Found,
+    doc: &mut crate::runner::status::StatusDoc,
+) {
+    for agent in super::calls::agent_urls(found) {
+        let url = format!("{agent}/_sandbox/state");
+        let Ok(answer) = http::request("GET", &url, &[], None, TIMEOUT).await else {
+            continue;
+        };
+        let Ok(state) = serde_json::from_slice::<serde_json::Value>(&answer.body) else {
+            continue;
+        };
+        for served in state["served"].as_array().into_iter().flatten() {
+            let Some(entry) = doc
+                .entries
+                .iter_mut()
+                .find(|e| served["name"] == e.name.as_str())
+            else {
+                continue;
+            };
+            let in_force = |key: &str| {
+                let value = &served[key];
+                let empty = value.is_null()
+                    || value
+                        .as_object()
+                        .is_some_and(|o| o.values().all(|v| v.is_null()));
+                (!empty).then(|| value.clone())
+            };
+            entry.limits = in_force("limits");
+            entry.faults = in_force("faults");
+        }
+    }
+}
+
 /// Reads what is in force for `dependency` from the agent that fronts it.
 async fn in_force(
     globals: &Globals,

@@ -21,7 +21,8 @@ pub async fn run(globals: &Globals, args: StatusArgs) -> Result<()> {
     let engine = super::connect().await?;
     let found = Found::load(&engine, &sandbox).await?;
     let health = super::registry_health(&found).await;
-    let doc = found.doc(&sandbox, &health);
+    let mut doc = found.doc(&sandbox, &health);
+    super::faults::add_in_force(&found, &mut doc).await;
     if args.json {
         output::print_json(&doc);
     } else if doc.entries.is_empty() {

@@ -63,6 +63,25 @@ pub fn status_table(doc: &StatusDoc) -> String {
         })
         .collect();
     let mut text = table(&["NAME", "ROLE", "KIND", "STATE", "HEALTH", "URL"], &rows);
+    for entry in &doc.entries {
+        for (what, value) in [("limits", &entry.limits), ("faults", &entry.faults)] {
+            if let Some(serde_json::Value::Object(map)) = value {
+                let pairs: Vec<String> = map
+                    .iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| {
+                        format!(
+                            "{k}: {}",
+                            v.as_str()
+                                .map(str::to_owned)
+                                .unwrap_or_else(|| v.to_string())
+                        )
+                    })
+                    .collect();
+                text.push_str(&format!("{}: {what} {}\n", entry.name, pairs.join(", ")));
+            }
+        }
+    }
     text.push_str(&format!(
         "\nregistry: {}\n",
         doc.registry_url.as_deref().unwrap_or("not running")

@@ -36,6 +36,12 @@ pub struct StatusEntry {
     /// The debug port on the host, when the entry runs with debug settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debug: Option<String>,
+    /// Limits in force (from the agent that fronts the entry), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<serde_json::Value>,
+    /// Faults in force, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<serde_json::Value>,
 }
 
 impl StatusDoc {
@@ -149,6 +155,8 @@ impl Found {
                 state: container.state.clone(),
                 ports,
                 debug,
+                limits: None,
+                faults: None,
             });
         }
         if let Some(agent) = self.agent() {
@@ -169,6 +177,8 @@ impl Found {
                     kind: served.kind.as_str().into(),
                     state: agent.state.clone(),
                     debug: None,
+                    limits: None,
+                    faults: None,
                 });
             }
         }
