@@ -253,3 +253,64 @@ dependencies:
     assert!(err.contains("recordings/inventory.yaml:4"), "{err}");
     assert_eq!(sandbox.leftovers(), 0);
 }
+
+#[test]
+fn up_record_switches_a_replay_to_recording_into_its_file() {
+    if !docker_or_skip() {
+        return;
+    }
+    let manifest = r#"
+version: 1
+service:
+  name: web
+  build: ./app
+  command: ["/shopd", "fixture", "--port", "8080"]
+  ports: { http: 8080 }
+  health: { http: /healthz }
+dependencies:
+  origin:
+    build: ./app
+    command: ["/shopd", "fixture", "--port", "9000"]
+    ports: { http: 9000 }
+    health: { http: /healthz }
+  inventory:
+    replay: recordings/inventory.yaml
+"#;
+    let sandbox = Sandbox::new("rerecord", manifest);
+    sandbox.write(
+        "recordings/inventory.yaml",
+        "version: 1\ninteractions: []\n",
+    );
+    let out = sandbox.run(&["up", "--record", "inventory"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a replay needs an upstream to record from"
+    );
+    assert!(
+        stderr(&out).contains("--record inventory=http://"),
+        "{}",
+        stderr(&out)
+    );
+    sandbox.ok(&["up", "--record", "inventory=http://origin:9000"]);
+    let status = sandbox.status();
+    let kind = status["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "inventory")
+        .unwrap()["kind"]
+        .clone();
+    assert_eq!(kind, "record");
+    let (code, _) = get(&format!("{}/status/201", sandbox.url("inventory")));
+    assert_eq!(code, 201);
+    sandbox.ok(&["down"]);
+    let text = std::fs::read_to_string(sandbox.path("recordings/inventory.yaml")).unwrap();
+    assert!(text.contains("/status/201"), "{text}");
+    // Replayed again by a plain `up`.
+    sandbox.ok(&["up"]);
+    assert_eq!(
+        get(&format!("{}/status/201", sandbox.url("inventory"))).0,
+        201
+    );
+}

@@ -293,3 +293,29 @@ service:
     assert!(err.contains("build it locally"), "{err}");
     assert_eq!(sandbox.leftovers(), 0);
 }
+
+#[test]
+fn a_failing_build_names_its_step() {
+    if !docker_or_skip() {
+        return;
+    }
+    let manifest = r#"
+version: 1
+service:
+  name: web
+  build: ./broken
+"#;
+    let sandbox = Sandbox::new("badbuild", manifest);
+    sandbox.write("broken/Dockerfile", "FROM scratch\nCOPY no-such-file /x\n");
+    sandbox.write("broken/.dockerignore", "secret.txt\n");
+    sandbox.write("broken/secret.txt", "not sent to the engine\n");
+    let out = sandbox.run(&["up"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("failed to build the image of `web`"), "{err}");
+    assert!(
+        err.contains("COPY no-such-file /x"),
+        "the failing step: {err}"
+    );
+    assert_eq!(sandbox.leftovers(), 0);
+}
