@@ -98,8 +98,7 @@ pub enum Progress {
     },
     /// One line per event.
     Lines,
-    /// Nothing (`--json` keeps stderr for errors only... and progress would
-    /// be fine there too, but scripts asked for quiet).
+    /// Nothing: for callers that print their own result only (`debug --json`).
     Quiet,
 }
 
