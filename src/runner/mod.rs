@@ -22,11 +22,19 @@ pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
 /// writes its last recordings on SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
-/// How a container is stopped before removal: agents get SIGTERM and a grace
-/// period (their recordings must be complete); everything else of an
-/// ephemeral sandbox is killed at once, since its volumes go with it.
+/// How a container is stopped before removal: an agent that records gets
+/// SIGTERM and a grace period (its recordings must be complete); everything
+/// else of an ephemeral sandbox is killed at once, since its volumes go
+/// with it.
 fn grace(container: &ContainerInfo) -> Option<Duration> {
-    (container.label(labels::ROLE) == Some("agent")).then_some(STOP_GRACE)
+    let served: Vec<plan::ServedLabel> = container
+        .label(labels::SERVED)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    let records = served
+        .iter()
+        .any(|s| s.kind == crate::manifest::Kind::Record);
+    records.then_some(STOP_GRACE)
 }
 /// Lines of an entry's log shown when it fails.
 pub const FAILURE_LOG_LINES: u64 = 20;
