@@ -76,12 +76,12 @@ async fn exec(globals: &Globals, entry: &str, command: &[String], shell: bool) -
     let code = engine.exec_interactive(&container.id, command, tty).await?;
     match code {
         126 | 127 => Err(Error::Failed(format!(
-            "cannot run `{}` in `{entry}` (exit {code}): {}",
+            "cannot run `{}` in `{entry}` (exit {code}): the image has no such program, or it is not executable{}",
             command.join(" "),
-            if code == 127 {
-                "not found in the image"
+            if shell {
+                "; images built FROM scratch have no shell: use `sandbox exec ENTRY -- PROGRAM` with a program the image has"
             } else {
-                "not executable"
+                ""
             }
         ))),
         code => Ok(i32::try_from(code).unwrap_or(1)),
