@@ -259,3 +259,30 @@ fn bad_limits_and_faults_are_usage_errors() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn faults_on_the_service_put_a_proxy_in_front_of_it() {
+    if !docker_or_skip() {
+        return;
+    }
+    let manifest = r#"
+version: 1
+service:
+  name: web
+  build: ./app
+  command: ["/shopd", "fixture", "--port", "8080"]
+  ports: { http: 8080 }
+  health: { http: /healthz }
+  faults: { latency: 200ms }
+"#;
+    let sandbox = Sandbox::new("svcfaults", manifest);
+    sandbox.ok(&["up"]);
+    let (status, took) = timed_get(&format!("{}/healthz", sandbox.url("web")));
+    assert_eq!(status, 200);
+    assert!(took >= Duration::from_millis(200), "{took:?}");
+    let doc = sandbox.status();
+    assert_eq!(doc["entries"][0]["faults"]["latency"], "200ms", "{doc}");
+    sandbox.ok(&["faults", "web", "--clear"]);
+    let (_, took) = timed_get(&format!("{}/healthz", sandbox.url("web")));
+    assert!(took < Duration::from_millis(200), "{took:?}");
+}

@@ -251,19 +251,37 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         })
     };
 
-    // The service.
+    // The service, behind a proxy when it has limits or faults.
     let service = &manifest.service;
+    let service_container = service.container();
+    let service_proxied = has_any(&service.limits, &service.faults);
+    let service_alias = if service_proxied {
+        format!("{}-origin", service.name)
+    } else {
+        service.name.clone()
+    };
     let debug = options.debug.contains(&service.name);
+    if service_proxied {
+        containers.push(proxy_for(
+            loaded,
+            &network,
+            &service.name,
+            &service_alias,
+            &service_container,
+            &service.limits,
+            &service.faults,
+        ));
+    }
     containers.push(real_container(
         &sandbox,
         &network,
         &service.name,
         Role::Service,
         service.kind(),
-        &service.container(),
+        &service_container,
         service.debug.as_ref().filter(|_| debug),
         &shared_env,
-        None,
+        Some(&service_alias),
         1,
         loaded,
     ));
@@ -279,7 +297,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
             .map(|p| format!("http://{}:{p}", service.name)),
         host_url: None,
         api: api_of(&service.name, &service.api),
-        probe: network_probe(&service.name, &service.name, &sandbox, &service.container()),
+        probe: network_probe(&service_alias, &service.name, &sandbox, &service_container),
     });
 
     for (name, dep) in &manifest.dependencies {
@@ -399,70 +417,16 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
             loaded,
         );
         if proxied {
-            // The proxy answers under the dependency's name and publishes
-            // its ports; the real container is reached through it.
             planned.spec.aliases = vec![alias.clone()];
-            let ports: Vec<ProxyPort> = container
-                .ports
-                .iter()
-                .map(|(port_name, port)| ProxyPort {
-                    listen: *port,
-                    target: *port,
-                    http: speaks_http(&container.health, port_name),
-                })
-                .collect();
-            let proxy_entry = format!("{name}-proxy");
-            let proxy_config = AgentConfig {
-                version: config::CONFIG_VERSION,
-                sandbox: sandbox.clone(),
-                admin_port: config::ADMIN_PORT,
-                registry: None,
-                served: vec![Served {
-                    name: name.clone(),
-                    port: container.ports.values().next().copied().unwrap_or(80),
-                    private_port: 0,
-                    mode: Mode::Proxy {
-                        target: alias.clone(),
-                        ports,
-                    },
-                    limits: dep.limits.clone(),
-                    faults: dep.faults.clone(),
-                }],
-                callers: caller_names(loaded),
-                listen: std::net::Ipv4Addr::UNSPECIFIED.into(),
-                registry_port: config::REGISTRY_PORT,
-                journal_capacity: config::JOURNAL_CAPACITY,
-                threads: 0,
-            };
-            let mut publish: Vec<u16> = container.ports.values().copied().collect();
-            publish.push(config::ADMIN_PORT);
-            let mut proxy_labels = base_labels(&sandbox, &proxy_entry, Role::Agent, "proxy");
-            proxy_labels.insert(
-                labels::PORTS.into(),
-                serde_json::to_string(&container.ports).unwrap_or_default(),
-            );
-            containers.push(Planned {
-                entry: proxy_entry.clone(),
-                role: Role::Agent,
-                kind: "proxy".into(),
-                wave: 0,
-                image: ImageSource::Agent,
-                spec: ContainerSpec {
-                    name: container_name(&sandbox, &proxy_entry),
-                    image: String::new(),
-                    command: Some(agent_command()),
-                    env: Vec::new(),
-                    labels: proxy_labels,
-                    network: network.clone(),
-                    aliases: vec![name.clone()],
-                    publish,
-                    binds: Vec::new(),
-                },
-                ports: container.ports.clone(),
-                health: None,
-                debug_port: None,
-                files: vec![agent_file(&proxy_config)],
-            });
+            containers.push(proxy_for(
+                loaded,
+                &network,
+                name,
+                &alias,
+                &container,
+                &dep.limits,
+                &dep.faults,
+            ));
         }
         containers.push(planned);
         registry_entries.push(RegistryEntry {
@@ -549,6 +513,82 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
 }
 
 /// The agent's arguments; the image's entrypoint is the binary.
+/// An agent proxy in front of a real container: it answers under the
+/// entry's name and publishes its ports; the container itself is reached
+/// through it under `alias`.
+fn proxy_for(
+    loaded: &Loaded,
+    network: &str,
+    name: &str,
+    alias: &str,
+    container: &Container,
+    limits: &Option<Limits>,
+    faults: &Option<Faults>,
+) -> Planned {
+    let sandbox = &loaded.name;
+    let ports: Vec<ProxyPort> = container
+        .ports
+        .iter()
+        .map(|(port_name, port)| ProxyPort {
+            listen: *port,
+            target: *port,
+            http: speaks_http(&container.health, port_name),
+        })
+        .collect();
+    let proxy_entry = format!("{name}-proxy");
+    let proxy_config = AgentConfig {
+        version: config::CONFIG_VERSION,
+        sandbox: sandbox.clone(),
+        admin_port: config::ADMIN_PORT,
+        registry: None,
+        served: vec![Served {
+            name: name.to_owned(),
+            port: container.ports.values().next().copied().unwrap_or(80),
+            private_port: 0,
+            mode: Mode::Proxy {
+                target: alias.to_owned(),
+                ports,
+            },
+            limits: limits.clone(),
+            faults: faults.clone(),
+        }],
+        callers: caller_names(loaded),
+        listen: std::net::Ipv4Addr::UNSPECIFIED.into(),
+        registry_port: config::REGISTRY_PORT,
+        journal_capacity: config::JOURNAL_CAPACITY,
+        threads: 0,
+    };
+    let mut publish: Vec<u16> = container.ports.values().copied().collect();
+    publish.push(config::ADMIN_PORT);
+    let mut proxy_labels = base_labels(sandbox, &proxy_entry, Role::Agent, "proxy");
+    proxy_labels.insert(
+        labels::PORTS.into(),
+        serde_json::to_string(&container.ports).unwrap_or_default(),
+    );
+    Planned {
+        entry: proxy_entry.clone(),
+        role: Role::Agent,
+        kind: "proxy".into(),
+        wave: 0,
+        image: ImageSource::Agent,
+        spec: ContainerSpec {
+            name: container_name(sandbox, &proxy_entry),
+            image: String::new(),
+            command: Some(agent_command()),
+            env: Vec::new(),
+            labels: proxy_labels,
+            network: network.to_owned(),
+            aliases: vec![name.to_owned()],
+            publish,
+            binds: Vec::new(),
+        },
+        ports: container.ports.clone(),
+        health: None,
+        debug_port: None,
+        files: vec![agent_file(&proxy_config)],
+    }
+}
+
 fn agent_command() -> Vec<String> {
     vec![
         "agent".to_owned(),
