@@ -164,6 +164,14 @@ fn debug_publishes_the_debug_port_and_stop_restores_the_entry() {
     assert!(status["entries"][0]["debug"].is_null(), "{status}");
     let (code, _) = get(&format!("{}/healthz", sandbox.url("web")));
     assert_eq!(code, 200);
+
+    // `up --debug` starts the service the same way and says how to attach.
+    let out = sandbox.ok(&["up", "--debug"]);
+    assert!(
+        out.contains("web is waiting for a debugger at 127.0.0.1:"),
+        "{out}"
+    );
+    assert!(sandbox.status()["entries"][0]["debug"].is_string());
 }
 
 #[test]

@@ -58,11 +58,38 @@ pub async fn run(globals: &Globals, args: UpArgs) -> Result<()> {
         keep: args.keep,
         quiet: false,
     };
+    let debug = args.debug;
     let (doc, _) = bring_up(globals, request).await?;
     if json {
         output::print_json(&doc);
     } else {
         print!("{}", output::status_table(&doc));
+        if debug {
+            print_attach(globals, &doc)?;
+        }
+    }
+    Ok(())
+}
+
+/// After `up --debug`: how to attach to the service.
+fn print_attach(globals: &Globals, doc: &crate::runner::status::StatusDoc) -> Result<()> {
+    let loaded = globals.load()?;
+    let service = &loaded.manifest.service;
+    let (Some(debug), Some(address)) = (
+        service.debug.as_ref(),
+        doc.entry(&service.name).and_then(|e| e.debug.clone()),
+    ) else {
+        return Ok(());
+    };
+    let port = address
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let command = debug.command.clone().unwrap_or_default().join(" ");
+    println!("\n{} is waiting for a debugger at {address}", service.name);
+    for line in super::debug::attach_commands(&command, port) {
+        println!("  {line}");
     }
     Ok(())
 }
