@@ -184,9 +184,25 @@ impl Globals {
     /// The sandbox name without requiring a valid manifest when `--name` is
     /// given (so `down --name x` works from anywhere).
     pub fn sandbox_name(&self) -> Result<String> {
-        match &self.name {
-            Some(name) => Ok(name.clone()),
-            None => Ok(self.load()?.name),
+        if let Some(name) = &self.name {
+            return Ok(name.clone());
+        }
+        match self.load() {
+            Ok(loaded) => Ok(loaded.name),
+            // A manifest broken by an edit must not keep its running sandbox
+            // from being shown or removed.
+            Err(crate::Error::Manifest(manifest::ManifestError::Invalid { problems })) => {
+                let path = self.manifest_path();
+                let name = manifest::lenient_name(&path).ok_or_else(|| {
+                    crate::Error::Manifest(manifest::ManifestError::Invalid { problems })
+                })?;
+                eprintln!(
+                    "warning: {} does not validate (`sandbox validate` says why); using the sandbox name `{name}`",
+                    path.display()
+                );
+                Ok(name)
+            }
+            Err(other) => Err(other),
         }
     }
 }

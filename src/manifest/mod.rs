@@ -124,6 +124,19 @@ pub fn starter(name: &str) -> String {
     include_str!("starter.yaml").replace("{{name}}", name)
 }
 
+/// The sandbox name of a manifest that may not validate: its `name:` when
+/// that can be read, else its folder's. Lets `down` and `status` find a
+/// running sandbox after its manifest was broken by an edit.
+pub fn lenient_name(file: &Path) -> Option<String> {
+    let absolute = std::path::absolute(file).ok()?;
+    let text = std::fs::read_to_string(&absolute).ok()?;
+    let declared = serde_yaml::from_str::<serde_yaml::Value>(&text)
+        .ok()
+        .and_then(|doc| doc.get("name")?.as_str().map(str::to_owned))
+        .filter(|name| is_valid_name(name));
+    declared.or_else(|| absolute.parent().map(name_from_folder))
+}
+
 /// Turns a folder name into a valid sandbox name.
 pub fn name_from_folder(dir: &Path) -> String {
     let raw = dir
@@ -153,4 +166,20 @@ pub fn is_valid_name(name: &str) -> bool {
 /// The environment-variable stem of an entry: upper-cased, `-` becomes `_`.
 pub fn env_stem(name: &str) -> String {
     name.to_ascii_uppercase().replace('-', "_")
+}
+
+#[cfg(test)]
+mod lenient_tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_manifest_still_names_its_sandbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sandbox.yaml");
+        std::fs::write(&file, "version: 1\nname: shop\nservce: {}\n").unwrap();
+        assert!(load(&file).is_err());
+        assert_eq!(lenient_name(&file).as_deref(), Some("shop"));
+        std::fs::write(&file, "version: [1\n").unwrap();
+        assert_eq!(lenient_name(&file), Some(name_from_folder(dir.path())));
+    }
 }
