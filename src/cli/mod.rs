@@ -193,9 +193,9 @@ impl Globals {
             // from being shown or removed.
             Err(crate::Error::Manifest(manifest::ManifestError::Invalid { problems })) => {
                 let path = self.manifest_path();
-                let name = manifest::lenient_name(&path).ok_or_else(|| {
-                    crate::Error::Manifest(manifest::ManifestError::Invalid { problems })
-                })?;
+                let name = manifest::lenient_name(&path).ok_or(crate::Error::Manifest(
+                    manifest::ManifestError::Invalid { problems },
+                ))?;
                 eprintln!(
                     "warning: {} does not validate (`sandbox validate` says why); using the sandbox name `{name}`",
                     path.display()
