@@ -1,3 +1,6 @@
+//! Unit tests of manifest validation: each rule, suggestions, positions in
+//! named files, and garbled input that must never panic.
+
 use std::path::Path;
 
 use super::*;
