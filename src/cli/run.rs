@@ -36,7 +36,8 @@ fn unique_name(base: &str) -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     let mut base = base.to_owned();
-    base.truncate(24);
+    // At most 16 + 5 + 7 + 1 + 5 = 34 characters: a valid name.
+    base.truncate(16);
     format!(
         "{}-run-{}-{:05x}",
         base.trim_end_matches('-'),
@@ -157,5 +158,19 @@ async fn report_failure(engine: &crate::engine::Engine, sandbox: &str) {
                 eprint!("  {}", super::calls::render_call(call));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_names_are_valid_and_distinct() {
+        let long = "a-very-long-sandbox-name-of-forty-chars-x";
+        let first = unique_name(&long[..40]);
+        assert!(crate::manifest::is_valid_name(&first), "{first}");
+        assert!(first.starts_with("a-very-long-sand"));
+        assert!(crate::manifest::is_valid_name(&unique_name("shop")));
     }
 }
