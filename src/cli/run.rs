@@ -166,7 +166,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn run_names_are_valid_and_distinct() {
+    fn run_names_are_valid_even_for_long_sandbox_names() {
         let long = "a-very-long-sandbox-name-of-forty-chars-x";
         let first = unique_name(&long[..40]);
         assert!(crate::manifest::is_valid_name(&first), "{first}");
