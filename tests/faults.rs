@@ -8,16 +8,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-const MANIFEST: &str = r#"
-version: 1
-service:
-  name: web
-  build: ./app
-  command: ["/shopd", "fixture", "--port", "8080"]
-  ports: { http: 8080 }
-  health: { http: /healthz }
-dependencies:
-  limited:
+const MANIFEST: &str = web_with!(
+    r#"  limited:
     stub:
       routes:
         - match: { path: /fast }
@@ -48,7 +40,8 @@ dependencies:
     command: ["/shopd", "tcp-echo", "--port", "7000"]
     ports: { tcp: 7000 }
     faults: { latency: 300ms }
-"#;
+"#
+);
 
 fn timed_get(url: &str) -> (u16, Duration) {
     let started = Instant::now();

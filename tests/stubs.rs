@@ -5,16 +5,8 @@ mod common;
 
 use common::*;
 
-const STUBBED: &str = r#"
-version: 1
-service:
-  name: web
-  build: ./app
-  command: ["/shopd", "fixture", "--port", "8080"]
-  ports: { http: 8080 }
-  health: { http: /healthz }
-dependencies:
-  payments:
+const STUBBED: &str = web_with!(
+    r#"  payments:
     stub:
       routes:
         - match: { method: GET, path: "/payments/{id}" }
@@ -24,7 +16,8 @@ dependencies:
         - match: { method: POST, path: /payments, json: { currency: EUR } }
           respond: { status: 201, headers: { location: /payments/7 } }
       files: [stubs/more.yaml]
-"#;
+"#
+);
 
 #[test]
 fn a_service_calls_a_stub_through_its_url() {
@@ -125,16 +118,8 @@ fn a_recording_is_redacted_complete_after_down_and_replays_without_its_upstream(
     if !docker_or_skip() {
         return;
     }
-    let recording = r#"
-version: 1
-service:
-  name: web
-  build: ./app
-  command: ["/shopd", "fixture", "--port", "8080"]
-  ports: { http: 8080 }
-  health: { http: /healthz }
-dependencies:
-  origin:
+    let recording = web_with!(
+        r#"  origin:
     build: ./app
     command: ["/shopd", "fixture", "--port", "9000"]
     ports: { http: 9000 }
@@ -144,7 +129,8 @@ dependencies:
       upstream: http://origin:9000
       to: recordings/catalog.yaml
       redact: [x-api-key]
-"#;
+"#
+    );
     let sandbox = Sandbox::new("record", recording);
     sandbox.ok(&["up"]);
     let catalog = sandbox.url("catalog");
@@ -204,18 +190,11 @@ dependencies:
     assert_eq!(names.len(), 1, "no temporary file is left: {names:?}");
 
     // Replay the recording with the upstream gone.
-    let replay = r#"
-version: 1
-service:
-  name: web
-  build: ./app
-  command: ["/shopd", "fixture", "--port", "8080"]
-  ports: { http: 8080 }
-  health: { http: /healthz }
-dependencies:
-  catalog:
+    let replay = web_with!(
+        r#"  catalog:
     replay: recordings/catalog.yaml
-"#;
+"#
+    );
     sandbox.write("sandbox.yaml", replay);
     sandbox.ok(&["up"]);
     let catalog = sandbox.url("catalog");
@@ -259,23 +238,16 @@ fn up_record_switches_a_replay_to_recording_into_its_file() {
     if !docker_or_skip() {
         return;
     }
-    let manifest = r#"
-version: 1
-service:
-  name: web
-  build: ./app
-  command: ["/shopd", "fixture", "--port", "8080"]
-  ports: { http: 8080 }
-  health: { http: /healthz }
-dependencies:
-  origin:
+    let manifest = web_with!(
+        r#"  origin:
     build: ./app
     command: ["/shopd", "fixture", "--port", "9000"]
     ports: { http: 9000 }
     health: { http: /healthz }
   inventory:
     replay: recordings/inventory.yaml
-"#;
+"#
+    );
     let sandbox = Sandbox::new("rerecord", manifest);
     sandbox.write(
         "recordings/inventory.yaml",

@@ -500,41 +500,65 @@ impl Engine {
         text
     }
 
-    /// Runs a command in a container, collecting its output; returns the exit
-    /// code and the combined output. A missing program is exit code 126 or
-    /// 127, as the engine reports it.
-    pub async fn exec_capture(&self, id: &str, command: &[String]) -> EngineResult<(i64, String)> {
-        let operation = format!("run {:?} in {id}", command.join(" "));
+    /// Creates and starts an exec of `command` in a container (stdin attached
+    /// when `stdin`); returns its id and its streams.
+    async fn start_exec(
+        &self,
+        id: &str,
+        command: &[String],
+        stdin: bool,
+        tty: bool,
+        operation: &str,
+    ) -> EngineResult<(String, bollard::exec::StartExecResults)> {
         let config = ExecConfig {
             cmd: Some(command.to_vec()),
+            attach_stdin: Some(stdin),
             attach_stdout: Some(true),
             attach_stderr: Some(true),
+            tty: Some(tty),
             ..Default::default()
         };
         let exec = self
             .docker
             .create_exec(id, config)
             .await
-            .map_err(|e| EngineError::from_bollard(operation.clone(), e))?;
-        let mut output = String::new();
-        if let bollard::exec::StartExecResults::Attached {
-            output: mut stream, ..
-        } = self
+            .map_err(|e| EngineError::from_bollard(operation, e))?;
+        let started = self
             .docker
             .start_exec(&exec.id, None)
             .await
-            .map_err(|e| EngineError::from_bollard(operation.clone(), e))?
+            .map_err(|e| EngineError::from_bollard(operation, e))?;
+        Ok((exec.id, started))
+    }
+
+    /// The exit code of a finished exec.
+    async fn exec_exit_code(&self, exec_id: &str, operation: &str) -> EngineResult<i64> {
+        let inspect = self
+            .docker
+            .inspect_exec(exec_id)
+            .await
+            .map_err(|e| EngineError::from_bollard(operation, e))?;
+        Ok(inspect.exit_code.unwrap_or(-1))
+    }
+
+    /// Runs a command in a container, collecting its output; returns the exit
+    /// code and the combined output. A missing program is exit code 126 or
+    /// 127, as the engine reports it.
+    pub async fn exec_capture(&self, id: &str, command: &[String]) -> EngineResult<(i64, String)> {
+        let operation = format!("run {:?} in {id}", command.join(" "));
+        let (exec, started) = self
+            .start_exec(id, command, false, false, &operation)
+            .await?;
+        let mut output = String::new();
+        if let bollard::exec::StartExecResults::Attached {
+            output: mut stream, ..
+        } = started
         {
             while let Some(Ok(chunk)) = stream.next().await {
                 output.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
             }
         }
-        let inspect = self
-            .docker
-            .inspect_exec(&exec.id)
-            .await
-            .map_err(|e| EngineError::from_bollard(operation, e))?;
-        Ok((inspect.exit_code.unwrap_or(-1), output))
+        Ok((self.exec_exit_code(&exec, &operation).await?, output))
     }
 
     /// Runs a command in a container attached to this process's stdin and
@@ -547,27 +571,11 @@ impl Engine {
     ) -> EngineResult<i64> {
         use tokio::io::AsyncWriteExt;
         let operation = format!("run {:?} in {id}", command.join(" "));
-        let config = ExecConfig {
-            cmd: Some(command.to_vec()),
-            attach_stdin: Some(true),
-            attach_stdout: Some(true),
-            attach_stderr: Some(true),
-            tty: Some(tty),
-            ..Default::default()
-        };
-        let exec = self
-            .docker
-            .create_exec(id, config)
-            .await
-            .map_err(|e| EngineError::from_bollard(operation.clone(), e))?;
+        let (exec, started) = self.start_exec(id, command, true, tty, &operation).await?;
         if let bollard::exec::StartExecResults::Attached {
             mut output,
             mut input,
-        } = self
-            .docker
-            .start_exec(&exec.id, None)
-            .await
-            .map_err(|e| EngineError::from_bollard(operation.clone(), e))?
+        } = started
         {
             let pump = tokio::spawn(async move {
                 let mut stdin = tokio::io::stdin();
@@ -590,12 +598,7 @@ impl Engine {
             }
             pump.abort();
         }
-        let inspect = self
-            .docker
-            .inspect_exec(&exec.id)
-            .await
-            .map_err(|e| EngineError::from_bollard(operation, e))?;
-        Ok(inspect.exit_code.unwrap_or(-1))
+        self.exec_exit_code(&exec, &operation).await
     }
 
     // ---- volumes ----

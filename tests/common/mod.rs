@@ -11,6 +11,25 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_sandbox");
 
+/// A manifest whose service is `web` (a `shopd fixture` on :8080 with an
+/// http health check), followed by the given `dependencies:` entries.
+#[macro_export]
+macro_rules! web_with {
+    ($dependencies:literal) => {
+        concat!(
+            "version: 1\n",
+            "service:\n",
+            "  name: web\n",
+            "  build: ./app\n",
+            "  command: [\"/shopd\", \"fixture\", \"--port\", \"8080\"]\n",
+            "  ports: { http: 8080 }\n",
+            "  health: { http: /healthz }\n",
+            "dependencies:\n",
+            $dependencies
+        )
+    };
+}
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
