@@ -369,3 +369,67 @@ fn shared_libraries(binary: &Path) -> std::io::Result<Vec<PathBuf>> {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(tar: &[u8]) -> Vec<String> {
+        let mut archive = tar::Archive::new(tar);
+        let mut names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn build_contexts_honour_dockerignore_and_hash_contents_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("Dockerfile"), "FROM scratch\nCOPY app /app\n").unwrap();
+        std::fs::write(
+            root.join(".dockerignore"),
+            "secrets\n*.log\n!keep.log\nDockerfile\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("app"), "binary").unwrap();
+        std::fs::write(root.join("debug.log"), "noise").unwrap();
+        std::fs::write(root.join("keep.log"), "kept").unwrap();
+        std::fs::create_dir(root.join("secrets")).unwrap();
+        std::fs::write(root.join("secrets/key"), "k").unwrap();
+
+        let (tar, hash) = context_tar(root, "Dockerfile").unwrap();
+        assert_eq!(
+            names(&tar),
+            [".dockerignore", "Dockerfile", "app", "keep.log"]
+        );
+
+        // Touching a file changes nothing; changing its contents changes the hash.
+        std::fs::write(root.join("app"), "binary").unwrap();
+        assert_eq!(context_tar(root, "Dockerfile").unwrap().1, hash);
+        std::fs::write(root.join("app"), "binary v2").unwrap();
+        assert_ne!(context_tar(root, "Dockerfile").unwrap().1, hash);
+        // Ignored files do not count.
+        std::fs::write(root.join("debug.log"), "more noise").unwrap();
+        let again = context_tar(root, "Dockerfile").unwrap().1;
+        std::fs::write(root.join("debug.log"), "other noise").unwrap();
+        assert_eq!(context_tar(root, "Dockerfile").unwrap().1, again);
+    }
+
+    #[test]
+    fn references_split_into_name_and_tag() {
+        assert_eq!(split_reference("postgres:16"), ("postgres", "16"));
+        assert_eq!(split_reference("postgres"), ("postgres", "latest"));
+        assert_eq!(
+            split_reference("localhost:5000/app"),
+            ("localhost:5000/app", "latest")
+        );
+        assert_eq!(
+            split_reference("localhost:5000/app:1"),
+            ("localhost:5000/app", "1")
+        );
+    }
+}

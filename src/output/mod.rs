@@ -204,6 +204,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_status_table_shows_entries_registry_and_what_is_in_force() {
+        use crate::runner::status::{StatusDoc, StatusEntry};
+        let entry = |name: &str, role: &str, kind: &str, url: Option<&str>| StatusEntry {
+            name: name.into(),
+            role: role.into(),
+            kind: kind.into(),
+            state: "running".into(),
+            health: "up".into(),
+            host_url: url.map(str::to_owned),
+            ports: Default::default(),
+            debug: None,
+            limits: None,
+            faults: None,
+        };
+        let mut payments = entry("payments", "dependency", "stub", Some("http://127.0.0.1:2"));
+        payments.faults = Some(serde_json::json!({"latency": "200ms", "error_rate": 0.5}));
+        let doc = StatusDoc {
+            sandbox: "shop".into(),
+            registry_url: Some("http://127.0.0.1:3".into()),
+            entries: vec![
+                entry("orders", "service", "build", Some("http://127.0.0.1:1")),
+                payments,
+                entry("worker", "dependency", "image", None),
+            ],
+        };
+        insta::assert_snapshot!(status_table(&doc), @r"
+        NAME      ROLE        KIND   STATE    HEALTH  URL
+        orders    service     build  running  up      http://127.0.0.1:1
+        payments  dependency  stub   running  up      http://127.0.0.1:2
+        worker    dependency  image  running  up      -
+        payments: faults error_rate: 0.5, latency: 200ms
+
+        registry: http://127.0.0.1:3
+        ");
+    }
+
+    #[test]
     fn tables_align_columns_and_mark_empty_cells() {
         let text = table(
             &["NAME", "URL"],

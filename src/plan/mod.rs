@@ -764,3 +764,194 @@ fn real_container(
         files: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MANIFEST: &str = r#"
+version: 1
+name: shop
+owner: team-shop
+service:
+  name: orders
+  image: orders:dev
+  env: { LOG: debug }
+  ports: { http: 8080 }
+  health: { http: /healthz }
+  debug: { port: 2345, command: ["/dlv"], env: { DEBUGGING: "1" } }
+dependencies:
+  payments:
+    owner: team-pay
+    stub:
+      routes:
+        - match: { path: /p }
+          respond: { body: ok }
+  user-db:
+    image: postgres:16
+    ports: { pg: 5432 }
+    health: { tcp: pg }
+  search:
+    image: search:1
+    ports: { http: 9200 }
+    faults: { latency: 10ms }
+"#;
+
+    fn load() -> (tempfile::TempDir, Loaded) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sandbox.yaml");
+        std::fs::write(&file, MANIFEST).unwrap();
+        let loaded = crate::manifest::load(&file).unwrap();
+        (dir, loaded)
+    }
+
+    fn find<'a>(plan: &'a Plan, entry: &str) -> &'a Planned {
+        plan.containers.iter().find(|c| c.entry == entry).unwrap()
+    }
+
+    #[test]
+    fn every_real_container_gets_each_dependency_s_address() {
+        let (_dir, loaded) = load();
+        let plan = plan(&loaded, &PlanOptions::default()).unwrap();
+        assert_eq!(plan.network, "sandbox-shop");
+        let orders = find(&plan, "orders");
+        for expected in [
+            "PAYMENTS_URL=http://payments:80",
+            "USER_DB_URL=http://user-db:5432",
+            "USER_DB_HOST=user-db",
+            "USER_DB_PORT=5432",
+            "SEARCH_URL=http://search:9200",
+            "SANDBOX_NAME=shop",
+            "SANDBOX_REGISTRY_URL=http://registry:7700",
+            "LOG=debug",
+        ] {
+            assert!(
+                orders.spec.env.iter().any(|e| e == expected),
+                "{expected} in {:?}",
+                orders.spec.env
+            );
+        }
+        assert_eq!(orders.wave, 1);
+        assert_eq!(orders.spec.publish, vec![8080]);
+        assert_eq!(orders.spec.labels[labels::NAME], "shop");
+        assert_eq!(orders.spec.labels[labels::ROLE], "service");
+        // A dependency does not get its own address.
+        let db = find(&plan, "user-db");
+        assert!(
+            !db.spec.env.iter().any(|e| e.starts_with("USER_DB_")),
+            "{:?}",
+            db.spec.env
+        );
+        assert!(
+            db.spec
+                .env
+                .iter()
+                .any(|e| e == "PAYMENTS_URL=http://payments:80")
+        );
+        assert_eq!(db.wave, 0);
+    }
+
+    #[test]
+    fn one_agent_serves_the_registry_and_every_stub() {
+        let (_dir, loaded) = load();
+        let plan = plan(&loaded, &PlanOptions::default()).unwrap();
+        let agent = &plan.containers[0];
+        assert_eq!(agent.entry, "agent");
+        assert_eq!(agent.spec.aliases, vec!["registry", "payments"]);
+        assert_eq!(
+            agent.spec.publish,
+            vec![
+                config::REGISTRY_PORT,
+                config::ADMIN_PORT,
+                config::FIRST_PRIVATE_PORT
+            ]
+        );
+        let config: AgentConfig = serde_json::from_slice(&agent.files[0].2).unwrap();
+        let registry = config.registry.unwrap();
+        let owners: Vec<_> = registry
+            .entries
+            .iter()
+            .map(|e| (e.name.as_str(), e.owner.as_deref()))
+            .collect();
+        assert_eq!(
+            owners,
+            [
+                ("orders", Some("team-shop")),
+                ("payments", Some("team-pay")),
+                ("user-db", Some("team-shop")),
+                ("search", Some("team-shop"))
+            ]
+        );
+        assert_eq!(config.served.len(), 1);
+        assert_eq!(config.callers, ["orders", "user-db", "search"]);
+    }
+
+    #[test]
+    fn faults_on_a_real_container_put_a_proxy_under_its_name() {
+        let (_dir, loaded) = load();
+        let plan = plan(&loaded, &PlanOptions::default()).unwrap();
+        assert_eq!(find(&plan, "search").spec.aliases, vec!["search-origin"]);
+        let proxy = find(&plan, "search-proxy");
+        assert_eq!(proxy.spec.aliases, vec!["search"]);
+        let config: AgentConfig = serde_json::from_slice(&proxy.files[0].2).unwrap();
+        match &config.served[0].mode {
+            Mode::Proxy { target, ports } => {
+                assert_eq!(target, "search-origin");
+                assert_eq!(
+                    (ports[0].listen, ports[0].target, ports[0].http),
+                    (9200, 9200, true)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(find(&plan, "user-db").spec.aliases, vec!["user-db"]);
+    }
+
+    #[test]
+    fn debug_settings_replace_command_and_publish_the_port() {
+        let (_dir, loaded) = load();
+        let options = PlanOptions {
+            debug: vec!["orders".into()],
+            ..Default::default()
+        };
+        let planned = plan(&loaded, &options).unwrap();
+        let orders = find(&planned, "orders");
+        assert_eq!(orders.spec.command, Some(vec!["/dlv".to_owned()]));
+        assert_eq!(orders.spec.publish, vec![8080, 2345]);
+        assert!(orders.spec.env.iter().any(|e| e == "DEBUGGING=1"));
+        assert_eq!(orders.debug_port, Some(2345));
+        let published = HashMap::from([(2345, 40000), (8080, 40001)]);
+        assert_eq!(
+            orders.readiness(&published),
+            Some(ProbeSpec::Tcp {
+                host: "127.0.0.1".into(),
+                port: 40000
+            })
+        );
+        let missing = PlanOptions {
+            debug: vec!["user-db".into()],
+            ..Default::default()
+        };
+        assert!(
+            plan(&loaded, &missing)
+                .unwrap_err()
+                .0
+                .contains("no `debug:`")
+        );
+    }
+
+    #[test]
+    fn recording_a_replay_needs_an_upstream() {
+        let (_dir, loaded) = load();
+        let options = PlanOptions {
+            record: IndexMap::from([("nobody".to_owned(), None)]),
+            ..Default::default()
+        };
+        assert!(
+            plan(&loaded, &options)
+                .unwrap_err()
+                .0
+                .contains("no dependency named `nobody`")
+        );
+    }
+}
