@@ -31,6 +31,7 @@ build_bench_image
 log "benches/up.sh: 1 service + $n real dependencies, $ROUNDS rounds ($SIDES; compose: $($COMPOSE version --short 2>/dev/null || echo '?'), $(compose_has_wait && echo 'up --wait' || echo 'up -d, then polling docker inspect health'))"
 
 compare real "$n" "up$n"
+main_s_up="$MED_S_UP" main_c_up="$MED_C_UP"
 echo
 print_summary "1 svc + $n deps"
 echo "RESULT up n=$n rounds=$ROUNDS sandbox_up=$MED_S_UP sandbox_up_again=$MED_S_RE sandbox_down=$MED_S_DOWN compose_up=$MED_C_UP compose_down=$MED_C_DOWN ratio_up=$(ratio "$MED_S_UP" "$MED_C_UP")"
@@ -38,16 +39,15 @@ echo "RESULT up n=$n rounds=$ROUNDS sandbox_up=$MED_S_UP sandbox_up_again=$MED_S
 if [ "$growth" = 1 ]; then
   echo
   printf '%-10s %10s %10s %10s\n' "growth N" "sandbox up" "compose up" ratio
-  rows=()
   for g in ${GROWTH:-5 10 20 50}; do
     if [ "$g" = "$n" ]; then
-      row="$(printf '%-10s %10s %10s %10s' "$g" "$MED_S_UP" "$MED_C_UP" "$(ratio "$MED_S_UP" "$MED_C_UP")")"
+      g_s="$main_s_up" g_c="$main_c_up"   # measured above
     else
       compare real "$g" "grow$g"
-      row="$(printf '%-10s %10s %10s %10s' "$g" "$MED_S_UP" "$MED_C_UP" "$(ratio "$MED_S_UP" "$MED_C_UP")")"
+      g_s="$MED_S_UP" g_c="$MED_C_UP"
     fi
-    echo "$row"
-    echo "RESULT growth n=$g sandbox_up=$MED_S_UP compose_up=$MED_C_UP" >>"$BENCH_TMP/growth"
+    printf '%-10s %10s %10s %10s\n' "$g" "$g_s" "$g_c" "$(ratio "$g_s" "$g_c")"
+    echo "RESULT growth n=$g sandbox_up=$g_s compose_up=$g_c" >>"$BENCH_TMP/growth"
   done
   cat "$BENCH_TMP/growth"
 fi
