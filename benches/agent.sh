@@ -29,72 +29,26 @@ AGENT_STUB=$((BASE + 11))
 AGENT_RECORD=$((BASE + 12))
 AGENT_REPLAY=$((BASE + 13))
 
-need() {
-    if ! command -v "$1" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$1" ]; then
-        echo "installing $1 ..." >&2
-        if [ "$(id -u)" = 0 ]; then apt-get install -y wrk nginx >/dev/null; else sudo apt-get install -y wrk nginx >/dev/null; fi
-    fi
-}
-need wrk
-need nginx
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+source "$(pwd)/benches/host.sh"
 
 echo "building the release binary ..." >&2
 cargo build --release --quiet
 BIN=${CARGO_TARGET_DIR:-target}/release/sandbox
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# The same small body everywhere.
-BODY='hello from the sandbox benchmark'
-mkdir -p "$WORK/www" "$WORK/nginx"
-printf '%s\n' "$BODY" >"$WORK/www/hello.txt"
-# nginx workers run as an unprivileged user when started as root.
-chmod 755 "$WORK" "$WORK/www"
-chmod 644 "$WORK/www/hello.txt"
-
-cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes $THREADS;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $WORK/nginx/body;
-    proxy_temp_path $WORK/nginx/proxy;
-    fastcgi_temp_path $WORK/nginx/fastcgi;
-    uwsgi_temp_path $WORK/nginx/uwsgi;
-    scgi_temp_path $WORK/nginx/scgi;
-    keepalive_requests 1000000;
+host_init
+start_nginx "$THREADS" "$NGINX_STATIC" "
     upstream backend {
         server 127.0.0.1:$NGINX_STATIC;
         keepalive 64;
-    }
-    server {
-        listen 127.0.0.1:$NGINX_STATIC;
-        root $WORK/www;
-        default_type text/plain;
     }
     server {
         listen 127.0.0.1:$NGINX_PROXY;
         location / {
             proxy_pass http://backend;
             proxy_http_version 1.1;
-            proxy_set_header Connection "";
+            proxy_set_header Connection \"\";
         }
-    }
-}
-EOF
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" &
-PIDS+=($!)
+    }"
 
 cat >"$WORK/agent.json" <<EOF
 {
