@@ -126,6 +126,26 @@ exit "$WANTED""#,
     assert_eq!(failing_status.code(), Some(3), "{err}");
     assert_eq!(sandboxes_named(&base), 0, "run leaves nothing behind");
 
+    // A failing command: the calls nothing matched are shown before teardown.
+    let out = sandbox.run(&[
+        "run",
+        "--",
+        "sh",
+        "-c",
+        &format!(
+            "\"{}\" probe \"$PAYMENTS_URL/missing-route\"; exit 4",
+            shopd.display()
+        ),
+    ]);
+    assert_eq!(out.status.code(), Some(4));
+    let err = stderr(&out);
+    assert!(
+        err.contains("calls that no stub or recording matched"),
+        "{err}"
+    );
+    assert!(err.contains("/missing-route"), "{err}");
+    assert_eq!(sandbox.leftovers(), 0);
+
     // --keep leaves it up under the given name.
     let out = sandbox.run(&["run", "--keep", "--", "true"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -212,4 +232,42 @@ fn every_json_output_parses() {
         .output()
         .unwrap();
     serde_json::from_slice::<serde_json::Value>(&schema.stdout).expect("schema is JSON");
+}
+
+#[test]
+fn an_interrupted_run_stops_the_command_and_still_tears_down() {
+    if !docker_or_skip() {
+        return;
+    }
+    let sandbox = Sandbox::new("runsig", &manifest("runsig"));
+    let mut child = sandbox
+        .command(&["run", "--", "sleep", "120"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the command runs (the sandbox is up), then interrupt `run`.
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            let out = sandbox.run(&["status", "--json"]);
+            let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            doc["entries"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|e| e["name"] == "web" && e["health"] == "up"))
+        }),
+        "the sandbox never came up"
+    );
+    let started = std::time::Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the command was stopped, not waited for"
+    );
+    assert_eq!(sandbox.leftovers(), 0);
 }
