@@ -8,10 +8,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
 use super::Globals;
-use crate::engine::labels;
 use crate::health::http;
 use crate::output;
-use crate::runner::status::Found;
 use crate::{Error, Result};
 
 #[derive(Debug, Args)]
@@ -58,19 +56,6 @@ struct CallsDoc<'a> {
     calls: &'a [Call],
 }
 
-/// Every agent's control URL (the main agent and proxies).
-pub(crate) fn agent_urls(found: &Found) -> Vec<String> {
-    found
-        .containers
-        .iter()
-        .filter(|c| c.label(labels::ROLE) == Some("agent"))
-        .filter_map(|c| {
-            let port = c.published.get(&crate::agent::config::ADMIN_PORT)?;
-            Some(format!("http://127.0.0.1:{port}"))
-        })
-        .collect()
-}
-
 /// The calls after `since` (per agent) from every agent, merged by time.
 pub(crate) async fn fetch(
     agents: &[String],
@@ -111,7 +96,7 @@ pub async fn run(globals: &Globals, args: CallsArgs) -> Result<()> {
             "no dependency named `{dep}` in sandbox `{sandbox}`; see `sandbox status`"
         )));
     }
-    let agents = agent_urls(&found);
+    let agents = found.admin_urls();
     let mut since = vec![0; agents.len()];
     let calls = fetch(&agents, &mut since, args.dependency.as_deref()).await?;
     if args.json && !args.follow {

@@ -93,19 +93,8 @@ pub async fn run(globals: &Globals, args: DebugArgs) -> Result<()> {
         .entry(&entry)
         .and_then(|e| e.debug.clone())
         .ok_or_else(|| Error::Failed(format!("the debug port of `{entry}` is not published")))?;
-    let port: u16 = address
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    let command = debug.command.clone().unwrap_or_default().join(" ");
-    let attach = Attach {
-        entry: entry.clone(),
-        host: "127.0.0.1".into(),
-        port,
-        container_port: debug.port,
-        attach: attach_commands(&command, port),
-    };
+    let attach = Attach::new(&entry, &debug, &address);
+    let port = attach.port;
     if args.json {
         output::print_json(&attach);
     } else {
@@ -125,6 +114,26 @@ pub async fn run(globals: &Globals, args: DebugArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+impl Attach {
+    /// How to attach to `entry`, running with `debug`, whose debug port is
+    /// published at `address` (`127.0.0.1:P`).
+    pub fn new(entry: &str, debug: &crate::manifest::Debug, address: &str) -> Attach {
+        let port = address
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        let command = debug.command.clone().unwrap_or_default().join(" ");
+        Attach {
+            entry: entry.to_owned(),
+            host: "127.0.0.1".into(),
+            port,
+            container_port: debug.port,
+            attach: attach_commands(&command, port),
+        }
+    }
 }
 
 /// Command lines that attach the debuggers a debug command names.

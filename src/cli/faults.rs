@@ -79,7 +79,7 @@ pub(crate) async fn add_in_force(
     found: &crate::runner::status::Found,
     doc: &mut crate::runner::status::StatusDoc,
 ) {
-    for agent in super::calls::agent_urls(found) {
+    for agent in found.admin_urls() {
         let url = format!("{agent}/_sandbox/state");
         let Ok(answer) = http::request("GET", &url, &[], None, TIMEOUT).await else {
             continue;

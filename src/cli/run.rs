@@ -148,7 +148,7 @@ async fn report_failure(engine: &crate::engine::Engine, sandbox: &str) {
             }
         }
     }
-    let agents = super::calls::agent_urls(&found);
+    let agents = found.admin_urls();
     let mut since = vec![0; agents.len()];
     if let Ok(calls) = super::calls::fetch(&agents, &mut since, None).await {
         let unmatched: Vec<_> = calls.iter().filter(|c| c.matched.is_none()).collect();

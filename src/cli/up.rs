@@ -81,14 +81,9 @@ fn print_attach(globals: &Globals, doc: &crate::runner::status::StatusDoc) -> Re
     ) else {
         return Ok(());
     };
-    let port = address
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    let command = debug.command.clone().unwrap_or_default().join(" ");
+    let attach = super::debug::Attach::new(&service.name, debug, &address);
     println!("\n{} is waiting for a debugger at {address}", service.name);
-    for line in super::debug::attach_commands(&command, port) {
+    for line in &attach.attach {
         println!("  {line}");
     }
     Ok(())

@@ -92,8 +92,7 @@ impl Found {
 
     /// The registry's URL on the host.
     pub fn registry_url(&self) -> Option<String> {
-        let port = self.agent()?.published.get(&config::REGISTRY_PORT)?;
-        Some(format!("http://127.0.0.1:{port}"))
+        loopback_url(self.agent()?, config::REGISTRY_PORT)
     }
 
     /// The agent control API's URL on the host, for the agent that serves
@@ -106,8 +105,16 @@ impl Found {
                     .find(|c| c.label(labels::ENTRY) == Some(&format!("{e}-proxy")))
             })
             .or_else(|| self.agent())?;
-        let port = agent.published.get(&config::ADMIN_PORT)?;
-        Some(format!("http://127.0.0.1:{port}"))
+        loopback_url(agent, config::ADMIN_PORT)
+    }
+
+    /// Every agent's control API URL on the host (the main agent and proxies).
+    pub fn admin_urls(&self) -> Vec<String> {
+        self.containers
+            .iter()
+            .filter(|c| c.label(labels::ROLE) == Some("agent"))
+            .filter_map(|c| loopback_url(c, config::ADMIN_PORT))
+            .collect()
     }
 
     /// Every entry, the service first, then dependencies by name.
@@ -193,6 +200,12 @@ impl Found {
             entries: self.entries(health),
         }
     }
+}
+
+/// `http://127.0.0.1:P` for a container port published on the host.
+fn loopback_url(container: &ContainerInfo, port: u16) -> Option<String> {
+    let host_port = container.published.get(&port)?;
+    Some(format!("http://127.0.0.1:{host_port}"))
 }
 
 fn health_of(health: &HashMap<String, String>, name: &str, running: bool) -> String {
