@@ -1,13 +1,12 @@
 //! CI and debugging workflows: `run`, `debug`, completions, and `--json`
 //! on every command that prints data.
 
-mod common;
 
 use std::io::Read;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const SHELLS: [(&str, &str); 5] = [
     ("bash", "sandbox.bash"),

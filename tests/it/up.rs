@@ -1,11 +1,10 @@
 //! `up`, `status`, `logs`, `exec`, `down` against the real engine.
 
-mod common;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const TWO_ENTRIES: &str = r#"
 version: 1

@@ -1,12 +1,11 @@
 //! Limits and faults on dependencies in a real sandbox, set in the manifest
 //! and changed at run time.
 
-mod common;
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const MANIFEST: &str = web_with!(
     r#"  limited:

@@ -1,11 +1,10 @@
 //! The registry in a real sandbox: what it lists, live health, and
 //! `sandbox check`.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const MANIFEST: &str = r#"
 version: 1

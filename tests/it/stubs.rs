@@ -1,9 +1,8 @@
 //! Stub, record and replay dependencies served by the agent in a real
 //! sandbox, and the call journal.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 const STUBBED: &str = web_with!(
     r#"  payments:

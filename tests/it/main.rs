@@ -1,0 +1,15 @@
+//! The integration tests, in one binary so the suite links once: the real
+//! `sandbox` binary driven against a real Docker engine (and, for the
+//! manifest, agent and registry modules, without one).
+
+#[macro_use]
+mod common;
+
+mod agent;
+mod faults;
+mod manifest;
+mod registry;
+mod registry_live;
+mod stubs;
+mod up;
+mod workflows;
