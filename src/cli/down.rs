@@ -12,7 +12,7 @@ use crate::runner;
 pub struct DownArgs {
     #[command(flatten)]
     pub manifest: super::FileArg,
-    /// Remove every sandbox on the engine (and agent images no longer used).
+    /// Remove every sandbox on the engine.
     #[arg(long)]
     pub all: bool,
     /// Print what was removed as JSON.
@@ -27,7 +27,7 @@ pub async fn run(globals: &Globals, args: DownArgs) -> Result<()> {
         labels::of_sandbox(&globals.sandbox_name()?)
     };
     let engine = super::connect().await?;
-    let report = runner::down(&engine, &selector, args.all).await?;
+    let report = runner::down(&engine, &selector).await?;
     if args.json {
         output::print_json(&report);
     } else if report.containers == 0 && report.networks == 0 && report.images == 0 {

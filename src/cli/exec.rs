@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 use clap::Args;
 
 use super::Globals;
-use crate::engine::labels;
 use crate::{Error, Result};
 
 #[derive(Debug, Args)]
@@ -58,10 +57,7 @@ async fn exec(globals: &Globals, entry: &str, command: &[String], shell: bool) -
     let sandbox = globals.sandbox_name()?;
     let engine = super::connect().await?;
     let found = super::find_running(&engine, &sandbox).await?;
-    let container = found
-        .containers
-        .iter()
-        .find(|c| c.label(labels::ENTRY) == Some(entry));
+    let container = found.containers.iter().find(|c| c.entry() == Some(entry));
     let Some(container) = container else {
         if found.container_of(entry).is_some() {
             return Err(Error::Usage(format!(

@@ -7,7 +7,6 @@ use futures_util::stream::select_all;
 use tokio::io::AsyncWriteExt;
 
 use super::Globals;
-use crate::engine::labels;
 use crate::{Error, Result};
 
 #[derive(Debug, Args)]
@@ -38,11 +37,11 @@ pub async fn run(globals: &Globals, args: LogsArgs) -> Result<()> {
     };
     let width = containers
         .iter()
-        .map(|c| c.label(labels::ENTRY).unwrap_or(&c.name).len())
+        .map(|c| c.display_name().len())
         .max()
         .unwrap_or(0);
     let streams = containers.iter().map(|c| {
-        let prefix = format!("{:<width$} | ", c.label(labels::ENTRY).unwrap_or(&c.name));
+        let prefix = format!("{:<width$} | ", c.display_name());
         engine
             .logs(&c.id, args.follow, args.tail)
             .map(move |line| line.map(|l| (prefix.clone(), l)))

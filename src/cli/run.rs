@@ -114,7 +114,7 @@ pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
             "the sandbox `{sandbox}` is left running: `sandbox down --name {sandbox}` removes it"
         );
     } else {
-        runner::down(&engine, &labels::of_sandbox(&sandbox), false).await?;
+        runner::down(&engine, &labels::of_sandbox(&sandbox)).await?;
     }
     if code == 0 {
         Ok(())

@@ -1,14 +1,11 @@
 //! `sandbox up`.
 
-use std::collections::HashMap;
-
 use clap::Args;
 
 use super::Globals;
 use crate::manifest::Span;
 use crate::output::{self, Progress};
 use crate::plan::{self, PlanOptions};
-use crate::runner::status::Found;
 use crate::runner::{self, UpOptions};
 use crate::{Error, Result};
 
@@ -144,29 +141,5 @@ pub async fn bring_up(
     )
     .await;
     progress.finish();
-    result?;
-    let found = Found::load(&engine, &sandbox).await?;
-    publish_host_urls(&found).await;
-    // Every entry passed its readiness probe just now.
-    let health: HashMap<String, String> = found
-        .entries(&HashMap::new())
-        .into_iter()
-        .map(|e| (e.name, "up".to_owned()))
-        .collect();
-    Ok((found.doc(&sandbox, &health), sandbox))
-}
-
-/// Tells the registry where each entry is reachable from the host.
-async fn publish_host_urls(found: &Found) {
-    let Some(registry) = found.registry_url() else {
-        return;
-    };
-    let urls: Vec<(String, String)> = found
-        .entries(&HashMap::new())
-        .into_iter()
-        .filter_map(|e| Some((e.name, e.host_url?)))
-        .collect();
-    if let Err(reason) = crate::registry::put_hosts(&registry, &urls).await {
-        eprintln!("warning: {reason}");
-    }
+    Ok((result?.status, sandbox))
 }

@@ -18,6 +18,8 @@ pub const PORTS: &str = "dev.sandbox.ports";
 pub const SERVED: &str = "dev.sandbox.served";
 /// Whether the entry runs with its debug settings, and the debug port.
 pub const DEBUG: &str = "dev.sandbox.debug";
+/// On a sandbox's lock container: who holds it, `HOST PID UNIX_SECONDS`.
+pub const LOCK: &str = "dev.sandbox.lock";
 /// On images: the agent image, by the hash of the binary it holds.
 pub const AGENT_IMAGE: &str = "dev.sandbox.agent";
 

@@ -25,8 +25,10 @@ use futures_util::{Stream, StreamExt};
 /// How long opening a connection to the engine may take before we say it
 /// is unreachable.
 const CONNECT_DEADLINE: Duration = Duration::from_millis(1_500);
-/// How long a reachable but busy engine may take to answer its first ping.
-const BUSY_DEADLINE: Duration = Duration::from_secs(30);
+/// How long a reachable engine may take to answer its first ping. A ping is
+/// the cheapest call there is, so an engine that has not answered it by
+/// then is hung, and every command says so within 5 s (PRODUCT.md 6.1).
+const BUSY_DEADLINE: Duration = Duration::from_secs(4);
 
 /// Opens (and closes) a connection to the endpoint, to tell "not there"
 /// from "busy" quickly.
@@ -153,6 +155,37 @@ impl ContainerInfo {
 
     pub fn is_running(&self) -> bool {
         self.state == "running"
+    }
+
+    /// The sandbox's main agent (registry, stubs, replays, recordings).
+    pub fn is_agent(&self) -> bool {
+        self.label(labels::ROLE) == Some("agent") && self.label(labels::KIND) == Some("agent")
+    }
+
+    /// The entry this container is a proxy in front of, if it is a proxy.
+    pub fn proxy_of(&self) -> Option<&str> {
+        (self.label(labels::ROLE) == Some("agent") && self.label(labels::KIND) == Some("proxy"))
+            .then(|| self.label(labels::ENTRY))
+            .flatten()
+    }
+
+    /// The entry this container runs, if it runs one (not an agent or proxy).
+    pub fn entry(&self) -> Option<&str> {
+        matches!(self.label(labels::ROLE), Some("service" | "dependency"))
+            .then(|| self.label(labels::ENTRY))
+            .flatten()
+    }
+
+    /// How logs and progress name the container: the entry, `agent`, or
+    /// `ENTRY-proxy`.
+    pub fn display_name(&self) -> String {
+        if self.is_agent() {
+            "agent".to_owned()
+        } else if let Some(entry) = self.proxy_of() {
+            format!("{entry}-proxy")
+        } else {
+            self.label(labels::ENTRY).unwrap_or(&self.name).to_owned()
+        }
     }
 }
 
@@ -321,6 +354,48 @@ impl Engine {
             .await
             .map_err(|e| EngineError::from_bollard(format!("create container {}", spec.name), e))?;
         Ok(created.id)
+    }
+
+    /// Creates a container that is never started, as a marker whose name
+    /// only one caller can take (the engine refuses a second container of
+    /// the same name with a conflict, which becomes [`EngineError::Conflict`]).
+    pub async fn create_marker(
+        &self,
+        name: &str,
+        image: &str,
+        labels: HashMap<String, String>,
+    ) -> EngineResult<String> {
+        let body = ContainerCreateBody {
+            image: Some(image.to_owned()),
+            labels: Some(labels),
+            host_config: Some(HostConfig {
+                network_mode: Some("none".into()),
+                privileged: Some(false),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(name).build();
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("create container {name}"), e))?;
+        Ok(created.id)
+    }
+
+    /// A container's labels, or `None` when it does not exist.
+    pub async fn container_labels(
+        &self,
+        name: &str,
+    ) -> EngineResult<Option<HashMap<String, String>>> {
+        let inspect = present(
+            self.docker
+                .inspect_container(name, None::<InspectContainerOptions>)
+                .await,
+            format!("inspect container {name}"),
+        )?;
+        Ok(inspect.map(|inspect| inspect.config.and_then(|c| c.labels).unwrap_or_default()))
     }
 
     pub async fn start_container(&self, id: &str) -> EngineResult<()> {

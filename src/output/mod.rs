@@ -177,6 +177,12 @@ pub fn describe(event: &Event) -> (String, String, bool) {
         Event::ProbeFailed { entry, reason } => {
             (entry.clone(), format!("not ready: {reason}"), false)
         }
+        Event::Warning { message } => ("warning".into(), message.clone(), true),
+        Event::LockWaiting { holder } => (
+            "sandbox".into(),
+            format!("waiting: another `sandbox up` of this sandbox is at work ({holder})"),
+            false,
+        ),
     }
 }
 
@@ -184,6 +190,12 @@ impl Reporter for Progress {
     fn event(&self, event: Event) {
         let (entry, message, done) = describe(&event);
         match self {
+            // Waiting for another `up` is said even when progress is not.
+            Progress::Quiet
+                if matches!(event, Event::LockWaiting { .. } | Event::Warning { .. }) =>
+            {
+                eprintln!("{entry}: {message}")
+            }
             Progress::Quiet => {}
             Progress::Lines => eprintln!("{entry}: {message}"),
             Progress::Bars { .. } => {

@@ -22,14 +22,42 @@ pub const AGENT_DIR: &str = "/sandbox";
 /// Where a record dependency's folder is mounted in the agent.
 pub const RECORD_MOUNT: &str = "/sandbox/record";
 
+// Object names. Sandbox and entry names are `[a-z][a-z0-9-]*`, so `_` and
+// `.` never occur in them: an entry's container is `SANDBOX_ENTRY` (the first
+// `_` ends the sandbox name) and the tool's own objects use `.`, which no
+// entry name can produce. No pair of sandbox and entry names gives the same
+// object name, and no entry can take a name the tool uses (PRODUCT.md 6.1).
+
 /// The network of a sandbox.
 pub fn network_name(sandbox: &str) -> String {
     format!("sandbox-{sandbox}")
 }
 
-/// The container name of an entry (or `agent`).
+/// The container of an entry.
 pub fn container_name(sandbox: &str, entry: &str) -> String {
-    format!("{sandbox}-{entry}")
+    format!("{sandbox}_{entry}")
+}
+
+/// The container of the sandbox's agent (registry, stubs, replays, recordings).
+pub fn agent_container_name(sandbox: &str) -> String {
+    format!("{sandbox}.agent")
+}
+
+/// The container of the proxy in front of a real entry.
+pub fn proxy_container_name(sandbox: &str, entry: &str) -> String {
+    format!("{sandbox}_{entry}.proxy")
+}
+
+/// The container that holds a sandbox's `up` lock (created, never started).
+pub fn lock_container_name(sandbox: &str) -> String {
+    format!("{sandbox}.lock")
+}
+
+/// The network alias of a real entry that has a proxy in front of it: the
+/// proxy answers under the entry's name and reaches the entry here. A `.`
+/// keeps it a valid host name that no entry name can be.
+pub fn origin_alias(entry: &str) -> String {
+    format!("{entry}.origin")
 }
 
 /// What a container is for.
@@ -256,7 +284,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
     let service_container = service.container();
     let service_proxied = has_any(&service.limits, &service.faults);
     let service_alias = if service_proxied {
-        format!("{}-origin", service.name)
+        origin_alias(&service.name)
     } else {
         service.name.clone()
     };
@@ -393,7 +421,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         let container = dep.container();
         let proxied = has_any(&dep.limits, &dep.faults);
         let alias = if proxied {
-            format!("{name}-origin")
+            origin_alias(name)
         } else {
             name.clone()
         };
@@ -489,7 +517,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
             wave: 0,
             image: ImageSource::Agent,
             spec: ContainerSpec {
-                name: container_name(&sandbox, "agent"),
+                name: agent_container_name(&sandbox),
                 image: String::new(),
                 command: Some(agent_command()),
                 env: Vec::new(),
@@ -560,7 +588,8 @@ fn proxy_for(
     };
     let mut publish: Vec<u16> = container.ports.values().copied().collect();
     publish.push(config::ADMIN_PORT);
-    let mut proxy_labels = base_labels(sandbox, &proxy_entry, Role::Agent, "proxy");
+    // Labelled with the entry it fronts; its role and kind tell it apart.
+    let mut proxy_labels = base_labels(sandbox, name, Role::Agent, "proxy");
     proxy_labels.insert(
         labels::PORTS.into(),
         serde_json::to_string(&container.ports).unwrap_or_default(),
@@ -572,7 +601,7 @@ fn proxy_for(
         wave: 0,
         image: ImageSource::Agent,
         spec: ContainerSpec {
-            name: container_name(sandbox, &proxy_entry),
+            name: proxy_container_name(sandbox, name),
             image: String::new(),
             command: Some(agent_command()),
             env: Vec::new(),
@@ -890,13 +919,13 @@ dependencies:
     fn faults_on_a_real_container_put_a_proxy_under_its_name() {
         let (_dir, loaded) = load();
         let plan = plan(&loaded, &PlanOptions::default()).unwrap();
-        assert_eq!(find(&plan, "search").spec.aliases, vec!["search-origin"]);
+        assert_eq!(find(&plan, "search").spec.aliases, vec!["search.origin"]);
         let proxy = find(&plan, "search-proxy");
         assert_eq!(proxy.spec.aliases, vec!["search"]);
         let config: AgentConfig = serde_json::from_slice(&proxy.files[0].2).unwrap();
         match &config.served[0].mode {
             Mode::Proxy { target, ports } => {
-                assert_eq!(target, "search-origin");
+                assert_eq!(target, "search.origin");
                 assert_eq!(
                     (ports[0].listen, ports[0].target, ports[0].http),
                     (9200, 9200, true)

@@ -57,6 +57,25 @@ pub async fn put_hosts(registry_url: &str, hosts: &[(String, String)]) -> Result
     ))
 }
 
+/// `PUT /_sandbox/healthy`: these entries passed their readiness checks.
+pub async fn put_healthy(registry_url: &str, names: &[String]) -> Result<(), String> {
+    let url = format!("{}/_sandbox/healthy", registry_url.trim_end_matches('/'));
+    let headers = [("content-type".to_owned(), "application/json".to_owned())];
+    let body = serde_json::to_vec(names).expect("names serialize");
+    let answer = http::request("PUT", &url, &headers, Some(body), TIMEOUT)
+        .await
+        .map_err(|e| format!("cannot reach the registry at {registry_url}: {e}"))?;
+    if answer.status == 200 {
+        Ok(())
+    } else {
+        Err(format!(
+            "the registry refused the healthy entries ({}): {}",
+            answer.status,
+            answer.text()
+        ))
+    }
+}
+
 /// The registry's answer as a table (NAME ROLE KIND OWNER HEALTH HOST URL
 /// API), followed by one line per entry that is not up, saying why.
 pub fn render_table(doc: &ServicesDoc) -> String {

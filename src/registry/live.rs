@@ -148,6 +148,22 @@ impl State {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
+    /// Marks entries that `up` just saw pass their readiness check as up,
+    /// unless the registry's own probes already decided.
+    pub fn set_healthy(&self, entries: &[usize], at: SystemTime) {
+        for i in entries {
+            let mut live = lock(&self.live[*i]);
+            if live.health.status == HealthStatus::Starting {
+                live.health = Health {
+                    status: HealthStatus::Up,
+                    checked_at: Some(at),
+                    detail: "passed its readiness check in `sandbox up`".to_owned(),
+                };
+            }
+        }
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
     /// Sets host URLs (`None` clears one); indexes are already checked.
     pub fn set_hosts(&self, hosts: &[(usize, Option<String>)]) {
         for (i, url) in hosts {

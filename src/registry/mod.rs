@@ -11,6 +11,11 @@
 //! - `PUT /_sandbox/hosts` with `{"<entry>": "http://127.0.0.1:P" | null}` →
 //!   `{"updated": [names]}`; 404 naming unknown entries (nothing changes),
 //!   400 for a bad body.
+//! - `PUT /_sandbox/healthy` with `["<entry>", ...]`: `up` saw these entries
+//!   pass their readiness checks just now; an entry the registry has not yet
+//!   seen up becomes `up` at once, so `status` never shows `starting` for
+//!   an entry `up` reported healthy → `{"updated": [names]}`; 404 naming
+//!   unknown entries (nothing changes).
 //! - `GET /_sandbox/health` → `{"ok": true}`; `GET /_sandbox/metrics` →
 //!   `{"probes": N, "uptime_s": F}`.
 //!
@@ -32,7 +37,7 @@ use tokio::task::JoinSet;
 use crate::health::{ExecProber, ProbeSpec};
 use crate::manifest::Kind;
 
-pub use client::{put_hosts, render_table, services};
+pub use client::{put_healthy, put_hosts, render_table, services};
 use live::{Health, State};
 
 /// How often each entry is probed.

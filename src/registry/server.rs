@@ -53,17 +53,19 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
             ok(Bytes::from(body.to_string()))
         }
         ["_sandbox", "hosts"] if method == Method::PUT => put_hosts(state, request).await,
+        ["_sandbox", "healthy"] if method == Method::PUT => put_healthy(state, request).await,
         ["services"]
         | ["services", _]
         | ["services", _, "openapi"]
         | ["_sandbox", "health" | "metrics"] => not_allowed(&method, &path, "GET, HEAD"),
-        ["_sandbox", "hosts"] => not_allowed(&method, &path, "PUT"),
+        ["_sandbox", "hosts" | "healthy"] => not_allowed(&method, &path, "PUT"),
         _ => error(
             StatusCode::NOT_FOUND,
             json!({
                 "error": format!("no such path {path}"),
                 "paths": ["/services", "/services/{name}", "/services/{name}/openapi",
-                          "/_sandbox/hosts", "/_sandbox/health", "/_sandbox/metrics"],
+                          "/_sandbox/hosts", "/_sandbox/healthy", "/_sandbox/health",
+                          "/_sandbox/metrics"],
             }),
         ),
     }
@@ -128,6 +130,39 @@ async fn put_hosts(state: &State, request: Request<Incoming>) -> Response<Full<B
         .map(|(i, _)| state.entries[*i].name.as_str())
         .collect();
     ok(Bytes::from(json!({"updated": updated}).to_string()))
+}
+
+/// `PUT /_sandbox/healthy` with `["<entry>", ...]`: all or nothing.
+async fn put_healthy(state: &State, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let body = match Limited::new(request.into_body(), MAX_PUT).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                json!({"error": format!("cannot read the body (at most {MAX_PUT} bytes): {e}")}),
+            );
+        }
+    };
+    let Ok(names) = serde_json::from_slice::<Vec<String>>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "expected a JSON array of entry names"}),
+        );
+    };
+    let (known, unknown): (Vec<_>, Vec<_>) = names
+        .iter()
+        .map(|name| (name, state.position(name)))
+        .partition(|(_, i)| i.is_some());
+    if !unknown.is_empty() {
+        let unknown: Vec<&str> = unknown.iter().map(|(n, _)| n.as_str()).collect();
+        return error(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("no entry named {}", unknown.join(", ")), "entries": state.names()}),
+        );
+    }
+    let indexes: Vec<usize> = known.iter().filter_map(|(_, i)| *i).collect();
+    state.set_healthy(&indexes, std::time::SystemTime::now());
+    ok(Bytes::from(json!({"updated": names}).to_string()))
 }
 
 fn unknown_entry(state: &State, name: &str) -> Response<Full<Bytes>> {

@@ -2,6 +2,7 @@
 //! waves, waits for readiness, and cleans up on failure or interruption. It
 //! never prints; it reports [`Event`]s to a [`Reporter`].
 
+pub mod lock;
 pub mod status;
 
 use std::collections::{HashMap, HashSet};
@@ -42,15 +43,45 @@ pub const FAILURE_LOG_LINES: u64 = 20;
 /// Something that happened while carrying out a plan.
 #[derive(Debug, Clone)]
 pub enum Event {
-    ImageBuilding { entry: String },
-    ImageBuilt { entry: String, cached: bool },
-    ImagePulling { entry: String, status: String },
-    NetworkCreated { name: String },
-    EntryKept { entry: String },
-    EntryRemoved { entry: String },
-    EntryStarted { entry: String },
-    EntryHealthy { entry: String, after: Duration },
-    ProbeFailed { entry: String, reason: String },
+    ImageBuilding {
+        entry: String,
+    },
+    ImageBuilt {
+        entry: String,
+        cached: bool,
+    },
+    ImagePulling {
+        entry: String,
+        status: String,
+    },
+    NetworkCreated {
+        name: String,
+    },
+    EntryKept {
+        entry: String,
+    },
+    EntryRemoved {
+        entry: String,
+    },
+    EntryStarted {
+        entry: String,
+    },
+    EntryHealthy {
+        entry: String,
+        after: Duration,
+    },
+    ProbeFailed {
+        entry: String,
+        reason: String,
+    },
+    /// Another `up` of the same sandbox is at work; this one waits for it.
+    LockWaiting {
+        holder: String,
+    },
+    /// Something went wrong that does not fail the job.
+    Warning {
+        message: String,
+    },
 }
 
 /// Receives events; renderers in `output` implement it.
@@ -118,10 +149,81 @@ pub struct UpOutcome {
     pub removed: Vec<String>,
 }
 
-/// Carries out `plan`: on success every entry is healthy; on failure or
-/// interruption (`cancel` turning true) what this call started is removed
-/// unless `options.keep`.
+/// A sandbox that `up` brought to its manifest's state.
+#[derive(Debug, Clone)]
+pub struct Brought {
+    pub outcome: UpOutcome,
+    /// The status document, every entry healthy; the registry agrees.
+    pub status: status::StatusDoc,
+}
+
+/// Carries out `plan`: on success every entry is healthy, the registry knows
+/// each entry's host URL and that it passed its readiness check, and the
+/// status document says so. On failure or interruption (`cancel` turning
+/// true) what this call started is removed unless `options.keep`. Holds the
+/// sandbox's lock throughout, so a second `up` of the same sandbox waits and
+/// then finds this one's work.
 pub async fn up(
+    engine: &Engine,
+    plan: Plan,
+    options: &UpOptions,
+    reporter: &dyn Reporter,
+    mut cancel: watch::Receiver<bool>,
+) -> Result<Brought, UpError> {
+    let agent_image = tokio::select! {
+        image = ensure_agent_image(engine) => image.map_err(|message| UpError::Image {
+            entry: "agent".into(),
+            message,
+        })?,
+        _ = cancel.changed() => return Err(UpError::Interrupted),
+    };
+    let sandbox = plan.sandbox.clone();
+    let lock = lock::Lock::acquire(engine, &sandbox, &agent_image, reporter, &mut cancel).await?;
+    let result = match up_locked(engine, plan, options, reporter, cancel).await {
+        Ok(outcome) => announce(engine, &sandbox, reporter)
+            .await
+            .map(|status| Brought { outcome, status }),
+        Err(error) => Err(error),
+    };
+    lock.release(engine).await;
+    result
+}
+
+/// After a successful `up`: tells the registry where each entry is reachable
+/// from the host and that each passed its readiness check, and returns the
+/// status document.
+async fn announce(
+    engine: &Engine,
+    sandbox: &str,
+    reporter: &dyn Reporter,
+) -> Result<status::StatusDoc, UpError> {
+    let found = status::Found::load(engine, sandbox).await?;
+    let entries = found.entries(&HashMap::new());
+    if let Some(registry) = found.registry_url() {
+        let urls: Vec<(String, String)> = entries
+            .iter()
+            .filter_map(|e| Some((e.name.clone(), e.host_url.clone()?)))
+            .collect();
+        let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
+        // The sandbox works without these; a registry that refuses them is
+        // reported, not fatal.
+        for told in [
+            crate::registry::put_hosts(&registry, &urls).await,
+            crate::registry::put_healthy(&registry, &names).await,
+        ] {
+            if let Err(message) = told {
+                reporter.event(Event::Warning { message });
+            }
+        }
+    }
+    let health: HashMap<String, String> = entries
+        .into_iter()
+        .map(|e| (e.name, "up".to_owned()))
+        .collect();
+    Ok(found.doc(sandbox, &health))
+}
+
+async fn up_locked(
     engine: &Engine,
     mut plan: Plan,
     options: &UpOptions,
@@ -131,13 +233,21 @@ pub async fn up(
     let mut outcome = UpOutcome::default();
     let mut created_network = false;
     let result = async {
-        resolve_images(engine, &mut plan, reporter, &cancel).await?;
-        check_cancel(&cancel)?;
+        // Builds can take minutes: an interruption must not wait for them.
+        let mut interrupted = cancel.clone();
+        tokio::select! {
+            resolved = resolve_images(engine, &mut plan, reporter) => resolved?,
+            _ = interrupted.wait_for(|stop| *stop) => return Err(UpError::Interrupted),
+        }
         let existing = engine
             .containers_with_label(&labels::of_sandbox(&plan.sandbox))
             .await?;
-        let existing: HashMap<String, ContainerInfo> =
-            existing.into_iter().map(|c| (c.name.clone(), c)).collect();
+        // The lock is not part of the sandbox's state.
+        let existing: HashMap<String, ContainerInfo> = existing
+            .into_iter()
+            .filter(|c| c.label(labels::ROLE) != Some("lock"))
+            .map(|c| (c.name.clone(), c))
+            .collect();
 
         // What to keep, what to replace, what no longer belongs.
         let planned_names: HashSet<&str> = plan
@@ -171,7 +281,7 @@ pub async fn up(
         }
         let removals = stale.iter().map(|c| async move {
             engine.remove_container(&c.id, grace(c)).await?;
-            Ok::<_, EngineError>(c.label(labels::ENTRY).unwrap_or(&c.name).to_owned())
+            Ok::<_, EngineError>(c.display_name())
         });
         for removed in join_all(removals).await {
             let entry = removed?;
@@ -384,7 +494,6 @@ async fn resolve_images(
     engine: &Engine,
     plan: &mut Plan,
     reporter: &dyn Reporter,
-    cancel: &watch::Receiver<bool>,
 ) -> Result<(), UpError> {
     let sandbox = plan.sandbox.clone();
     let mut unique: Vec<ImageSource> = Vec::new();
@@ -413,7 +522,6 @@ async fn resolve_images(
     for result in join_all(jobs).await {
         resolved.push(result?);
     }
-    check_cancel(cancel)?;
     for planned in &mut plan.containers {
         let (_, reference, id) = resolved
             .iter()
@@ -519,15 +627,7 @@ async fn resolve_one(
 /// Makes sure the agent image of the running binary exists; it is tagged by
 /// the binary's content hash, so it is made once per build of `sandbox`.
 pub async fn ensure_agent_image(engine: &Engine) -> Result<String, String> {
-    let binary =
-        std::env::current_exe().map_err(|e| format!("cannot find the running binary: {e}"))?;
-    let path = binary.clone();
-    let hash = tokio::task::spawn_blocking(move || {
-        std::fs::read(&path).map(|data| image::hex(&Sha256::digest(&data)))
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| format!("cannot read {}: {e}", binary.display()))?;
+    let (binary, hash) = agent_binary().await?;
     let tag = format!("sandbox-agent:{}", &hash[..16]);
     if engine.image_exists(&tag).await.map_err(|e| e.to_string())? {
         return Ok(tag);
@@ -550,6 +650,26 @@ pub async fn ensure_agent_image(engine: &Engine) -> Result<String, String> {
     Ok(tag)
 }
 
+/// The running binary and its content hash, computed once per process.
+async fn agent_binary() -> Result<(std::path::PathBuf, String), String> {
+    static HASH: tokio::sync::OnceCell<(std::path::PathBuf, String)> =
+        tokio::sync::OnceCell::const_new();
+    HASH.get_or_try_init(|| async {
+        let binary =
+            std::env::current_exe().map_err(|e| format!("cannot find the running binary: {e}"))?;
+        let path = binary.clone();
+        let hash = tokio::task::spawn_blocking(move || {
+            std::fs::read(&path).map(|data| image::hex(&Sha256::digest(&data)))
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot read {}: {e}", binary.display()))?;
+        Ok((binary, hash))
+    })
+    .await
+    .cloned()
+}
+
 /// What `down` removed.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct DownReport {
@@ -561,13 +681,10 @@ pub struct DownReport {
 }
 
 /// Removes every container, network and volume whose labels match
-/// `selector` (`dev.sandbox.name=X`, or `dev.sandbox.name` for all). With
-/// `images`, also the agent images no container uses any more.
-pub async fn down(
-    engine: &Engine,
-    selector: &str,
-    images: bool,
-) -> Result<DownReport, EngineError> {
+/// `selector` (`dev.sandbox.name=X`, or `dev.sandbox.name` for all), then
+/// the agent images no container uses any more, except the running binary's
+/// own (another `up` of this binary may be about to use it).
+pub async fn down(engine: &Engine, selector: &str) -> Result<DownReport, EngineError> {
     let containers = engine.containers_with_label(selector).await?;
     let mut report = DownReport::default();
     let mut sandboxes: Vec<String> = containers
@@ -583,11 +700,16 @@ pub async fn down(
     }
     report.networks = remove_networks(engine, selector).await?;
     report.volumes = engine.remove_volumes_with_label(selector).await?;
-    if images {
-        for (id, _) in engine.images_with_label(labels::AGENT_IMAGE).await? {
-            if engine.remove_image(&id).await? {
-                report.images += 1;
-            }
+    let own = agent_binary()
+        .await
+        .ok()
+        .map(|(_, hash)| format!("sandbox-agent:{}", &hash[..16]));
+    for (id, tags) in engine.images_with_label(labels::AGENT_IMAGE).await? {
+        if own.as_ref().is_some_and(|own| tags.contains(own)) {
+            continue;
+        }
+        if engine.remove_image(&id).await? {
+            report.images += 1;
         }
     }
     sandboxes.sort();

@@ -72,14 +72,12 @@ impl Found {
     pub fn container_of(&self, entry: &str) -> Option<&ContainerInfo> {
         self.containers
             .iter()
-            .find(|c| c.label(labels::ENTRY) == Some(entry))
+            .find(|c| c.entry() == Some(entry))
             .or_else(|| self.agent_serving(entry).map(|(c, _)| c))
     }
 
     pub fn agent(&self) -> Option<&ContainerInfo> {
-        self.containers
-            .iter()
-            .find(|c| c.label(labels::ENTRY) == Some("agent"))
+        self.containers.iter().find(|c| c.is_agent())
     }
 
     fn agent_serving(&self, entry: &str) -> Option<(&ContainerInfo, ServedLabel)> {
@@ -99,11 +97,7 @@ impl Found {
     /// `entry` (a proxy's for a proxied real container), or the main agent.
     pub fn admin_url(&self, entry: Option<&str>) -> Option<String> {
         let agent = entry
-            .and_then(|e| {
-                self.containers
-                    .iter()
-                    .find(|c| c.label(labels::ENTRY) == Some(&format!("{e}-proxy")))
-            })
+            .and_then(|e| self.containers.iter().find(|c| c.proxy_of() == Some(e)))
             .or_else(|| self.agent())?;
         loopback_url(agent, config::ADMIN_PORT)
     }
@@ -137,7 +131,7 @@ impl Found {
             let front = self
                 .containers
                 .iter()
-                .find(|c| c.label(labels::ENTRY) == Some(&format!("{name}-proxy")))
+                .find(|c| c.proxy_of() == Some(name.as_str()))
                 .unwrap_or(container);
             let ports: IndexMap<String, String> = named
                 .iter()

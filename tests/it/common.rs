@@ -89,6 +89,11 @@ impl Sandbox {
     /// A sandbox whose manifest is `manifest`, with `app/` holding a
     /// Dockerfile and `shopd` (so `build: ./app` works).
     pub fn new(test: &str, manifest: &str) -> Sandbox {
+        Sandbox::named(&format!("t-{test}-{}", std::process::id()), manifest)
+    }
+
+    /// Like [`Sandbox::new`], under exactly this sandbox name.
+    pub fn named(name: &str, manifest: &str) -> Sandbox {
         let dir = tempfile::tempdir().expect("temporary folder");
         let app = dir.path().join("app");
         std::fs::create_dir_all(&app).unwrap();
@@ -99,8 +104,10 @@ impl Sandbox {
         )
         .unwrap();
         std::fs::write(dir.path().join("sandbox.yaml"), manifest).unwrap();
-        let name = format!("t-{test}-{}", std::process::id());
-        let sandbox = Sandbox { dir, name };
+        let sandbox = Sandbox {
+            dir,
+            name: name.to_owned(),
+        };
         sandbox.cleanup();
         sandbox
     }

@@ -1,7 +1,6 @@
 //! Limits and faults on dependencies in a real sandbox, set in the manifest
 //! and changed at run time.
 
-
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 

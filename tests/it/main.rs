@@ -10,6 +10,7 @@ mod faults;
 mod manifest;
 mod registry;
 mod registry_live;
+mod shared_engine;
 mod stubs;
 mod up;
 mod workflows;

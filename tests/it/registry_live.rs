@@ -1,7 +1,6 @@
 //! The registry in a real sandbox: what it lists, live health, and
 //! `sandbox check`.
 
-
 use std::time::Duration;
 
 use crate::common::*;

@@ -1,7 +1,6 @@
 //! Stub, record and replay dependencies served by the agent in a real
 //! sandbox, and the call journal.
 
-
 use crate::common::*;
 
 const STUBBED: &str = web_with!(

@@ -1,6 +1,5 @@
 //! `up`, `status`, `logs`, `exec`, `down` against the real engine.
 
-
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,6 @@
 //! CI and debugging workflows: `run`, `debug`, completions, and `--json`
 //! on every command that prints data.
 
-
 use std::io::Read;
 use std::process::Stdio;
 use std::time::Duration;

@@ -1,0 +1,333 @@
+//! Trust on a shared engine (PRODUCT.md 6.1): names that can never clash,
+//! one `up` of a sandbox at a time with the lock on the engine, `status`
+//! agreeing with what `up` printed, and a hung engine reported in time.
+
+use std::collections::HashSet;
+use std::os::unix::net::UnixListener;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+/// A service `NAME` (a `shopd fixture`) and nothing else.
+fn service_only(service: &str) -> String {
+    format!(
+        "version: 1\nservice:\n  name: {service}\n  build: ./app\n  command: [\"/shopd\", \"fixture\", \"--port\", \"8080\"]\n  ports: {{ http: 8080 }}\n  health: {{ http: /healthz }}\n"
+    )
+}
+
+fn entry<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("no entry {name} in {doc}"))
+}
+
+fn all_up(doc: &serde_json::Value) -> bool {
+    doc["entries"].as_array().is_some_and(|entries| {
+        entries
+            .iter()
+            .all(|e| e["health"] == "up" && e["state"] == "running")
+    })
+}
+
+#[test]
+fn sandboxes_whose_names_run_together_keep_their_own_containers() {
+    if !docker_or_skip() {
+        return;
+    }
+    // `x` + `b-web` and `x-b` + `web` joined by `-` are the same name.
+    let base = format!("nc{}", std::process::id());
+    let first = Sandbox::named(&base, &service_only("b-web"));
+    let second = Sandbox::named(&format!("{base}-b"), &service_only("web"));
+    first.ok(&["up"]);
+    second.ok(&["up"]);
+    let first_status = first.status();
+    assert!(
+        all_up(&first_status),
+        "the first sandbox lost its service: {first_status}"
+    );
+    let second_status = second.status();
+    assert!(all_up(&second_status), "{second_status}");
+    let (status, _) = get(&format!("{}/healthz", first.url("b-web")));
+    assert_eq!(status, 200);
+    first.ok(&["down"]);
+    assert_eq!(first.leftovers(), 0);
+    assert!(
+        all_up(&second.status()),
+        "down of one sandbox touched the other"
+    );
+}
+
+#[test]
+fn entries_may_take_the_names_the_tool_uses_for_itself() {
+    if !docker_or_skip() {
+        return;
+    }
+    // A service named `agent`; a stub named `agent-proxy`; a real `real`
+    // with faults (so a proxy fronts it) beside a real `real-proxy` and a
+    // stub `real-origin`.
+    let manifest = r#"
+version: 1
+service:
+  name: agent
+  build: ./app
+  command: ["/shopd", "fixture", "--port", "8080"]
+  ports: { http: 8080 }
+  health: { http: /healthz }
+dependencies:
+  real:
+    build: ./app
+    command: ["/shopd", "fixture", "--port", "8080"]
+    ports: { http: 8080 }
+    health: { http: /healthz }
+    faults: {}
+  real-proxy:
+    build: ./app
+    command: ["/shopd", "fixture", "--port", "8081"]
+    ports: { http: 8081 }
+    health: { http: /healthz }
+  real-origin:
+    stub:
+      routes:
+        - match: { method: GET, path: /who }
+          respond: { status: 200, body: "the stub real-origin" }
+"#;
+    let sandbox = Sandbox::new("toolnames", manifest);
+    let out = sandbox.run(&["up", "--json"]);
+    assert!(out.status.success(), "up failed: {}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["registry_url"].is_string(), "no registry: {doc}");
+    for name in ["agent", "real", "real-proxy", "real-origin"] {
+        assert_eq!(entry(&doc, name)["health"], "up", "{doc}");
+    }
+    let registry = doc["registry_url"].as_str().unwrap();
+    let (status, body) = get(&format!("{registry}/services/agent"));
+    assert_eq!(status, 200, "{body}");
+    // Inside the network each name reaches its own entry.
+    let agent = sandbox.url("agent");
+    let call = |url: &str| get(&format!("{agent}/call?url={}", encode(url)));
+    let (status, body) = call("http://real-origin/who");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("the stub real-origin"), "{body}");
+    let (status, body) = call("http://real-proxy:8081/healthz");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call("http://real:8080/healthz");
+    assert_eq!(status, 200, "{body}");
+    sandbox.ok(&["down"]);
+    assert_eq!(sandbox.leftovers(), 0);
+}
+
+#[test]
+fn two_ups_of_one_sandbox_take_turns_and_both_succeed() {
+    if !docker_or_skip() {
+        return;
+    }
+    let sandbox = Sandbox::new("twoups", &service_only("web"));
+    let start = || {
+        sandbox
+            .command(&["up"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start up")
+    };
+    let (a, b) = (start(), start());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success(), "first up: {}", stderr(&a));
+    assert!(b.status.success(), "second up: {}", stderr(&b));
+    let said = format!("{}{}", stderr(&a), stderr(&b));
+    assert!(
+        said.contains("another `sandbox up` of this sandbox is at work"),
+        "neither up said it waited:\n{said}"
+    );
+    let status = sandbox.status();
+    assert!(all_up(&status), "{status}");
+    let networks = network_names(&sandbox.name);
+    assert_eq!(networks.len(), 1, "networks: {networks:?}");
+    sandbox.ok(&["down"]);
+    assert_eq!(sandbox.leftovers(), 0);
+}
+
+#[test]
+fn status_and_the_registry_agree_with_up_at_once() {
+    if !docker_or_skip() {
+        return;
+    }
+    let manifest = web_with!(
+        "  payments:\n    stub:\n      routes:\n        - match: { method: GET, path: /p }\n          respond: { status: 200 }\n"
+    );
+    let sandbox = Sandbox::new("agree", manifest);
+    let up: serde_json::Value = serde_json::from_str(&sandbox.ok(&["up", "--json"])).unwrap();
+    let status = sandbox.status();
+    let registry = up["registry_url"].as_str().unwrap().to_owned();
+    let (code, services) = get(&format!("{registry}/services"));
+    assert_eq!(code, 200);
+    let services: serde_json::Value = serde_json::from_str(&services).unwrap();
+    for name in ["web", "payments"] {
+        assert_eq!(entry(&up, name)["health"], "up", "{up}");
+        assert_eq!(
+            entry(&status, name)["health"],
+            "up",
+            "status right after up: {status}"
+        );
+        let listed = services["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap();
+        assert_eq!(
+            listed["health"]["status"], "up",
+            "registry right after up: {listed}"
+        );
+    }
+}
+
+/// A socket that accepts connections and never answers.
+#[test]
+fn an_engine_that_never_answers_is_reported_within_5s() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("hung.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    let holder = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            match stream {
+                Ok(stream) => held.push(stream),
+                Err(_) => break,
+            }
+            if held.len() >= 3 {
+                break;
+            }
+        }
+        // Keep them open until the test ends.
+        std::thread::sleep(Duration::from_secs(8));
+    });
+    let manifest = dir.path().join("sandbox.yaml");
+    std::fs::write(
+        &manifest,
+        "version: 1\nservice:\n  name: web\n  image: web:dev\n  ports: { http: 8080 }\n",
+    )
+    .unwrap();
+    let endpoint = format!("unix://{}", socket.display());
+    for command in ["status", "up", "down"] {
+        let started = Instant::now();
+        let out = std::process::Command::new(BIN)
+            .args([
+                "-f",
+                manifest.to_str().unwrap(),
+                "--name",
+                "hung-engine",
+                command,
+            ])
+            .env("DOCKER_HOST", &endpoint)
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        let text = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{command}: {text}");
+        assert!(took < Duration::from_secs(5), "{command} took {took:?}");
+        assert!(
+            text.contains(&endpoint),
+            "{command} does not name the socket: {text}"
+        );
+        assert_eq!(
+            text.trim().lines().count(),
+            1,
+            "{command}: one line: {text}"
+        );
+    }
+    drop(holder);
+}
+
+/// Twenty sandboxes whose names are prefixes of each other, each with a
+/// service whose name completes the shorter ones', come up at once beside
+/// two `up` of one sandbox; every one is complete, and `down` leaves nothing.
+#[test]
+fn twenty_adversarial_sandboxes_and_a_doubled_one_come_up_together() {
+    if !docker_or_skip() {
+        return;
+    }
+    let base = format!("p{}", std::process::id());
+    let mut sandboxes = Vec::new();
+    // `BASE-a-...-a` + `a-...-web` all join to the same `BASE-a-a-...-web`.
+    for k in 0..10 {
+        for suffix in ["", "-b"] {
+            let name = format!("{base}{}{suffix}", "-a".repeat(k));
+            let service = format!("{}web", "a-".repeat(9 - k));
+            sandboxes.push((Sandbox::named(&name, &service_only(&service)), service));
+        }
+    }
+    let doubled = Sandbox::named(&format!("{base}-dup"), &service_only("web"));
+    let mut children = Vec::new();
+    for (sandbox, _) in &sandboxes {
+        children.push(
+            sandbox
+                .command(&["up"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    for _ in 0..2 {
+        children.push(
+            doubled
+                .command(&["up"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "an up failed: {}", stderr(&out));
+    }
+    let mut names = HashSet::new();
+    for (sandbox, service) in &sandboxes {
+        let status = sandbox.status();
+        assert!(all_up(&status), "{status}");
+        assert_eq!(entry(&status, service)["role"], "service");
+        names.insert(sandbox.url(service));
+    }
+    assert_eq!(names.len(), 20, "every sandbox has its own service");
+    assert!(all_up(&doubled.status()));
+    assert_eq!(network_names(&doubled.name).len(), 1);
+    for (sandbox, _) in &sandboxes {
+        sandbox.ok(&["down"]);
+    }
+    doubled.ok(&["down"]);
+    for (sandbox, _) in &sandboxes {
+        assert_eq!(
+            sandbox.leftovers(),
+            0,
+            "{} left objects behind",
+            sandbox.name
+        );
+    }
+    assert_eq!(doubled.leftovers(), 0);
+}
+
+/// Networks of the engine named exactly like the sandbox's network.
+fn network_names(sandbox: &str) -> Vec<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let engine = sandbox::engine::Engine::connect().await.expect("engine");
+        let name = sandbox::plan::network_name(sandbox);
+        engine
+            .networks_with_label(sandbox::engine::labels::NAME)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, n)| n)
+            .filter(|n| *n == name)
+            .collect()
+    })
+}
