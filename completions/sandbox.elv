@@ -64,7 +64,7 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand -f 'The manifest to use (default: ./sandbox.yaml)'
             cand --file 'The manifest to use (default: ./sandbox.yaml)'
             cand --name 'Run or address a copy of the sandbox under another name'
-            cand --all 'Remove every sandbox on the engine (and agent images no longer used)'
+            cand --all 'Remove every sandbox on the engine'
             cand --json 'Print what was removed as JSON'
             cand -h 'Print help'
             cand --help 'Print help'

@@ -59,7 +59,7 @@ complete -c sandbox -n "__fish_sandbox_using_subcommand up" -s h -l help -d 'Pri
 complete -c sandbox -n "__fish_sandbox_using_subcommand up" -s V -l version -d 'Print version'
 complete -c sandbox -n "__fish_sandbox_using_subcommand down" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
 complete -c sandbox -n "__fish_sandbox_using_subcommand down" -l name -d 'Run or address a copy of the sandbox under another name' -r
-complete -c sandbox -n "__fish_sandbox_using_subcommand down" -l all -d 'Remove every sandbox on the engine (and agent images no longer used)'
+complete -c sandbox -n "__fish_sandbox_using_subcommand down" -l all -d 'Remove every sandbox on the engine'
 complete -c sandbox -n "__fish_sandbox_using_subcommand down" -l json -d 'Print what was removed as JSON'
 complete -c sandbox -n "__fish_sandbox_using_subcommand down" -s h -l help -d 'Print help'
 complete -c sandbox -n "__fish_sandbox_using_subcommand down" -s V -l version -d 'Print version'
