@@ -283,8 +283,12 @@ fn twenty_adversarial_sandboxes_and_a_doubled_one_come_up_together() {
                 .unwrap(),
         );
     }
-    for child in children {
-        let out = child.wait_with_output().unwrap();
+    // Every `up` ends before anything is judged, so none outlives the test.
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap())
+        .collect();
+    for out in outputs {
         assert!(out.status.success(), "an up failed: {}", stderr(&out));
     }
     let mut names = HashSet::new();
@@ -330,4 +334,49 @@ fn network_names(sandbox: &str) -> Vec<String> {
             .filter(|n| *n == name)
             .collect()
     })
+}
+
+/// Ctrl-C while an image builds ends `up` at once (a build may take
+/// minutes): exit 130, nothing of the sandbox left.
+#[test]
+fn an_interrupt_during_a_build_does_not_wait_for_it() {
+    use std::io::{BufRead, BufReader};
+    if !docker_or_skip() {
+        return;
+    }
+    let manifest = "version: 1\nservice:\n  name: web\n  build: ./slow\n  ports: { http: 8080 }\n";
+    let sandbox = Sandbox::new("buildint", manifest);
+    // A build step that never ends: the fixture server, run by RUN.
+    std::fs::create_dir_all(sandbox.path("slow")).unwrap();
+    std::fs::copy(shopd(), sandbox.path("slow/shopd")).unwrap();
+    sandbox.write(
+        "slow/Dockerfile",
+        "FROM scratch\nCOPY shopd /shopd\nRUN [\"/shopd\", \"fixture\", \"--port\", \"8080\"]\n",
+    );
+    let mut child = sandbox
+        .command(&["up"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let building = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.contains("building image"));
+    assert!(building, "up never said it was building");
+    let interrupted = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(5),
+        "up took {:?} to stop",
+        interrupted.elapsed()
+    );
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(sandbox.leftovers(), 0);
 }
