@@ -80,7 +80,7 @@ pub async fn run(path: &Path) -> Result<()> {
     }));
     if let Some((registry, listener)) = registry {
         tokio::spawn(async move {
-            let exec = crate::runner::EngineProber::for_registry(&registry).await;
+            let exec = crate::health::exec::EngineProber::for_registry(&registry).await;
             if let Err(error) = crate::registry::serve_with(registry, listener, exec).await {
                 eprintln!("agent: the registry stopped: {error}");
             }

@@ -6,6 +6,7 @@
 //! ([`check`]) and the CLI share.
 
 pub mod check;
+pub mod exec;
 pub mod http;
 
 use std::future::Future;

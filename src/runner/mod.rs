@@ -411,7 +411,7 @@ async fn wait_ready(
                     Ok((code, output)) => Err(format!(
                         "`{}` exited with code {code}{}",
                         command.join(" "),
-                        first_line(&output)
+                        health::exec::first_line(&output)
                     )),
                     Err(error) => Err(error.to_string()),
                 }
@@ -477,13 +477,6 @@ async fn wait_ready(
             _ = tokio::time::sleep(pause) => {}
             _ = cancel.changed() => return Err(UpError::Interrupted),
         }
-    }
-}
-
-fn first_line(output: &str) -> String {
-    match output.lines().find(|l| !l.trim().is_empty()) {
-        Some(line) => format!(": {}", line.trim()),
-        None => String::new(),
     }
 }
 
@@ -724,49 +717,4 @@ async fn remove_networks(engine: &Engine, selector: &str) -> Result<usize, Engin
         engine.remove_network(id).await?;
     }
     Ok(networks.len())
-}
-
-/// Runs exec health probes through the engine, for the registry inside the
-/// agent (which then has the engine's socket mounted, see `plan`).
-pub struct EngineProber {
-    engine: Engine,
-}
-
-impl EngineProber {
-    /// A prober when some entry has an exec probe and the engine answers;
-    /// otherwise the registry falls back to its own probes.
-    pub async fn for_registry(
-        config: &crate::registry::RegistryConfig,
-    ) -> Option<std::sync::Arc<dyn health::ExecProber>> {
-        let needed = config
-            .entries
-            .iter()
-            .any(|e| matches!(e.probe, Some(ProbeSpec::Exec { .. })));
-        if !needed {
-            return None;
-        }
-        match Engine::connect().await {
-            Ok(engine) => Some(std::sync::Arc::new(EngineProber { engine })),
-            Err(error) => {
-                eprintln!("agent: exec probes fall back to tcp: {error}");
-                None
-            }
-        }
-    }
-}
-
-impl health::ExecProber for EngineProber {
-    fn exec<'a>(
-        &'a self,
-        container: &'a str,
-        command: &'a [String],
-    ) -> health::BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            match self.engine.exec_capture(container, command).await {
-                Ok((0, _)) => Ok(()),
-                Ok((code, output)) => Err(format!("exit status {code}{}", first_line(&output))),
-                Err(error) => Err(error.to_string()),
-            }
-        })
-    }
 }

@@ -1,0 +1,59 @@
+//! Exec health probes run through the engine: the registry in the agent
+//! uses this when some entry declares an exec check (the agent then has the
+//! engine's socket mounted, see `plan`).
+
+use crate::engine::Engine;
+use crate::health::ProbeSpec;
+
+/// The first non-empty line of a command's output, as `: LINE`, or nothing.
+pub fn first_line(output: &str) -> String {
+    match output.lines().find(|l| !l.trim().is_empty()) {
+        Some(line) => format!(": {}", line.trim()),
+        None => String::new(),
+    }
+}
+
+/// Runs exec health probes through the engine, for the registry inside the
+/// agent (which then has the engine's socket mounted, see `plan`).
+pub struct EngineProber {
+    engine: Engine,
+}
+
+impl EngineProber {
+    /// A prober when some entry has an exec probe and the engine answers;
+    /// otherwise the registry falls back to its own probes.
+    pub async fn for_registry(
+        config: &crate::registry::RegistryConfig,
+    ) -> Option<std::sync::Arc<dyn super::ExecProber>> {
+        let needed = config
+            .entries
+            .iter()
+            .any(|e| matches!(e.probe, Some(ProbeSpec::Exec { .. })));
+        if !needed {
+            return None;
+        }
+        match Engine::connect().await {
+            Ok(engine) => Some(std::sync::Arc::new(EngineProber { engine })),
+            Err(error) => {
+                eprintln!("agent: exec probes fall back to tcp: {error}");
+                None
+            }
+        }
+    }
+}
+
+impl super::ExecProber for EngineProber {
+    fn exec<'a>(
+        &'a self,
+        container: &'a str,
+        command: &'a [String],
+    ) -> super::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            match self.engine.exec_capture(container, command).await {
+                Ok((0, _)) => Ok(()),
+                Ok((code, output)) => Err(format!("exit status {code}{}", first_line(&output))),
+                Err(error) => Err(error.to_string()),
+            }
+        })
+    }
+}
