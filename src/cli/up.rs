@@ -61,9 +61,9 @@ pub async fn run(globals: &Globals, args: UpArgs) -> Result<()> {
     let debug = args.debug;
     let (doc, _) = bring_up(globals, request).await?;
     if json {
-        output::print_json(&doc);
+        output::print_json(&doc)?;
     } else {
-        print!("{}", output::status_table(&doc));
+        output::print(&output::status_table(&doc))?;
         if debug {
             print_attach(globals, &doc)?;
         }
@@ -82,9 +82,12 @@ fn print_attach(globals: &Globals, doc: &crate::runner::status::StatusDoc) -> Re
         return Ok(());
     };
     let attach = super::debug::Attach::new(&service.name, debug, &address);
-    println!("\n{} is waiting for a debugger at {address}", service.name);
+    output::println(&format!(
+        "\n{} is waiting for a debugger at {address}",
+        service.name
+    ))?;
     for line in &attach.attach {
-        println!("  {line}");
+        output::println(&format!("  {line}"))?;
     }
     Ok(())
 }
@@ -167,6 +170,6 @@ async fn publish_host_urls(found: &Found) {
         .filter_map(|e| Some((e.name, e.host_url?)))
         .collect();
     if let Err(reason) = crate::registry::put_hosts(&registry, &urls).await {
-        eprintln!("warning: {reason}");
+        output::eprintln(&format!("warning: {reason}"));
     }
 }
