@@ -37,19 +37,32 @@ pub enum Error {
     /// the command's own status).
     #[error("exited with status {0}")]
     Status(i32),
-    #[error("{context}: {source}")]
+    /// An I/O failure: `context` says what was being done; the I/O error
+    /// is the `caused by:` line.
+    #[error("{context}")]
     Io {
         context: String,
         #[source]
         source: std::io::Error,
     },
+    /// Stdout was closed by its reader (`sandbox status --json | head -c1`):
+    /// stop writing and exit 0 quietly.
+    #[error("stdout was closed")]
+    StdoutClosed,
+    /// Writing to stdout failed otherwise (`> /dev/full`). The cause is in the
+    /// message, so it is not a `#[source]`.
+    #[error("cannot write to stdout: {}", crate::output::describe_io(.0))]
+    Stdout(std::io::Error),
 }
 
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Manifest(_) | Error::Usage(_) => exit::USAGE,
-            Error::Engine(_) | Error::Failed(_) | Error::Io { .. } => exit::FAILURE,
+            Error::Engine(_) | Error::Failed(_) | Error::Io { .. } | Error::Stdout(_) => {
+                exit::FAILURE
+            }
+            Error::StdoutClosed => exit::SUCCESS,
             Error::Interrupted | Error::Up(UpError::Interrupted) => exit::INTERRUPTED,
             Error::Up(_) => exit::FAILURE,
             Error::Status(code) => *code,

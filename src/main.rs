@@ -1,10 +1,12 @@
 //! The `sandbox` binary: parse arguments, run the command, map the error to an
-//! exit code.
+//! exit code. Errors are printed by `output::report` (never `eprintln!`,
+//! which panics on a full stderr).
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use sandbox::cli::Cli;
+use sandbox::output;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -14,7 +16,7 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
+            output::eprintln(&format!("error: cannot start the async runtime: {error}"));
             return ExitCode::from(1);
         }
     };
@@ -24,16 +26,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            let code = error.exit_code();
-            if !matches!(error, sandbox::Error::Status(_)) {
-                eprintln!("error: {error}");
-                let mut source = std::error::Error::source(&error);
-                while let Some(cause) = source {
-                    eprintln!("caused by: {cause}");
-                    source = cause.source();
-                }
-            }
-            ExitCode::from(u8::try_from(code).unwrap_or(1))
+            output::report(&error);
+            ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))
         }
     }
 }

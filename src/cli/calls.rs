@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use clap::Args;
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
 
 use super::Globals;
 use crate::health::http;
@@ -100,12 +99,12 @@ pub async fn run(globals: &Globals, args: CallsArgs) -> Result<()> {
     let mut since = vec![0; agents.len()];
     let calls = fetch(&agents, &mut since, args.dependency.as_deref()).await?;
     if args.json && !args.follow {
-        output::print_json(&CallsDoc { calls: &calls });
-        return Ok(());
+        return output::print_json(&CallsDoc { calls: &calls });
     }
-    let mut stdout = tokio::io::stdout();
+    // Ctrl-C or SIGTERM ends `calls -f` (exit 130, quietly).
+    let mut interrupted = super::interrupt_signal();
     if !args.json {
-        let _ = stdout.write_all(render_header().as_bytes()).await;
+        output::print(&render_header())?;
     }
     let mut batch = calls;
     loop {
@@ -119,18 +118,18 @@ pub async fn run(globals: &Globals, args: CallsArgs) -> Result<()> {
                 text.push_str(&render_call(call));
             }
         }
-        if stdout.write_all(text.as_bytes()).await.is_err() {
-            return Ok(());
-        }
-        let _ = stdout.flush().await;
+        output::print(&text)?;
         if !args.follow {
             return Ok(());
         }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-        }
-        batch = fetch(&agents, &mut since, args.dependency.as_deref()).await?;
+        let next = async {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            fetch(&agents, &mut since, args.dependency.as_deref()).await
+        };
+        batch = tokio::select! {
+            batch = next => batch?,
+            _ = interrupted.changed() => return Err(Error::Status(crate::error::exit::INTERRUPTED)),
+        };
     }
 }
 

@@ -101,9 +101,9 @@ pub async fn run(globals: &Globals, args: CheckArgs) -> Result<()> {
                     duration_ms: outcome.duration_ms,
                 })
                 .collect(),
-        });
+        })?;
     } else {
-        print!("{}", check::render_checks(&results));
+        output::print(&check::render_checks(&results))?;
     }
     if passed {
         Ok(())

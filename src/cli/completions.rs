@@ -5,6 +5,7 @@ use clap_complete::Shell;
 
 use super::Cli;
 use crate::Result;
+use crate::output;
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -14,6 +15,9 @@ pub struct CompletionsArgs {
 
 pub fn run(args: CompletionsArgs) -> Result<()> {
     let mut command = Cli::command();
-    clap_complete::generate(args.shell, &mut command, "sandbox", &mut std::io::stdout());
-    Ok(())
+    // `generate` panics when its writer fails; a Vec cannot, and the output
+    // module decides what a failed write to stdout means.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "sandbox", &mut script);
+    output::print_bytes(&script)
 }

@@ -83,9 +83,9 @@ pub async fn run(globals: &Globals, args: DebugArgs) -> Result<()> {
     .await?;
     if args.stop {
         if args.json {
-            output::print_json(&serde_json::json!({"entry": entry, "debug": false}));
+            output::print_json(&serde_json::json!({"entry": entry, "debug": false}))?;
         } else {
-            println!("{entry} runs with its normal settings again");
+            output::println(&format!("{entry} runs with its normal settings again"))?;
         }
         return Ok(());
     }
@@ -96,22 +96,22 @@ pub async fn run(globals: &Globals, args: DebugArgs) -> Result<()> {
     let attach = Attach::new(&entry, &debug, &address);
     let port = attach.port;
     if args.json {
-        output::print_json(&attach);
+        output::print_json(&attach)?;
     } else {
-        println!(
+        output::println(&format!(
             "{entry} is waiting for a debugger at 127.0.0.1:{port} (port {} in the container)",
             debug.port
-        );
+        ))?;
         for line in &attach.attach {
-            println!("  {line}");
+            output::println(&format!("  {line}"))?;
         }
-        println!(
+        output::println(&format!(
             "`sandbox debug --stop{}` returns it to its normal settings",
             args.entry
                 .as_ref()
                 .map(|e| format!(" {e}"))
                 .unwrap_or_default()
-        );
+        ))?;
     }
     Ok(())
 }

@@ -29,11 +29,11 @@ pub async fn run(globals: &Globals, args: DownArgs) -> Result<()> {
     let engine = super::connect().await?;
     let report = runner::down(&engine, &selector).await?;
     if args.json {
-        output::print_json(&report);
+        output::print_json(&report)?;
     } else if report.containers == 0 && report.networks == 0 && report.images == 0 {
-        eprintln!("nothing to remove");
+        output::eprintln("nothing to remove");
     } else {
-        eprintln!(
+        output::eprintln(&format!(
             "removed {} container{} and {} network{}{}",
             report.containers,
             if report.containers == 1 { "" } else { "s" },
@@ -44,13 +44,13 @@ pub async fn run(globals: &Globals, args: DownArgs) -> Result<()> {
             } else {
                 format!(" of {}", report.sandboxes.join(", "))
             }
-        );
+        ));
         if report.images > 0 {
-            eprintln!(
+            output::eprintln(&format!(
                 "removed {} unused agent image{}",
                 report.images,
                 if report.images == 1 { "" } else { "s" }
-            );
+            ));
         }
     }
     Ok(())

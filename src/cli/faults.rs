@@ -170,10 +170,9 @@ async fn put(
         .map_err(|e| Error::Failed(format!("the agent's answer is not understood: {e}")))
 }
 
-fn show(key: &str, dependency: &str, value: &serde_json::Value, json: bool) {
+fn show(key: &str, dependency: &str, value: &serde_json::Value, json: bool) -> Result<()> {
     if json {
-        crate::output::print_json(value);
-        return;
+        return crate::output::print_json(value);
     }
     let pairs: Vec<String> = value
         .as_object()
@@ -185,9 +184,9 @@ fn show(key: &str, dependency: &str, value: &serde_json::Value, json: bool) {
         })
         .unwrap_or_default();
     if pairs.is_empty() {
-        println!("{dependency}: no {key}");
+        crate::output::println(&format!("{dependency}: no {key}"))
     } else {
-        println!("{dependency}: {key} {}", pairs.join(", "));
+        crate::output::println(&format!("{dependency}: {key} {}", pairs.join(", ")))
     }
 }
 
@@ -259,8 +258,7 @@ pub async fn faults(globals: &Globals, args: FaultsArgs) -> Result<()> {
         &serde_json::Value::Object(object),
     )
     .await?;
-    show("faults", &args.dependency, &now, args.json);
-    Ok(())
+    show("faults", &args.dependency, &now, args.json)
 }
 
 pub async fn limits(globals: &Globals, args: LimitsArgs) -> Result<()> {
@@ -287,6 +285,5 @@ pub async fn limits(globals: &Globals, args: LimitsArgs) -> Result<()> {
         &serde_json::Value::Object(object),
     )
     .await?;
-    show("limits", &args.dependency, &now, args.json);
-    Ok(())
+    show("limits", &args.dependency, &now, args.json)
 }

@@ -1,12 +1,14 @@
 //! `sandbox logs`: every entry's output, prefixed with its name, interleaved
-//! as lines arrive.
+//! as lines arrive. `logs -f` runs until Ctrl-C or SIGTERM (exit 130, quietly)
+//! or until its reader closes stdout (exit 0).
 
 use clap::Args;
 use futures_util::StreamExt;
 use futures_util::stream::select_all;
-use tokio::io::AsyncWriteExt;
 
 use super::Globals;
+use crate::error::exit;
+use crate::output;
 use crate::{Error, Result};
 
 #[derive(Debug, Args)]
@@ -24,6 +26,9 @@ pub struct LogsArgs {
 }
 
 pub async fn run(globals: &Globals, args: LogsArgs) -> Result<()> {
+    // Ctrl-C or SIGTERM ends the command; listening from the start keeps a
+    // signal that comes early from killing the process mid-line.
+    let mut interrupted = super::interrupt_signal();
     let sandbox = globals.sandbox_name()?;
     let engine = super::connect().await?;
     let found = super::find_running(&engine, &sandbox).await?;
@@ -48,12 +53,10 @@ pub async fn run(globals: &Globals, args: LogsArgs) -> Result<()> {
             .boxed()
     });
     let mut merged = select_all(streams);
-    let mut stdout = tokio::io::stdout();
-    let mut stopped = Box::pin(tokio::signal::ctrl_c());
     loop {
         let item = tokio::select! {
             item = merged.next() => item,
-            _ = &mut stopped => break,
+            _ = interrupted.changed() => return Err(Error::Status(exit::INTERRUPTED)),
         };
         let Some(item) = item else { break };
         let (prefix, line) = item?;
@@ -63,11 +66,7 @@ pub async fn run(globals: &Globals, args: LogsArgs) -> Result<()> {
             text.push_str(part);
             text.push('\n');
         }
-        // A closed pipe (`| head`) ends the output quietly.
-        if stdout.write_all(text.as_bytes()).await.is_err() {
-            break;
-        }
+        output::print(&text)?;
     }
-    let _ = stdout.flush().await;
     Ok(())
 }

@@ -196,10 +196,10 @@ impl Globals {
                 let name = manifest::lenient_name(&path).ok_or(crate::Error::Manifest(
                     manifest::ManifestError::Invalid { problems },
                 ))?;
-                eprintln!(
+                crate::output::eprintln(&format!(
                     "warning: {} does not validate (`sandbox validate` says why); using the sandbox name `{name}`",
                     path.display()
-                );
+                ));
                 Ok(name)
             }
             Err(other) => Err(other),

@@ -26,10 +26,10 @@ pub async fn run(globals: &Globals, args: RegistryArgs) -> Result<()> {
         .await
         .map_err(Error::Failed)?;
     if args.json {
-        output::print_json(&doc);
+        output::print_json(&doc)?;
     } else {
-        print!("{}", crate::registry::render_table(&doc));
-        println!("\nregistry: {url}");
+        output::print(&crate::registry::render_table(&doc))?;
+        output::println(&format!("\nregistry: {url}"))?;
     }
     Ok(())
 }

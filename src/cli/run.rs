@@ -9,6 +9,7 @@ use super::Globals;
 use super::up::{UpRequest, bring_up};
 use crate::engine::labels;
 use crate::manifest::env_stem;
+use crate::output;
 use crate::runner::status::Found;
 use crate::runner::{self, FAILURE_LOG_LINES};
 use crate::{Error, Result};
@@ -92,7 +93,7 @@ pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
             }
         }
         Err(error) => {
-            eprintln!("error: cannot run `{}`: {error}", args.command[0]);
+            output::eprintln(&format!("error: cannot run `{}`: {error}", args.command[0]));
             None
         }
     };
@@ -110,9 +111,9 @@ pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
         report_failure(&engine, &sandbox).await;
     }
     if args.keep {
-        eprintln!(
+        output::eprintln(&format!(
             "the sandbox `{sandbox}` is left running: `sandbox down --name {sandbox}` removes it"
-        );
+        ));
     } else {
         runner::down(&engine, &labels::of_sandbox(&sandbox)).await?;
     }
@@ -134,17 +135,17 @@ async fn report_failure(engine: &crate::engine::Engine, sandbox: &str) {
         if entry.health == "up" {
             continue;
         }
-        eprintln!(
+        output::eprintln(&format!(
             "--- `{}` is {} ({}); its last log lines:",
             entry.name, entry.health, entry.state
-        );
+        ));
         if let Some(container) = found.container_of(&entry.name) {
             for line in engine
                 .tail_logs(&container.id, FAILURE_LOG_LINES)
                 .await
                 .lines()
             {
-                eprintln!("  | {line}");
+                output::eprintln(&format!("  | {line}"));
             }
         }
     }
@@ -153,9 +154,9 @@ async fn report_failure(engine: &crate::engine::Engine, sandbox: &str) {
     if let Ok(calls) = super::calls::fetch(&agents, &mut since, None).await {
         let unmatched: Vec<_> = calls.iter().filter(|c| c.matched.is_none()).collect();
         if !unmatched.is_empty() {
-            eprintln!("--- calls that no stub or recording matched:");
+            output::eprintln("--- calls that no stub or recording matched:");
             for call in unmatched {
-                eprint!("  {}", super::calls::render_call(call));
+                output::eprint(&format!("  {}", super::calls::render_call(call)));
             }
         }
     }

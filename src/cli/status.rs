@@ -24,11 +24,11 @@ pub async fn run(globals: &Globals, args: StatusArgs) -> Result<()> {
     let mut doc = found.doc(&sandbox, &health);
     super::faults::add_in_force(&found, &mut doc).await;
     if args.json {
-        output::print_json(&doc);
+        output::print_json(&doc)?;
     } else if doc.entries.is_empty() {
-        eprintln!("sandbox `{sandbox}` is not running");
+        output::eprintln(&format!("sandbox `{sandbox}` is not running"));
     } else {
-        print!("{}", output::status_table(&doc));
+        output::print(&output::status_table(&doc))?;
     }
     Ok(())
 }

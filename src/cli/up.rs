@@ -58,9 +58,9 @@ pub async fn run(globals: &Globals, args: UpArgs) -> Result<()> {
     let debug = args.debug;
     let (doc, _) = bring_up(globals, request).await?;
     if json {
-        output::print_json(&doc);
+        output::print_json(&doc)?;
     } else {
-        print!("{}", output::status_table(&doc));
+        output::print(&output::status_table(&doc))?;
         if debug {
             print_attach(globals, &doc)?;
         }
@@ -79,9 +79,12 @@ fn print_attach(globals: &Globals, doc: &crate::runner::status::StatusDoc) -> Re
         return Ok(());
     };
     let attach = super::debug::Attach::new(&service.name, debug, &address);
-    println!("\n{} is waiting for a debugger at {address}", service.name);
+    output::println(&format!(
+        "\n{} is waiting for a debugger at {address}",
+        service.name
+    ))?;
     for line in &attach.attach {
-        println!("  {line}");
+        output::println(&format!("  {line}"))?;
     }
     Ok(())
 }

@@ -5,7 +5,6 @@
 //! or `{"valid": false, "file", "problems": [{"file", "line", "column",
 //! "message", "help"}]}` (line, column and help may be null) and exits 2.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -14,6 +13,7 @@ use serde_json::json;
 use super::Globals;
 use crate::error::exit;
 use crate::manifest::{self, Loaded, ManifestError, Problem};
+use crate::output::{self, println as print_line};
 use crate::{Error, Result};
 
 #[derive(Debug, Args)]
@@ -65,7 +65,7 @@ pub fn validate(globals: &Globals, args: ValidateArgs) -> Result<()> {
             Err(Error::Status(exit::USAGE))
         }
         Err(Error::Manifest(error @ ManifestError::Read { .. })) => {
-            let problem = json!({"file": file, "line": null, "column": null, "message": error.to_string(), "help": null});
+            let problem = json!({"file": file, "line": null, "column": null, "message": output::one_line(&error), "help": null});
             print_line(&json!({"valid": false, "file": file, "problems": [problem]}).to_string())?;
             Err(Error::Status(exit::USAGE))
         }
@@ -91,17 +91,6 @@ fn problem_json(problem: &Problem) -> serde_json::Value {
         "message": problem.message,
         "help": problem.help,
     })
-}
-
-/// Prints a line on stdout; a closed pipe is not an error.
-fn print_line(text: &str) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match writeln!(stdout, "{text}") {
-        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::io("cannot write to stdout", error))
-        }
-        _ => Ok(()),
-    }
 }
 
 pub fn schema() -> Result<()> {
@@ -139,9 +128,9 @@ pub fn init(globals: &Globals, args: InitArgs) -> Result<()> {
     let name = starter_name(&folder);
     std::fs::write(&target, manifest::starter(&name))
         .map_err(|error| Error::io(format!("cannot write {}", target.display()), error))?;
-    eprintln!(
+    output::eprintln(&format!(
         "wrote {}; put a Dockerfile in ./app (or switch to `image:`), then run `sandbox validate`",
         target.display()
-    );
+    ));
     Ok(())
 }

@@ -81,7 +81,7 @@ impl fmt::Display for Problem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("cannot read manifest {}: {source}", file.display())]
+    #[error("cannot read manifest {}", file.display())]
     Read {
         file: PathBuf,
         #[source]

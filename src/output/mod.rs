@@ -1,6 +1,28 @@
-//! Renderers: progress on stderr (indicatif on a terminal, plain lines
-//! otherwise), tables and JSON documents on stdout. The table renderers are
-//! pure functions.
+//! Renderers and the only writers of stdout and stderr: progress on stderr
+//! (indicatif on a terminal, plain lines otherwise), tables and JSON
+//! documents on stdout. The table renderers are pure functions; the writers
+//! are in [`stdio`] and re-exported here (`output::print`, `output::println`,
+//! `output::print_json`, `output::eprintln`, ...). Nothing else in the crate
+//! calls `println!`, `print!` or `eprintln!` (the agent, which writes its own
+//! log inside its container, excepted).
+//!
+//! When a write fails:
+//! - stdout closed by its reader (EPIPE: `sandbox status --json | head -c1`):
+//!   the write returns [`Error::StdoutClosed`](crate::Error::StdoutClosed);
+//!   the command stops writing (and following), and exits 0 with nothing on
+//!   stderr, as ripgrep does: the reader asked for no more, that is not a
+//!   failure.
+//! - any other stdout failure (ENOSPC on `> /dev/full`, EIO):
+//!   [`Error::Stdout`](crate::Error::Stdout), printed as
+//!   `error: cannot write to stdout: No space left on device`, exit 1: the
+//!   output the user asked for is lost, and a script must know.
+//! - stderr closed or full: the diagnostic is dropped and the command goes
+//!   on; its exit status still tells the outcome. Nothing here panics
+//!   (`println!` and `eprintln!` do), so a release build (`panic = "abort"`)
+//!   never exits 134 because of its output.
+//!
+//! Every stdout write is flushed at once, so the error surfaces at the write
+//! that failed, not at exit.
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -11,11 +33,12 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use crate::runner::status::StatusDoc;
 use crate::runner::{Event, Reporter};
 
-/// Prints one JSON document on stdout.
-pub fn print_json<T: serde::Serialize>(value: &T) {
-    let text = serde_json::to_string_pretty(value).expect("output documents serialize");
-    println!("{text}");
-}
+pub mod stdio;
+
+pub use stdio::{
+    describe_io, eprint, eprintln, one_line, print, print_bytes, print_json, print_json_line,
+    println, report,
+};
 
 /// A table with aligned columns; empty cells print as `-`.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -197,7 +220,7 @@ impl Reporter for Progress {
                 eprintln!("{entry}: {message}")
             }
             Progress::Quiet => {}
-            Progress::Lines => eprintln!("{entry}: {message}"),
+            Progress::Lines => eprintln(&format!("{entry}: {message}")),
             Progress::Bars { .. } => {
                 if let Some(bar) = self.bar(&entry) {
                     if done {

@@ -8,6 +8,7 @@ mod common;
 mod agent;
 mod faults;
 mod manifest;
+mod output;
 mod registry;
 mod registry_live;
 mod shared_engine;
