@@ -20,7 +20,18 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let result = runtime.block_on(sandbox::cli::run(cli));
+    let result = runtime.block_on(async {
+        let interrupt = match sandbox::cli::Interrupt::listen() {
+            Ok(interrupt) => interrupt,
+            Err(error) => {
+                return Err(sandbox::Error::io(
+                    "cannot listen for Ctrl-C and SIGTERM",
+                    error,
+                ));
+            }
+        };
+        sandbox::cli::run(cli, interrupt).await
+    });
     // Background tasks (log followers, probes) must not keep the process alive.
     runtime.shutdown_background();
     match result {

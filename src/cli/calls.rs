@@ -102,7 +102,7 @@ pub async fn run(globals: &Globals, args: CallsArgs) -> Result<()> {
         return output::print_json(&CallsDoc { calls: &calls });
     }
     // Ctrl-C or SIGTERM ends `calls -f` (exit 130, quietly).
-    let mut interrupted = super::interrupt_signal();
+    let mut interrupted = globals.interrupted();
     if !args.json {
         output::print(&render_header())?;
     }

@@ -28,7 +28,7 @@ pub struct LogsArgs {
 pub async fn run(globals: &Globals, args: LogsArgs) -> Result<()> {
     // Ctrl-C or SIGTERM ends the command; listening from the start keeps a
     // signal that comes early from killing the process mid-line.
-    let mut interrupted = super::interrupt_signal();
+    let mut interrupted = globals.interrupted();
     let sandbox = globals.sandbox_name()?;
     let engine = super::connect().await?;
     let found = super::find_running(&engine, &sandbox).await?;

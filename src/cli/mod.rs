@@ -47,6 +47,9 @@ pub struct Globals {
     /// Run or address a copy of the sandbox under another name.
     #[arg(long, global = true, value_name = "NAME")]
     pub name: Option<String>,
+    /// The process's interrupt token (set by [`run`]).
+    #[arg(skip)]
+    pub interrupt: Option<Interrupt>,
 }
 
 /// `-f/--file` after a subcommand.
@@ -132,34 +135,70 @@ impl Command {
     }
 }
 
-pub async fn run(cli: Cli) -> Result<()> {
+/// Runs a command. `interrupt` is the process's Ctrl-C/SIGTERM token.
+pub async fn run(cli: Cli, interrupt: Interrupt) -> Result<()> {
     let mut globals = cli.globals;
     if let Some(file) = cli.command.file() {
         globals.file = Some(file);
     }
+    globals.interrupt = Some(interrupt.clone());
     match cli.command {
+        // These watch the token themselves: they clean up or stop on it.
         Command::Up(args) => up::run(&globals, args).await,
+        Command::Run(args) => run::run(&globals, args).await,
+        Command::Debug(args) => debug::run(&globals, args).await,
+        Command::Logs(args) => logs::run(&globals, args).await,
+        Command::Calls(args) => calls::run(&globals, args).await,
+        Command::Agent(args) => agent::run(args).await,
+        other => {
+            tokio::select! {
+                result = run_simple(&globals, other) => result,
+                _ = interrupt.wait() => Err(crate::Error::Interrupted),
+            }
+        }
+    }
+}
+
+/// The commands that hold nothing to clean up when interrupted.
+async fn run_simple(globals: &Globals, command: Command) -> Result<()> {
+    let globals = globals.clone();
+    match command {
+        Command::Up(_)
+        | Command::Run(_)
+        | Command::Debug(_)
+        | Command::Logs(_)
+        | Command::Calls(_)
+        | Command::Agent(_) => unreachable!("dispatched by `run`"),
         Command::Down(args) => down::run(&globals, args).await,
         Command::Status(args) => status::run(&globals, args).await,
-        Command::Logs(args) => logs::run(&globals, args).await,
         Command::Exec(args) => exec::run(&globals, args).await,
         Command::Shell(args) => exec::shell(&globals, args).await,
         Command::Registry(args) => registry::run(&globals, args).await,
-        Command::Calls(args) => calls::run(&globals, args).await,
         Command::Check(args) => check::run(&globals, args).await,
-        Command::Run(args) => run::run(&globals, args).await,
-        Command::Debug(args) => debug::run(&globals, args).await,
         Command::Faults(args) => faults::faults(&globals, args).await,
         Command::Limits(args) => faults::limits(&globals, args).await,
         Command::Validate(args) => validate::validate(&globals, args),
         Command::Schema => validate::schema(),
         Command::Init(args) => validate::init(&globals, args),
         Command::Completions(args) => completions::run(args),
-        Command::Agent(args) => agent::run(args).await,
     }
 }
 
 impl Globals {
+    /// A receiver of the process's interrupt token.
+    pub(crate) fn interrupted(&self) -> tokio::sync::watch::Receiver<bool> {
+        match &self.interrupt {
+            Some(interrupt) => interrupt.receiver(),
+            // Outside `run` (a library caller): nothing interrupts. The
+            // sender is kept, or receivers would see a closed channel.
+            None => {
+                let (sender, receiver) = tokio::sync::watch::channel(false);
+                std::mem::forget(sender);
+                receiver
+            }
+        }
+    }
+
     /// The manifest path: `-f`, `SANDBOX_FILE`, or `./sandbox.yaml`.
     pub fn manifest_path(&self) -> PathBuf {
         self.file
@@ -212,24 +251,44 @@ pub(crate) async fn connect() -> Result<crate::engine::Engine> {
     Ok(crate::engine::Engine::connect().await?)
 }
 
-/// A channel that turns true on Ctrl-C or SIGTERM.
-pub(crate) fn interrupt_signal() -> tokio::sync::watch::Receiver<bool> {
-    let (sender, receiver) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => return,
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        }
-        let _ = sender.send(true);
-        // Keep the sender alive so receivers see `true`, not a closed channel.
-        std::future::pending::<()>().await;
-    });
-    receiver
+/// Ctrl-C or SIGTERM: one token for the whole process, created in `main`
+/// before any work starts. Commands that must clean up when interrupted
+/// (`up`, `run`, `debug`) or that run until stopped (`logs -f`, `calls -f`)
+/// watch it themselves; every other command is raced against it by
+/// [`run`], so Ctrl-C always ends the process with 130.
+#[derive(Debug, Clone)]
+pub struct Interrupt(tokio::sync::watch::Receiver<bool>);
+
+impl Interrupt {
+    /// Starts listening for SIGINT and SIGTERM; call inside the runtime.
+    pub fn listen() -> std::io::Result<Interrupt> {
+        use tokio::signal::unix::{SignalKind, signal};
+        // Registered now, not on first poll, so an early signal is not lost.
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        let (sender, receiver) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            let _ = sender.send(true);
+            // Keep the sender alive so receivers see `true`, not a closed channel.
+            std::future::pending::<()>().await;
+        });
+        Ok(Interrupt(receiver))
+    }
+
+    /// A receiver that turns true on the signal.
+    pub fn receiver(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.0.clone()
+    }
+
+    /// Resolves once the signal came.
+    pub async fn wait(&self) {
+        let mut receiver = self.0.clone();
+        let _ = receiver.wait_for(|stop| *stop).await;
+    }
 }
 
 /// The sandbox's entries as the engine shows them, with health from the

@@ -81,7 +81,7 @@ pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
         .spawn();
     let status = match &mut child {
         Ok(child) => {
-            let mut interrupted = super::interrupt_signal();
+            let mut interrupted = globals.interrupted();
             tokio::select! {
                 status = child.wait() => status.ok(),
                 _ = interrupted.changed() => {

@@ -131,7 +131,7 @@ pub async fn bring_up(
     let sandbox = plan.sandbox.clone();
     let engine = super::connect().await?;
     let progress = Progress::new(request.quiet);
-    let cancel = super::interrupt_signal();
+    let cancel = globals.interrupted();
     let result = runner::up(
         &engine,
         plan,
