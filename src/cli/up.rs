@@ -78,7 +78,7 @@ fn print_attach(globals: &Globals, doc: &crate::runner::status::StatusDoc) -> Re
     ) else {
         return Ok(());
     };
-    let attach = super::debug::Attach::new(&service.name, debug, &address);
+    let attach = output::Attach::new(&service.name, debug, &address);
     output::println(&format!(
         "\n{} is waiting for a debugger at {address}",
         service.name

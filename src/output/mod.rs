@@ -33,7 +33,10 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use crate::runner::status::StatusDoc;
 use crate::runner::{Event, Reporter};
 
+pub mod attach;
 pub mod stdio;
+
+pub use attach::Attach;
 
 pub use stdio::{
     describe_io, eprint, eprintln, one_line, print, print_bytes, print_json, print_json_line,
