@@ -127,9 +127,14 @@ pub async fn bring_up(
         ),
         None => None,
     };
-    let plan = plan::plan(&loaded, &options).map_err(|e| Error::Usage(e.0))?;
+    let mut plan = plan::plan(&loaded, &options).map_err(|e| Error::Usage(e.0))?;
     let sandbox = plan.sandbox.clone();
     let engine = super::connect().await?;
+    // The running agents' token, so that an unchanged agent is kept.
+    if let Some(token) = Found::load(&engine, &sandbox).await?.token() {
+        options.token = Some(token.to_owned());
+        plan = plan::plan(&loaded, &options).map_err(|e| Error::Usage(e.0))?;
+    }
     let progress = Progress::new(request.quiet);
     let cancel = super::interrupt_signal();
     let result = runner::up(
@@ -166,7 +171,7 @@ async fn publish_host_urls(found: &Found) {
         .into_iter()
         .filter_map(|e| Some((e.name, e.host_url?)))
         .collect();
-    if let Err(reason) = crate::registry::put_hosts(&registry, &urls).await {
+    if let Err(reason) = crate::registry::put_hosts(&registry, found.token(), &urls).await {
         eprintln!("warning: {reason}");
     }
 }

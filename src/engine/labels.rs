@@ -18,6 +18,9 @@ pub const PORTS: &str = "dev.sandbox.ports";
 pub const SERVED: &str = "dev.sandbox.served";
 /// Whether the entry runs with its debug settings, and the debug port.
 pub const DEBUG: &str = "dev.sandbox.debug";
+/// On agents (the main one and proxies): the sandbox's token, which the
+/// control interface asks of requests that change state (`agent::token`).
+pub const TOKEN: &str = "dev.sandbox.token";
 /// On images: the agent image, by the hash of the binary it holds.
 pub const AGENT_IMAGE: &str = "dev.sandbox.agent";
 

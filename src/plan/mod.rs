@@ -161,6 +161,9 @@ pub struct PlanOptions {
     pub record: IndexMap<String, Option<String>>,
     /// Entries started with their debug settings.
     pub debug: Vec<String>,
+    /// The sandbox's token (see `agent::token`): the running agent's, so
+    /// that a second `up` can keep it; `None` makes a fresh one.
+    pub token: Option<String>,
 }
 
 /// Something in the options that does not fit the manifest.
@@ -189,6 +192,10 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
     let manifest = &loaded.manifest;
     let sandbox = loaded.name.clone();
     let network = network_name(&sandbox);
+    let token = options
+        .token
+        .clone()
+        .unwrap_or_else(crate::agent::token::generate);
     for name in options.record.keys() {
         if !manifest.dependencies.contains_key(name) {
             return Err(PlanError(format!(
@@ -270,6 +277,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
             &service_container,
             &service.limits,
             &service.faults,
+            &token,
         ));
     }
     containers.push(real_container(
@@ -352,6 +360,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                         upstream,
                         to: format!("{RECORD_MOUNT}/{name}/{file_name}"),
                         redact,
+                        file: Some(to.clone()),
                     }
                 }
             };
@@ -426,6 +435,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                 &container,
                 &dep.limits,
                 &dep.faults,
+                &token,
             ));
         }
         containers.push(planned);
@@ -450,6 +460,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         version: config::CONFIG_VERSION,
         sandbox: sandbox.clone(),
         admin_port: config::ADMIN_PORT,
+        token: Some(token.clone()),
         registry: Some(RegistryConfig {
             sandbox: sandbox.clone(),
             entries: registry_entries,
@@ -480,6 +491,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         labels::SERVED.into(),
         serde_json::to_string(&served_labels).unwrap_or_default(),
     );
+    agent_labels.insert(labels::TOKEN.into(), token);
     containers.insert(
         0,
         Planned {
@@ -516,6 +528,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
 /// An agent proxy in front of a real container: it answers under the
 /// entry's name and publishes its ports; the container itself is reached
 /// through it under `alias`.
+#[allow(clippy::too_many_arguments)]
 fn proxy_for(
     loaded: &Loaded,
     network: &str,
@@ -524,6 +537,7 @@ fn proxy_for(
     container: &Container,
     limits: &Option<Limits>,
     faults: &Option<Faults>,
+    token: &str,
 ) -> Planned {
     let sandbox = &loaded.name;
     let ports: Vec<ProxyPort> = container
@@ -540,6 +554,7 @@ fn proxy_for(
         version: config::CONFIG_VERSION,
         sandbox: sandbox.clone(),
         admin_port: config::ADMIN_PORT,
+        token: Some(token.to_owned()),
         registry: None,
         served: vec![Served {
             name: name.to_owned(),
@@ -565,6 +580,7 @@ fn proxy_for(
         labels::PORTS.into(),
         serde_json::to_string(&container.ports).unwrap_or_default(),
     );
+    proxy_labels.insert(labels::TOKEN.into(), token.to_owned());
     Planned {
         entry: proxy_entry.clone(),
         role: Role::Agent,

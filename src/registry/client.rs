@@ -27,14 +27,20 @@ pub async fn services(registry_url: &str) -> Result<ServicesDoc, String> {
         .map_err(|e| format!("the registry's answer to GET /services is not understood: {e}"))
 }
 
-/// `PUT /_sandbox/hosts`: sets the host URL of each named entry.
-pub async fn put_hosts(registry_url: &str, hosts: &[(String, String)]) -> Result<(), String> {
+/// `PUT /_sandbox/hosts`: sets the host URL of each named entry, with the
+/// sandbox's token when it has one.
+pub async fn put_hosts(
+    registry_url: &str,
+    token: Option<&str>,
+    hosts: &[(String, String)],
+) -> Result<(), String> {
     let url = format!("{}/_sandbox/hosts", registry_url.trim_end_matches('/'));
     let body: serde_json::Map<String, serde_json::Value> = hosts
         .iter()
         .map(|(name, url)| (name.clone(), serde_json::Value::String(url.clone())))
         .collect();
-    let headers = [("content-type".to_owned(), "application/json".to_owned())];
+    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    headers.extend(token.map(crate::agent::token::header));
     let answer = http::request(
         "PUT",
         &url,

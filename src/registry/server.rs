@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -52,7 +52,20 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
             let body = json!({"probes": state.probes(), "uptime_s": state.uptime_s()});
             ok(Bytes::from(body.to_string()))
         }
-        ["_sandbox", "hosts"] if method == Method::PUT => put_hosts(state, request).await,
+        ["_sandbox", "hosts"] if method == Method::PUT => {
+            if crate::agent::token::allows(request.headers(), state.token.as_deref()) {
+                put_hosts(state, request).await
+            } else {
+                let mut response = error(
+                    StatusCode::UNAUTHORIZED,
+                    json!({"error": crate::agent::token::REFUSED}),
+                );
+                response
+                    .headers_mut()
+                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                response
+            }
+        }
         ["services"]
         | ["services", _]
         | ["services", _, "openapi"]

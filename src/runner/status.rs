@@ -108,6 +108,19 @@ impl Found {
         loopback_url(agent, config::ADMIN_PORT)
     }
 
+    /// The sandbox's token, from its agents' labels (the main agent's first):
+    /// what their control interfaces ask of requests that change state.
+    pub fn token(&self) -> Option<&str> {
+        self.agent()
+            .into_iter()
+            .chain(
+                self.containers
+                    .iter()
+                    .filter(|c| c.label(labels::ROLE) == Some("agent")),
+            )
+            .find_map(|c| c.label(labels::TOKEN))
+    }
+
     /// Every agent's control API URL on the host (the main agent and proxies).
     pub fn admin_urls(&self) -> Vec<String> {
         self.containers
