@@ -11,5 +11,6 @@ mod manifest;
 mod registry;
 mod registry_live;
 mod stubs;
+mod trust;
 mod up;
 mod workflows;
