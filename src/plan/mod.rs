@@ -924,6 +924,44 @@ dependencies:
     }
 
     #[test]
+    fn every_agent_gets_the_token_in_its_file_and_label_never_its_env() {
+        let (_dir, loaded) = load();
+        let fresh = plan(&loaded, &PlanOptions::default()).unwrap();
+        let token = find(&fresh, "agent").spec.labels[labels::TOKEN].clone();
+        assert_eq!(token.len(), 64);
+        for entry in ["agent", "search-proxy"] {
+            let planned = find(&fresh, entry);
+            assert_eq!(planned.spec.labels[labels::TOKEN], token);
+            let config: AgentConfig = serde_json::from_slice(&planned.files[0].2).unwrap();
+            assert_eq!(config.token.as_deref(), Some(token.as_str()));
+            assert!(planned.spec.env.iter().all(|e| !e.contains(&token)));
+            assert!(
+                planned
+                    .spec
+                    .command
+                    .iter()
+                    .flatten()
+                    .all(|a| !a.contains(&token))
+            );
+        }
+        for other in ["orders", "user-db", "search"] {
+            assert!(!find(&fresh, other).spec.labels.contains_key(labels::TOKEN));
+        }
+        // A second plan makes another token unless given the running one,
+        // with which the agent's spec and files are what they were.
+        let another = plan(&loaded, &PlanOptions::default()).unwrap();
+        assert_ne!(find(&another, "agent").spec.labels[labels::TOKEN], token);
+        let options = PlanOptions {
+            token: Some(token.clone()),
+            ..PlanOptions::default()
+        };
+        let again = plan(&loaded, &options).unwrap();
+        let (before, after) = (find(&fresh, "agent"), find(&again, "agent"));
+        assert_eq!(before.spec.labels, after.spec.labels);
+        assert_eq!(before.files, after.files);
+    }
+
+    #[test]
     fn debug_settings_replace_command_and_publish_the_port() {
         let (_dir, loaded) = load();
         let options = PlanOptions {
