@@ -25,6 +25,20 @@
 //!   body. Takes effect on the next call; a new seed restarts the sequence.
 //! - `PUT /_sandbox/limits/{dep}` likewise with a limits object; counters
 //!   (buckets) start afresh.
+//! - `POST /_sandbox/flush` writes every recording now (synced to disk) →
+//!   200 `{"recordings": [RECORDING, ...]}`, one per record dependency;
+//!   `sandbox down` calls it before removing the agent.
+//!
+//! `RECORDING` = `{"dependency", "file" (as the manifest names it, relative
+//! to its folder), "error" (why the last write failed; null once a write
+//! succeeds)}`; `GET /_sandbox/state` shows it too, as `"recording":
+//! {"file", "error"}` on each record dependency (null on the others).
+//!
+//! Reads (`ready`, `calls`, `state`) are open to anything on the network.
+//! Everything that changes state (`PUT` faults and limits, `POST flush`)
+//! needs the sandbox's token, `Authorization: Bearer TOKEN` (see
+//! [`super::token`]): without it, 401 `{"error": "..."}` and nothing
+//! changes.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -36,9 +50,11 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::body::{self, Body};
+use super::client::Recording;
 use super::faults;
 use super::limits;
 use super::serve::{Agent, Dropped};
+use super::token;
 use crate::manifest::{Faults, Limits};
 
 const MAX_BODY: usize = 1024 * 1024;
@@ -51,6 +67,19 @@ pub async fn handle(
     let path = request.uri().path().to_owned();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let method = request.method().clone();
+    let changes = matches!(
+        (&method, segments.as_slice()),
+        (&Method::PUT, ["_sandbox", "faults" | "limits", _])
+            | (&Method::POST, ["_sandbox", "flush"])
+    );
+    if changes && !token::allows(request.headers(), agent.token.as_deref()) {
+        let mut response = error(StatusCode::UNAUTHORIZED, token::REFUSED);
+        response.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Bearer"),
+        );
+        return Ok(response);
+    }
     let response = match (&method, segments.as_slice()) {
         (&Method::GET, ["_sandbox", "ready"]) => {
             if agent.ready.load(Ordering::Acquire) {
@@ -87,7 +116,8 @@ pub async fn handle(
                 }
             },
         },
-        (_, ["_sandbox", "ready" | "calls" | "state"])
+        (&Method::POST, ["_sandbox", "flush"]) => flush(&agent).await,
+        (_, ["_sandbox", "ready" | "calls" | "state" | "flush"])
         | (_, ["_sandbox", "faults" | "limits", _]) => error(
             StatusCode::METHOD_NOT_ALLOWED,
             &format!("{method} is not allowed on {path}"),
@@ -175,8 +205,40 @@ fn state(agent: &Agent) -> Response<Body> {
                 "private_port": dep.private_port,
                 "limits": dep.limits.load().limits,
                 "faults": dep.faults.load().faults,
+                "recording": dep.recorder().map(|recorder| json!({
+                    "file": recorder.file_name(),
+                    "error": recorder.failure(),
+                })),
             })
         })
         .collect();
     body::json(StatusCode::OK, &json!({"served": served}))
+}
+
+/// Writes every recording now and says how each write went.
+async fn flush(agent: &Arc<Agent>) -> Response<Body> {
+    let mut recordings = Vec::new();
+    for dep in &agent.deps {
+        let Some(recorder) = dep.recorder().cloned() else {
+            continue;
+        };
+        let written = tokio::task::spawn_blocking(move || {
+            let result = recorder.flush(true);
+            (recorder, result)
+        })
+        .await;
+        let (file, error) = match written {
+            Ok((recorder, result)) => (recorder.file_name().to_owned(), result.err()),
+            Err(panic) => (
+                dep.name.to_owned(),
+                Some(format!("the write stopped: {panic}")),
+            ),
+        };
+        recordings.push(Recording {
+            dependency: dep.name.to_owned(),
+            file,
+            error,
+        });
+    }
+    body::json(StatusCode::OK, &json!({"recordings": recordings}))
 }

@@ -27,6 +27,10 @@ pub struct AgentConfig {
     pub sandbox: String,
     /// Port of the control API (`/_sandbox/...`).
     pub admin_port: u16,
+    /// The sandbox's token (see `agent::token`): requests that change state
+    /// must carry it. Without one (an agent started by hand) they need none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     /// The registry, when this agent also serves it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<RegistryConfig>,
@@ -99,6 +103,10 @@ pub enum Mode {
         upstream: String,
         to: String,
         redact: Vec<String>,
+        /// The file as the manifest names it (relative to its folder), for
+        /// messages; `to` when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<String>,
     },
     /// Forward to a real container (`target`, an alias on the network) with
     /// limits and faults applied; HTTP per request, other ports per

@@ -5,10 +5,12 @@
 //! Start-up binds every port first (control API, registry, each dependency's
 //! shared and private ports, proxy ports) and only then reports ready on
 //! `GET /_sandbox/ready`. SIGTERM or SIGINT flushes recordings and returns.
+//! Requests that change state need the sandbox's token (see [`token`]).
 
 pub mod admin;
 pub mod body;
 pub mod callers;
+pub mod client;
 pub mod config;
 pub mod faults;
 pub mod journal;
@@ -17,6 +19,7 @@ pub mod record;
 pub mod replay;
 pub mod serve;
 pub mod stub;
+pub mod token;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -79,9 +82,10 @@ pub async fn run(path: &Path) -> Result<()> {
         admin::handle(control.clone(), request)
     }));
     if let Some((registry, listener)) = registry {
+        let token = config.token.clone();
         tokio::spawn(async move {
             let exec = crate::health::exec::EngineProber::for_registry(&registry).await;
-            if let Err(error) = crate::registry::serve_with(registry, listener, exec).await {
+            if let Err(error) = crate::registry::serve_with(registry, listener, exec, token).await {
                 eprintln!("agent: the registry stopped: {error}");
             }
         });
@@ -220,7 +224,7 @@ fn flush(agent: &Agent) {
         if let Err(error) = recorder.flush(true) {
             eprintln!(
                 "agent: cannot write recording {}: {error}",
-                recorder.path().display()
+                recorder.file_name()
             );
         }
     }

@@ -8,7 +8,13 @@
 //! long as its last write took, up to a second), and once more on
 //! SIGTERM/SIGINT. Every write goes to a temporary file in the same folder,
 //! then renamed over the target (as `Recording::write_atomically` does), so
-//! the file is never torn; the last write is also synced to disk.
+//! the file is never torn; the last write is also synced to disk. The file
+//! gets mode 0644 and the owner of its folder (the developer's, on the bind
+//! mount), set on the temporary file before the rename.
+//!
+//! A write that fails is never silent: the recorder keeps the reason (shown
+//! by the control API, hence `sandbox calls`, `status` and `down`) and the
+//! interactions it could not write, and tries again on the next write.
 //!
 //! Each interaction is serialized once, when it is first written: a later
 //! write copies the previous file (in the kernel) and adds the new items, so
@@ -42,12 +48,16 @@ const COALESCE: Duration = Duration::from_millis(50);
 #[derive(Debug)]
 pub struct Recorder {
     path: PathBuf,
+    /// The file as the manifest names it, for messages.
+    file_name: String,
     redact: Vec<String>,
     /// Interactions not yet in `file`.
     fresh: Mutex<Vec<Interaction>>,
     /// The file's text so far; held by one writer at a time.
     file: Mutex<FileText>,
     changed: Notify,
+    /// Why the last write failed; `None` once a write succeeds.
+    failure: Mutex<Option<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -56,18 +66,24 @@ struct FileText {
     /// the kernel) and add the new items, so memory stays small however long
     /// the recording gets.
     written: bool,
+    /// Items serialized but not yet in the file (a write failed).
+    unwritten: String,
 }
 
 impl Recorder {
-    pub fn new(path: PathBuf, redact: &[String]) -> Arc<Recorder> {
+    /// A recorder writing to `path`; `file_name` is how messages name it
+    /// (the manifest's own spelling).
+    pub fn new(path: PathBuf, file_name: String, redact: &[String]) -> Arc<Recorder> {
         let mut names: Vec<String> = DEFAULT_REDACT.iter().map(|name| name.to_string()).collect();
         names.extend(redact.iter().map(|name| name.trim().to_ascii_lowercase()));
         Arc::new(Recorder {
             path,
+            file_name,
             redact: names,
             fresh: Mutex::new(Vec::new()),
             file: Mutex::new(FileText::default()),
             changed: Notify::new(),
+            failure: Mutex::new(None),
         })
     }
 
@@ -104,31 +120,57 @@ impl Recorder {
         self.changed.notify_one();
     }
 
-    /// Writes the file when interactions arrived since the last write;
-    /// `durable` also waits until the disk has it (at exit; the periodic
-    /// writes skip it, which only matters if the machine itself fails).
-    pub fn flush(&self, durable: bool) -> std::io::Result<()> {
+    /// Writes the file when interactions arrived since the last write (or
+    /// a write failed); `durable` also waits until the disk has it (at exit;
+    /// the periodic writes skip it, which only matters if the machine itself
+    /// fails). The error says why the file cannot be written; it is also
+    /// kept (see [`Recorder::failure`]) until a write succeeds.
+    pub fn flush(&self, durable: bool) -> Result<(), String> {
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
         let fresh = std::mem::take(&mut *self.fresh.lock().unwrap_or_else(|e| e.into_inner()));
-        if fresh.is_empty() {
-            return Ok(());
-        }
         // `- request: ...` list items, so the file is the old one plus these.
-        let mut items = String::with_capacity(fresh.len() * 512);
+        file.unwritten.reserve(fresh.len() * 512);
         for interaction in &fresh {
-            emit_interaction(interaction, &mut items);
+            emit_interaction(interaction, &mut file.unwritten);
+        }
+        if file.unwritten.is_empty() {
+            return Ok(());
         }
         let head = format!("version: {RECORDING_VERSION}\ninteractions:\n");
         let previous = file.written.then_some(self.path.as_path());
-        write_atomically(
+        let result = write_atomically(
             &self.path,
             previous,
             head.as_bytes(),
-            items.as_bytes(),
+            file.unwritten.as_bytes(),
             durable,
-        )?;
-        file.written = true;
-        Ok(())
+        );
+        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(()) => {
+                file.written = true;
+                file.unwritten = String::new();
+                *failure = None;
+                Ok(())
+            }
+            Err(reason) => {
+                *failure = Some(reason.clone());
+                Err(reason)
+            }
+        }
+    }
+
+    /// Why the recording could not be written the last time it was tried.
+    pub fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The file as the manifest names it.
+    pub fn file_name(&self) -> &str {
+        &self.file_name
     }
 
     /// The writer task: waits for changes, lets a burst settle, writes.
@@ -144,10 +186,7 @@ impl Recorder {
             // that writing never takes more than a fifth of the time.
             pause = (started.elapsed() * 4).clamp(COALESCE, Duration::from_secs(1));
             if let Ok(Err(error)) = result {
-                eprintln!(
-                    "agent: cannot write recording {}: {error}",
-                    self.path.display()
-                );
+                eprintln!("agent: cannot write recording {}: {error}", self.file_name);
             }
         }
     }
@@ -159,31 +198,52 @@ impl Recorder {
 
 /// A temporary file in the same folder, synced, renamed over `path`.
 /// Writes `previous`'s content (or `head` when there is none) then `items`.
+/// The file gets mode 0644 and the folder's owner. The error is a reason
+/// for the user, naming the step that failed but no path inside the agent.
 fn write_atomically(
     path: &std::path::Path,
     previous: Option<&std::path::Path>,
     head: &[u8],
     items: &[u8],
     durable: bool,
-) -> std::io::Result<()> {
+) -> Result<(), String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
     let folder = path.parent().unwrap_or_else(|| std::path::Path::new("."));
-    std::fs::create_dir_all(folder)?;
+    std::fs::create_dir_all(folder).map_err(|e| format!("cannot create its folder: {e}"))?;
+    let owner = std::fs::metadata(folder).map_err(|e| format!("cannot read its folder: {e}"))?;
     let mut file = tempfile::Builder::new()
         .prefix(".sandbox-recording-")
         .suffix(".tmp")
-        .tempfile_in(folder)?;
+        .tempfile_in(folder)
+        .map_err(|e| format!("cannot create a temporary file in its folder: {e}"))?;
     match previous {
         Some(previous) => {
-            let mut old = std::fs::File::open(previous)?;
-            std::io::copy(&mut old, file.as_file_mut())?;
+            let mut old = std::fs::File::open(previous)
+                .map_err(|e| format!("cannot read what was recorded before: {e}"))?;
+            std::io::copy(&mut old, file.as_file_mut())
+                .map_err(|e| format!("cannot read what was recorded before: {e}"))?;
         }
-        None => file.write_all(head)?,
+        None => file
+            .write_all(head)
+            .map_err(|e| format!("cannot write: {e}"))?,
     }
-    file.write_all(items)?;
+    file.write_all(items)
+        .map_err(|e| format!("cannot write: {e}"))?;
     if durable {
-        file.as_file().sync_all()?;
+        file.as_file()
+            .sync_all()
+            .map_err(|e| format!("cannot sync to disk: {e}"))?;
     }
-    file.persist(path).map_err(|e| e.error)?;
+    file.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
+        .map_err(|e| format!("cannot set its mode: {e}"))?;
+    // The developer's folder, the developer's file. Only root (the agent in
+    // its container) may give a file away; elsewhere the file stays the
+    // writer's, which is then the folder owner's in practice.
+    let _ = std::os::unix::fs::fchown(file.as_file(), Some(owner.uid()), Some(owner.gid()));
+    file.persist(path)
+        .map_err(|e| format!("cannot put it in place: {}", e.error))?;
     Ok(())
 }
 
@@ -393,7 +453,11 @@ mod tests {
     #[test]
     fn secrets_are_redacted_case_insensitively() {
         let dir = tempfile::tempdir().unwrap();
-        let recorder = Recorder::new(dir.path().join("r.yaml"), &["X-Api-Key".to_owned()]);
+        let recorder = Recorder::new(
+            dir.path().join("r.yaml"),
+            "r.yaml".into(),
+            &["X-Api-Key".to_owned()],
+        );
         let mut headers = HeaderMap::new();
         headers.insert("Authorization", "Bearer secret".parse().unwrap());
         headers.insert("x-api-key", "k".parse().unwrap());
@@ -511,7 +575,7 @@ mod tests {
     fn the_file_is_written_only_after_a_change() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.yaml");
-        let recorder = Recorder::new(path.clone(), &[]);
+        let recorder = Recorder::new(path.clone(), "r.yaml".into(), &[]);
         recorder.flush(true).unwrap();
         assert!(!path.exists());
         recorder.push(Interaction {

@@ -91,6 +91,14 @@ impl Dep {
         self.limits.store_with_activity(state, active);
     }
 
+    /// The recorder of a record dependency.
+    pub fn recorder(&self) -> Option<&Arc<Recorder>> {
+        match &self.handler {
+            Handler::Record(recorder) => Some(recorder),
+            _ => None,
+        }
+    }
+
     /// Puts new faults in force (a fresh random sequence).
     pub fn set_faults(&self, faults: Option<crate::manifest::Faults>) {
         let state = FaultState::new(faults);
@@ -106,6 +114,8 @@ pub struct Agent {
     pub callers: Arc<Callers>,
     pub recorders: Vec<Arc<Recorder>>,
     pub ready: AtomicBool,
+    /// The sandbox's token, asked of requests that change state.
+    pub token: Option<String>,
 }
 
 /// The client that forwards record and proxy calls: one per serving thread,
@@ -244,9 +254,11 @@ impl Agent {
                     upstream,
                     to,
                     redact,
+                    file,
                 } => {
                     let upstream = Arc::new(Upstream::parse(upstream).map_err(context)?);
-                    let recorder = Recorder::new(to.into(), redact);
+                    let shown = file.clone().unwrap_or_else(|| to.clone());
+                    let recorder = Recorder::new(to.into(), shown, redact);
                     recorders.push(recorder.clone());
                     http_routes.push((served.port, index, Some(upstream.clone())));
                     http_routes.push((served.private_port, index, Some(upstream)));
@@ -306,6 +318,7 @@ impl Agent {
             callers: Arc::new(Callers::new(config.callers.clone())),
             recorders,
             ready: AtomicBool::new(false),
+            token: config.token.clone(),
         });
 
         let mut listeners: BTreeMap<u16, Listener> = BTreeMap::new();

@@ -7,6 +7,7 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use super::Globals;
+use crate::agent::client::{self as agent_client, Recording};
 use crate::health::http;
 use crate::output;
 use crate::{Error, Result};
@@ -53,6 +54,24 @@ struct Page {
 #[derive(Serialize)]
 struct CallsDoc<'a> {
     calls: &'a [Call],
+    /// Recordings that cannot be written: `{"dependency", "file", "error"}`.
+    recording_errors: &'a [Recording],
+}
+
+/// Warns on stderr about each recording that cannot be written, once per
+/// dependency and reason.
+fn warn_recordings(failed: &[Recording], warned: &mut Vec<Recording>) {
+    for recording in failed {
+        if warned.contains(recording) {
+            continue;
+        }
+        eprintln!(
+            "warning: recording {} cannot be written: {}",
+            recording.file,
+            recording.error.as_deref().unwrap_or("unknown reason")
+        );
+        warned.push(recording.clone());
+    }
 }
 
 /// The calls after `since` (per agent) from every agent, merged by time.
@@ -98,8 +117,14 @@ pub async fn run(globals: &Globals, args: CallsArgs) -> Result<()> {
     let agents = found.admin_urls();
     let mut since = vec![0; agents.len()];
     let calls = fetch(&agents, &mut since, args.dependency.as_deref()).await?;
+    let failed = agent_client::recording_errors(&agents).await;
+    let mut warned = Vec::new();
+    warn_recordings(&failed, &mut warned);
     if args.json && !args.follow {
-        return output::print_json(&CallsDoc { calls: &calls });
+        return output::print_json(&CallsDoc {
+            calls: &calls,
+            recording_errors: &failed,
+        });
     }
     // Ctrl-C or SIGTERM ends `calls -f` (exit 130, quietly).
     let mut interrupted = globals.interrupted();
@@ -130,6 +155,7 @@ pub async fn run(globals: &Globals, args: CallsArgs) -> Result<()> {
             batch = next => batch?,
             _ = interrupted.changed() => return Err(Error::Status(crate::error::exit::INTERRUPTED)),
         };
+        warn_recordings(&agent_client::recording_errors(&agents).await, &mut warned);
     }
 }
 

@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::Globals;
-use crate::Result;
 use crate::engine::labels;
 use crate::output;
 use crate::runner;
+use crate::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
@@ -27,6 +27,11 @@ pub async fn run(globals: &Globals, args: DownArgs) -> Result<()> {
         labels::of_sandbox(&globals.sandbox_name()?)
     };
     let engine = super::connect().await?;
+    // Recordings are written before their agent goes, and a failure is said.
+    let flushed = runner::status::flush_recordings(&engine, &selector).await?;
+    for reason in &flushed.unreachable {
+        output::eprintln(&format!("warning: recordings may be incomplete: {reason}"));
+    }
     let report = runner::down(&engine, &selector).await?;
     if args.json {
         output::print_json(&report)?;
@@ -52,6 +57,16 @@ pub async fn run(globals: &Globals, args: DownArgs) -> Result<()> {
                 if report.images == 1 { "" } else { "s" }
             ));
         }
+    }
+    for recording in &flushed.failed {
+        eprintln!(
+            "error: recording {} was not written: {}",
+            recording.file,
+            recording.error.as_deref().unwrap_or("unknown reason")
+        );
+    }
+    if !flushed.failed.is_empty() {
+        return Err(Error::Status(1));
     }
     Ok(())
 }

@@ -109,12 +109,13 @@ pub(crate) async fn add_in_force(
     }
 }
 
-/// Reads what is in force for `dependency` from the agent that fronts it.
+/// Reads what is in force for `dependency` from the agent that fronts it;
+/// also returns that agent's URL and the sandbox's token.
 async fn in_force(
     globals: &Globals,
     dependency: &str,
     key: &str,
-) -> Result<(String, serde_json::Value)> {
+) -> Result<(String, serde_json::Value, Option<String>)> {
     let sandbox = globals.sandbox_name()?;
     let engine = super::connect().await?;
     let found = super::find_running(&engine, &sandbox).await?;
@@ -145,21 +146,32 @@ async fn in_force(
         };
         return Err(Error::Usage(reason));
     };
-    Ok((agent, current[key].clone()))
+    Ok((
+        agent,
+        current[key].clone(),
+        found.token().map(str::to_owned),
+    ))
 }
 
 async fn put(
     agent: &str,
+    token: Option<&str>,
     dependency: &str,
     key: &str,
     value: &serde_json::Value,
 ) -> Result<serde_json::Value> {
     let url = format!("{agent}/_sandbox/{key}/{dependency}");
-    let headers = [("content-type".to_owned(), "application/json".to_owned())];
+    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    headers.extend(token.map(crate::agent::token::header));
     let body = serde_json::to_vec(value).expect("JSON values serialize");
     let answer = http::request("PUT", &url, &headers, Some(body), TIMEOUT)
         .await
         .map_err(|e| Error::Failed(format!("cannot reach the agent at {agent}: {e}")))?;
+    if answer.status == 401 {
+        return Err(Error::Failed(format!(
+            "the agent at {agent} refused the sandbox's token; run `sandbox up` again to give the agents a token they know"
+        )));
+    }
     if answer.status != 200 {
         return Err(Error::Usage(format!(
             "the agent refused the new {key}: {}",
@@ -238,7 +250,7 @@ pub async fn faults(globals: &Globals, args: FaultsArgs) -> Result<()> {
             "--error-status {status}: an injected error is a 4xx or 5xx status, such as 503"
         )));
     }
-    let (agent, current) = in_force(globals, &args.dependency, "faults").await?;
+    let (agent, current, token) = in_force(globals, &args.dependency, "faults").await?;
     let mut object = match (args.clear, current) {
         (false, serde_json::Value::Object(map)) => map,
         _ => serde_json::Map::new(),
@@ -253,6 +265,7 @@ pub async fn faults(globals: &Globals, args: FaultsArgs) -> Result<()> {
     object.retain(|_, v| !v.is_null());
     let now = put(
         &agent,
+        token.as_deref(),
         &args.dependency,
         "faults",
         &serde_json::Value::Object(object),
@@ -268,7 +281,7 @@ pub async fn limits(globals: &Globals, args: LimitsArgs) -> Result<()> {
             return Err(Error::Usage(format!("--{flag} 0: allow at least 1")));
         }
     }
-    let (agent, current) = in_force(globals, &args.dependency, "limits").await?;
+    let (agent, current, token) = in_force(globals, &args.dependency, "limits").await?;
     let mut object = match (args.clear, current) {
         (false, serde_json::Value::Object(map)) => map,
         _ => serde_json::Map::new(),
@@ -280,6 +293,7 @@ pub async fn limits(globals: &Globals, args: LimitsArgs) -> Result<()> {
     object.retain(|_, v| !v.is_null());
     let now = put(
         &agent,
+        token.as_deref(),
         &args.dependency,
         "limits",
         &serde_json::Value::Object(object),

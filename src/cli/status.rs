@@ -23,12 +23,21 @@ pub async fn run(globals: &Globals, args: StatusArgs) -> Result<()> {
     let health = super::registry_health(&found).await;
     let mut doc = found.doc(&sandbox, &health);
     super::faults::add_in_force(&found, &mut doc).await;
+    doc.recording_errors = crate::agent::client::recording_errors(&found.admin_urls()).await;
     if args.json {
         output::print_json(&doc)?;
     } else if doc.entries.is_empty() {
         output::eprintln(&format!("sandbox `{sandbox}` is not running"));
     } else {
         output::print(&output::status_table(&doc))?;
+        for recording in &doc.recording_errors {
+            output::println(&format!(
+                "recording {} of {} cannot be written: {}",
+                recording.file,
+                recording.dependency,
+                recording.error.as_deref().unwrap_or("unknown reason")
+            ))?;
+        }
     }
     Ok(())
 }

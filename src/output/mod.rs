@@ -266,6 +266,7 @@ mod tests {
                 payments,
                 entry("worker", "dependency", "image", None),
             ],
+            recording_errors: Vec::new(),
         };
         insta::assert_snapshot!(status_table(&doc), @r"
         NAME      ROLE        KIND   STATE    HEALTH  URL

@@ -189,6 +189,9 @@ pub struct PlanOptions {
     pub record: IndexMap<String, Option<String>>,
     /// Entries started with their debug settings.
     pub debug: Vec<String>,
+    /// The sandbox's token (see `agent::token`): the running agent's, so
+    /// that a second `up` can keep it; `None` makes a fresh one.
+    pub token: Option<String>,
 }
 
 /// Something in the options that does not fit the manifest.
@@ -217,6 +220,10 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
     let manifest = &loaded.manifest;
     let sandbox = loaded.name.clone();
     let network = network_name(&sandbox);
+    let token = options
+        .token
+        .clone()
+        .unwrap_or_else(crate::agent::token::generate);
     for name in options.record.keys() {
         if !manifest.dependencies.contains_key(name) {
             return Err(PlanError(format!(
@@ -298,6 +305,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
             &service_container,
             &service.limits,
             &service.faults,
+            &token,
         ));
     }
     containers.push(real_container(
@@ -380,6 +388,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                         upstream,
                         to: format!("{RECORD_MOUNT}/{name}/{file_name}"),
                         redact,
+                        file: Some(to.clone()),
                     }
                 }
             };
@@ -454,6 +463,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                 &container,
                 &dep.limits,
                 &dep.faults,
+                &token,
             ));
         }
         containers.push(planned);
@@ -478,6 +488,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         version: config::CONFIG_VERSION,
         sandbox: sandbox.clone(),
         admin_port: config::ADMIN_PORT,
+        token: Some(token.clone()),
         registry: Some(RegistryConfig {
             sandbox: sandbox.clone(),
             entries: registry_entries,
@@ -508,6 +519,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         labels::SERVED.into(),
         serde_json::to_string(&served_labels).unwrap_or_default(),
     );
+    agent_labels.insert(labels::TOKEN.into(), token);
     containers.insert(
         0,
         Planned {
@@ -544,6 +556,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
 /// An agent proxy in front of a real container: it answers under the
 /// entry's name and publishes its ports; the container itself is reached
 /// through it under `alias`.
+#[allow(clippy::too_many_arguments)]
 fn proxy_for(
     loaded: &Loaded,
     network: &str,
@@ -552,6 +565,7 @@ fn proxy_for(
     container: &Container,
     limits: &Option<Limits>,
     faults: &Option<Faults>,
+    token: &str,
 ) -> Planned {
     let sandbox = &loaded.name;
     let ports: Vec<ProxyPort> = container
@@ -568,6 +582,7 @@ fn proxy_for(
         version: config::CONFIG_VERSION,
         sandbox: sandbox.clone(),
         admin_port: config::ADMIN_PORT,
+        token: Some(token.to_owned()),
         registry: None,
         served: vec![Served {
             name: name.to_owned(),
@@ -594,6 +609,7 @@ fn proxy_for(
         labels::PORTS.into(),
         serde_json::to_string(&container.ports).unwrap_or_default(),
     );
+    proxy_labels.insert(labels::TOKEN.into(), token.to_owned());
     Planned {
         entry: proxy_entry.clone(),
         role: Role::Agent,
@@ -624,6 +640,27 @@ fn agent_command() -> Vec<String> {
         "--config".to_owned(),
         config::CONFIG_PATH.to_owned(),
     ]
+}
+
+impl Plan {
+    /// Gives every agent of the plan `token` (the running agents' one, read
+    /// under the sandbox's lock), so an unchanged agent keeps its spec and
+    /// every agent of the sandbox answers to one token.
+    pub fn adopt_token(&mut self, token: &str) {
+        for planned in self.containers.iter_mut().filter(|c| c.role == Role::Agent) {
+            planned
+                .spec
+                .labels
+                .insert(labels::TOKEN.into(), token.to_owned());
+            for file in &mut planned.files {
+                let Ok(mut config) = serde_json::from_slice::<AgentConfig>(&file.2) else {
+                    continue;
+                };
+                config.token = Some(token.to_owned());
+                *file = agent_file(&config);
+            }
+        }
+    }
 }
 
 fn agent_file(config: &AgentConfig) -> (String, String, Vec<u8>) {
@@ -934,6 +971,44 @@ dependencies:
             other => panic!("{other:?}"),
         }
         assert_eq!(find(&plan, "user-db").spec.aliases, vec!["user-db"]);
+    }
+
+    #[test]
+    fn every_agent_gets_the_token_in_its_file_and_label_never_its_env() {
+        let (_dir, loaded) = load();
+        let fresh = plan(&loaded, &PlanOptions::default()).unwrap();
+        let token = find(&fresh, "agent").spec.labels[labels::TOKEN].clone();
+        assert_eq!(token.len(), 64);
+        for entry in ["agent", "search-proxy"] {
+            let planned = find(&fresh, entry);
+            assert_eq!(planned.spec.labels[labels::TOKEN], token);
+            let config: AgentConfig = serde_json::from_slice(&planned.files[0].2).unwrap();
+            assert_eq!(config.token.as_deref(), Some(token.as_str()));
+            assert!(planned.spec.env.iter().all(|e| !e.contains(&token)));
+            assert!(
+                planned
+                    .spec
+                    .command
+                    .iter()
+                    .flatten()
+                    .all(|a| !a.contains(&token))
+            );
+        }
+        for other in ["orders", "user-db", "search"] {
+            assert!(!find(&fresh, other).spec.labels.contains_key(labels::TOKEN));
+        }
+        // A second plan makes another token unless given the running one,
+        // with which the agent's spec and files are what they were.
+        let another = plan(&loaded, &PlanOptions::default()).unwrap();
+        assert_ne!(find(&another, "agent").spec.labels[labels::TOKEN], token);
+        let options = PlanOptions {
+            token: Some(token.clone()),
+            ..PlanOptions::default()
+        };
+        let again = plan(&loaded, &options).unwrap();
+        let (before, after) = (find(&fresh, "agent"), find(&again, "agent"));
+        assert_eq!(before.spec.labels, after.spec.labels);
+        assert_eq!(before.files, after.files);
     }
 
     #[test]

@@ -27,14 +27,20 @@ pub async fn services(registry_url: &str) -> Result<ServicesDoc, String> {
         .map_err(|e| format!("the registry's answer to GET /services is not understood: {e}"))
 }
 
-/// `PUT /_sandbox/hosts`: sets the host URL of each named entry.
-pub async fn put_hosts(registry_url: &str, hosts: &[(String, String)]) -> Result<(), String> {
+/// `PUT /_sandbox/hosts`: sets the host URL of each named entry, with the
+/// sandbox's token when it has one.
+pub async fn put_hosts(
+    registry_url: &str,
+    token: Option<&str>,
+    hosts: &[(String, String)],
+) -> Result<(), String> {
     let url = format!("{}/_sandbox/hosts", registry_url.trim_end_matches('/'));
     let body: serde_json::Map<String, serde_json::Value> = hosts
         .iter()
         .map(|(name, url)| (name.clone(), serde_json::Value::String(url.clone())))
         .collect();
-    let headers = [("content-type".to_owned(), "application/json".to_owned())];
+    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    headers.extend(token.map(crate::agent::token::header));
     let answer = http::request(
         "PUT",
         &url,
@@ -58,9 +64,14 @@ pub async fn put_hosts(registry_url: &str, hosts: &[(String, String)]) -> Result
 }
 
 /// `PUT /_sandbox/healthy`: these entries passed their readiness checks.
-pub async fn put_healthy(registry_url: &str, names: &[String]) -> Result<(), String> {
+pub async fn put_healthy(
+    registry_url: &str,
+    token: Option<&str>,
+    names: &[String],
+) -> Result<(), String> {
     let url = format!("{}/_sandbox/healthy", registry_url.trim_end_matches('/'));
-    let headers = [("content-type".to_owned(), "application/json".to_owned())];
+    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    headers.extend(token.map(crate::agent::token::header));
     let body = serde_json::to_vec(names).expect("names serialize");
     let answer = http::request("PUT", &url, &headers, Some(body), TIMEOUT)
         .await

@@ -78,6 +78,8 @@ pub(crate) struct State {
     cache: RwLock<Cache>,
     probes: AtomicU64,
     started: Instant,
+    /// The sandbox's token, asked of `PUT /_sandbox/hosts` (none: open).
+    pub token: Option<String>,
 }
 
 impl State {
@@ -108,6 +110,7 @@ impl State {
             })
             .collect();
         let state = State {
+            token: None,
             sandbox: config.sandbox,
             entries: config.entries,
             index,

@@ -10,12 +10,14 @@
 //!   when the entry declares none.
 //! - `PUT /_sandbox/hosts` with `{"<entry>": "http://127.0.0.1:P" | null}` →
 //!   `{"updated": [names]}`; 404 naming unknown entries (nothing changes),
-//!   400 for a bad body.
+//!   400 for a bad body. It needs the sandbox's token (`Authorization:
+//!   Bearer TOKEN`, see `agent::token`) when the registry has one: 401
+//!   `{"error"}` otherwise. Every read stays open on the network.
 //! - `PUT /_sandbox/healthy` with `["<entry>", ...]`: `up` saw these entries
 //!   pass their readiness checks just now; an entry the registry has not yet
 //!   seen up becomes `up` at once, so `status` never shows `starting` for
 //!   an entry `up` reported healthy → `{"updated": [names]}`; 404 naming
-//!   unknown entries (nothing changes).
+//!   unknown entries (nothing changes). Needs the token, as above.
 //! - `GET /_sandbox/health` → `{"ok": true}`; `GET /_sandbox/metrics` →
 //!   `{"probes": N, "uptime_s": F}`.
 //!
@@ -152,18 +154,20 @@ pub async fn serve(
     config: RegistryConfig,
     listener: tokio::net::TcpListener,
 ) -> std::io::Result<()> {
-    serve_with(config, listener, None).await
+    serve_with(config, listener, None, None).await
 }
 
 /// Serves the registry on `listener`, running exec probes through `exec`
 /// when given. Without it, an exec-probed entry is probed by a TCP connect to
-/// its internal URL, or shown `up` unprobed when it has none.
+/// its internal URL, or shown `up` unprobed when it has none. With `token`,
+/// `PUT /_sandbox/hosts` needs it.
 ///
 /// Probing and open connections stop when this future is dropped.
 pub async fn serve_with(
     config: RegistryConfig,
     listener: tokio::net::TcpListener,
     exec: Option<Arc<dyn ExecProber>>,
+    token: Option<String>,
 ) -> std::io::Result<()> {
     let plans: Vec<Plan> = config
         .entries
@@ -177,7 +181,9 @@ pub async fn serve_with(
             Plan::Unprobed(detail) => Health::unprobed(detail),
         })
         .collect();
-    let state = Arc::new(State::new(config, initial));
+    let mut state = State::new(config, initial);
+    state.token = token;
+    let state = Arc::new(state);
 
     let mut probers = JoinSet::new();
     for (i, plan) in plans.into_iter().enumerate() {

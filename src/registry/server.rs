@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -51,6 +51,19 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
         ["_sandbox", "metrics"] if read => {
             let body = json!({"probes": state.probes(), "uptime_s": state.uptime_s()});
             ok(Bytes::from(body.to_string()))
+        }
+        ["_sandbox", "hosts" | "healthy"]
+            if method == Method::PUT
+                && !crate::agent::token::allows(request.headers(), state.token.as_deref()) =>
+        {
+            let mut response = error(
+                StatusCode::UNAUTHORIZED,
+                json!({"error": crate::agent::token::REFUSED}),
+            );
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
         }
         ["_sandbox", "hosts"] if method == Method::PUT => put_hosts(state, request).await,
         ["_sandbox", "healthy"] if method == Method::PUT => put_healthy(state, request).await,

@@ -165,7 +165,7 @@ pub struct Brought {
 /// then finds this one's work.
 pub async fn up(
     engine: &Engine,
-    plan: Plan,
+    mut plan: Plan,
     options: &UpOptions,
     reporter: &dyn Reporter,
     mut cancel: watch::Receiver<bool>,
@@ -179,6 +179,19 @@ pub async fn up(
     };
     let sandbox = plan.sandbox.clone();
     let lock = lock::Lock::acquire(engine, &sandbox, &agent_image, reporter, &mut cancel).await?;
+    // Under the lock: the running agents' token, so that an unchanged agent
+    // is kept and every agent answers to one token.
+    match status::Found::load(engine, &sandbox).await {
+        Ok(found) => {
+            if let Some(token) = found.token() {
+                plan.adopt_token(token);
+            }
+        }
+        Err(error) => {
+            lock.release(engine).await;
+            return Err(error.into());
+        }
+    }
     let result = match up_locked(engine, plan, options, reporter, cancel).await {
         Ok(outcome) => announce(engine, &sandbox, reporter)
             .await
@@ -198,6 +211,7 @@ async fn announce(
     reporter: &dyn Reporter,
 ) -> Result<status::StatusDoc, UpError> {
     let found = status::Found::load(engine, sandbox).await?;
+    let token = found.token();
     let entries = found.entries(&HashMap::new());
     if let Some(registry) = found.registry_url() {
         let urls: Vec<(String, String)> = entries
@@ -208,8 +222,8 @@ async fn announce(
         // The sandbox works without these; a registry that refuses them is
         // reported, not fatal.
         for told in [
-            crate::registry::put_hosts(&registry, &urls).await,
-            crate::registry::put_healthy(&registry, &names).await,
+            crate::registry::put_hosts(&registry, token, &urls).await,
+            crate::registry::put_healthy(&registry, token, &names).await,
         ] {
             if let Err(message) = told {
                 reporter.event(Event::Warning { message });

@@ -16,6 +16,10 @@ pub struct StatusDoc {
     pub sandbox: String,
     pub registry_url: Option<String>,
     pub entries: Vec<StatusEntry>,
+    /// Recordings that cannot be written (`{"dependency", "file",
+    /// "error"}`), as the agents report them.
+    #[serde(default)]
+    pub recording_errors: Vec<crate::agent::client::Recording>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,6 +104,19 @@ impl Found {
             .and_then(|e| self.containers.iter().find(|c| c.proxy_of() == Some(e)))
             .or_else(|| self.agent())?;
         loopback_url(agent, config::ADMIN_PORT)
+    }
+
+    /// The sandbox's token, from its agents' labels (the main agent's first):
+    /// what their control interfaces ask of requests that change state.
+    pub fn token(&self) -> Option<&str> {
+        self.agent()
+            .into_iter()
+            .chain(
+                self.containers
+                    .iter()
+                    .filter(|c| c.label(labels::ROLE) == Some("agent")),
+            )
+            .find_map(|c| c.label(labels::TOKEN))
     }
 
     /// Every agent's control API URL on the host (the main agent and proxies).
@@ -192,6 +209,7 @@ impl Found {
             sandbox: sandbox.to_owned(),
             registry_url: self.registry_url(),
             entries: self.entries(health),
+            recording_errors: Vec::new(),
         }
     }
 }
@@ -215,4 +233,39 @@ fn served(agent: &ContainerInfo) -> Vec<ServedLabel> {
         .label(labels::SERVED)
         .and_then(|s| serde_json::from_str(s).ok())
         .unwrap_or_default()
+}
+
+/// What asking the recording agents to write their recordings found.
+#[derive(Debug, Default)]
+pub struct Flushed {
+    /// Recordings that could not be written, with the reason.
+    pub failed: Vec<crate::agent::client::Recording>,
+    /// Agents that did not answer (their recordings are written, if at all,
+    /// when they stop).
+    pub unreachable: Vec<String>,
+}
+
+/// Before `down`: asks every running agent that records, among the
+/// containers matching `selector`, to write its recordings now, with the
+/// sandbox's token from its label.
+pub async fn flush_recordings(engine: &Engine, selector: &str) -> Result<Flushed, EngineError> {
+    let mut flushed = Flushed::default();
+    for container in engine.containers_with_label(selector).await? {
+        let records = served(&container)
+            .iter()
+            .any(|s| s.kind == crate::manifest::Kind::Record);
+        if !records || !container.is_running() {
+            continue;
+        }
+        let Some(url) = loopback_url(&container, config::ADMIN_PORT) else {
+            continue;
+        };
+        match crate::agent::client::flush(&url, container.label(labels::TOKEN)).await {
+            Ok(recordings) => flushed
+                .failed
+                .extend(recordings.into_iter().filter(|r| r.error.is_some())),
+            Err(reason) => flushed.unreachable.push(reason),
+        }
+    }
+    Ok(flushed)
 }

@@ -36,9 +36,15 @@ struct Agent {
 impl Agent {
     /// Starts an agent serving `served` and waits until it is ready.
     async fn start(served: Value) -> Agent {
+        Agent::start_with(served, json!({})).await
+    }
+
+    /// Starts an agent serving `served`, with `extra` keys in its
+    /// configuration, and waits until it is ready.
+    async fn start_with(served: Value, extra: Value) -> Agent {
         let dir = tempfile::tempdir().unwrap();
         let admin = free_port();
-        let config = json!({
+        let mut config = json!({
             "version": 1,
             "sandbox": "test",
             "admin_port": admin,
@@ -46,6 +52,9 @@ impl Agent {
             "served": served,
             "callers": ["localhost"],
         });
+        for (key, value) in extra.as_object().unwrap() {
+            config[key] = value.clone();
+        }
         let path = dir.path().join("agent.json");
         std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_sandbox"))
@@ -663,4 +672,177 @@ async fn garbage_gets_a_400_and_the_agent_keeps_serving() {
         String::from_utf8_lossy(&reply)
     );
     assert_eq!(get(port, "/").await.body, "ok");
+}
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_need_the_token_and_reads_stay_open() {
+    let (shared, private, registry) = (free_port(), free_port(), free_port());
+    let agent = Agent::start_with(
+        json!([stub(
+            "pay",
+            shared,
+            private,
+            json!([{"match": {"path": "/p"}, "respond": {"body": "ok"}}])
+        )]),
+        json!({
+            "token": TOKEN,
+            "registry_port": registry,
+            "registry": {"sandbox": "test", "entries": [
+                {"name": "pay", "role": "dependency", "kind": "stub"}]},
+        }),
+    )
+    .await;
+    let faults = agent.admin_url("/_sandbox/faults/pay");
+    let limits = agent.admin_url("/_sandbox/limits/pay");
+    let json_type = ("content-type", "application/json");
+    let wrong = format!("Bearer {}", TOKEN.replace('0', "1"));
+    let right = format!("Bearer {TOKEN}");
+    for headers in [
+        vec![json_type],
+        vec![json_type, ("authorization", wrong.as_str())],
+        vec![json_type, ("authorization", TOKEN)],
+    ] {
+        for url in [&faults, &limits] {
+            let refused = send("PUT", url, &headers, r#"{"latency": "2s", "rate": "1/s"}"#)
+                .await
+                .unwrap_or_else(|e| panic!("PUT {url}: {e}"));
+            let body = refused.json();
+            assert_eq!(refused.status, 401, "{headers:?} {url}: {body}");
+            assert!(body["error"].as_str().unwrap().contains("token"), "{body}");
+            assert_eq!(refused.header("www-authenticate"), Some("Bearer"));
+        }
+        let flush = send("POST", &agent.admin_url("/_sandbox/flush"), &headers, "")
+            .await
+            .unwrap();
+        assert_eq!(flush.status, 401, "{}", flush.body);
+        // Unknown dependencies are not revealed before the token either.
+        let unknown = send(
+            "PUT",
+            &agent.admin_url("/_sandbox/faults/nobody"),
+            &headers,
+            "{}",
+        )
+        .await
+        .unwrap();
+        assert_eq!(unknown.status, 401);
+    }
+    // Nothing changed, and reads need no token.
+    let state = send("GET", &agent.admin_url("/_sandbox/state"), &[], "")
+        .await
+        .unwrap();
+    assert_eq!(state.status, 200);
+    let state = state.json();
+    assert_eq!(state["served"][0]["faults"], Value::Null, "{state}");
+    assert_eq!(state["served"][0]["limits"], Value::Null, "{state}");
+    assert_eq!(get(private, "/p").await.status, 200);
+    assert_eq!(agent.calls("").await["calls"].as_array().unwrap().len(), 1);
+
+    // With the token, the change is made.
+    let changed = send(
+        "PUT",
+        &faults,
+        &[json_type, ("authorization", right.as_str())],
+        r#"{"error_rate": 1, "error_status": 503}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(get(private, "/p").await.status, 503);
+
+    // The registry: reads open, the host push needs the token.
+    let hosts = format!("http://127.0.0.1:{registry}/_sandbox/hosts");
+    let push = r#"{"pay": "http://127.0.0.1:1"}"#;
+    let refused = send("PUT", &hosts, &[json_type], push).await.unwrap();
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    let services = get(registry, "/services/pay").await;
+    assert_eq!(services.status, 200);
+    assert_eq!(services.json()["host_url"], Value::Null);
+    let err = sandbox::registry::put_hosts(
+        &format!("http://127.0.0.1:{registry}"),
+        None,
+        &[("pay".to_owned(), "http://127.0.0.1:1".to_owned())],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("401") && err.contains("token"), "{err}");
+    sandbox::registry::put_hosts(
+        &format!("http://127.0.0.1:{registry}"),
+        Some(TOKEN),
+        &[("pay".to_owned(), "http://127.0.0.1:1".to_owned())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        get(registry, "/services/pay").await.json()["host_url"],
+        "http://127.0.0.1:1"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_that_cannot_be_written_is_reported_and_kept_until_it_can() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let upstream = upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("catalog.yaml");
+    let port = free_port();
+    let agent = Agent::start_with(
+        json!([{
+            "name": "catalog", "port": free_port(), "private_port": port,
+            "mode": {"mode": "record", "upstream": format!("http://{upstream}"),
+                     "to": file, "redact": [], "file": "recordings/catalog.yaml"},
+        }]),
+        json!({"token": TOKEN}),
+    )
+    .await;
+    let state_url = agent.admin_url("/_sandbox/state");
+    let flush_url = agent.admin_url("/_sandbox/flush");
+    let bearer = format!("Bearer {TOKEN}");
+    let auth = [("authorization", bearer.as_str())];
+    let state = send("GET", &state_url, &[], "").await.unwrap().json();
+    assert_eq!(
+        state["served"][0]["recording"],
+        json!({"file": "recordings/catalog.yaml", "error": null})
+    );
+
+    // A directory where the file goes: no write can put the file there,
+    // whoever the agent runs as.
+    std::fs::create_dir(&file).unwrap();
+    assert_eq!(get(port, "/items/1").await.status, 200);
+    let flushed = send("POST", &flush_url, &auth, "").await.unwrap();
+    assert_eq!(flushed.status, 200, "{}", flushed.body);
+    let flushed = flushed.json();
+    let recording = &flushed["recordings"][0];
+    assert_eq!(recording["dependency"], "catalog");
+    assert_eq!(recording["file"], "recordings/catalog.yaml");
+    let reason = recording["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{flushed}"));
+    assert!(reason.contains("directory"), "{reason}");
+    let state = send("GET", &state_url, &[], "").await.unwrap().json();
+    assert_eq!(state["served"][0]["recording"]["error"], reason, "{state}");
+    let failed = sandbox::agent::client::recording_errors(&[agent.admin_url("")]).await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].file, "recordings/catalog.yaml");
+
+    // Once the way is clear, the next write has every interaction.
+    std::fs::remove_dir(&file).unwrap();
+    assert_eq!(get(port, "/items/2").await.status, 200);
+    let flushed = send("POST", &flush_url, &auth, "").await.unwrap().json();
+    assert_eq!(flushed["recordings"][0]["error"], Value::Null, "{flushed}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let saved: Value = serde_yaml::from_str(&text).unwrap();
+    let paths: Vec<&str> = saved["interactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["request"]["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/items/1", "/items/2"], "{text}");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "{mode:o}");
+    let state = send("GET", &state_url, &[], "").await.unwrap().json();
+    assert_eq!(state["served"][0]["recording"]["error"], Value::Null);
 }

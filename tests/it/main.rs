@@ -13,5 +13,6 @@ mod registry;
 mod registry_live;
 mod shared_engine;
 mod stubs;
+mod trust;
 mod up;
 mod workflows;

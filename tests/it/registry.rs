@@ -284,6 +284,7 @@ async fn lists_entries_serves_openapi_and_takes_host_urls() {
     );
     registry::put_hosts(
         &registry,
+        None,
         &[
             ("orders".to_owned(), "http://127.0.0.1:40001".to_owned()),
             ("payments".to_owned(), "http://127.0.0.1:40002".to_owned()),
@@ -302,9 +303,13 @@ async fn lists_entries_serves_openapi_and_takes_host_urls() {
             None
         ]
     );
-    let err = registry::put_hosts(&registry, &[("ghost".to_owned(), "http://x:1".to_owned())])
-        .await
-        .unwrap_err();
+    let err = registry::put_hosts(
+        &registry,
+        None,
+        &[("ghost".to_owned(), "http://x:1".to_owned())],
+    )
+    .await
+    .unwrap_err();
     assert!(err.contains("no entry named ghost"), "{err}");
 
     let metrics = get(&format!("{registry}/_sandbox/metrics")).await;
