@@ -65,11 +65,11 @@ fn warn_recordings(failed: &[Recording], warned: &mut Vec<Recording>) {
         if warned.contains(recording) {
             continue;
         }
-        eprintln!(
+        output::eprintln(&format!(
             "warning: recording {} cannot be written: {}",
             recording.file,
             recording.error.as_deref().unwrap_or("unknown reason")
-        );
+        ));
         warned.push(recording.clone());
     }
 }

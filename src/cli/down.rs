@@ -59,11 +59,11 @@ pub async fn run(globals: &Globals, args: DownArgs) -> Result<()> {
         }
     }
     for recording in &flushed.failed {
-        eprintln!(
+        output::eprintln(&format!(
             "error: recording {} was not written: {}",
             recording.file,
             recording.error.as_deref().unwrap_or("unknown reason")
-        );
+        ));
     }
     if !flushed.failed.is_empty() {
         return Err(Error::Status(1));

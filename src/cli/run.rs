@@ -23,7 +23,7 @@ pub struct RunArgs {
     pub keep: bool,
     /// Give up waiting for health after this long.
     #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
+    pub timeout: Option<crate::manifest::Span>,
     /// The command and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -57,7 +57,7 @@ pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
         UpRequest {
             record: Vec::new(),
             debug: Vec::new(),
-            timeout: args.timeout.clone(),
+            timeout: args.timeout,
             keep: args.keep,
             quiet: false,
         },

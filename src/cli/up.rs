@@ -16,14 +16,14 @@ pub struct UpArgs {
     /// Switch a dependency to recording: `DEP` (a record dependency) or
     /// `DEP=URL` (a replay dependency, recorded from URL into its file).
     #[arg(long = "record", value_name = "DEP[=URL]")]
-    pub record: Vec<String>,
+    pub record: Vec<RecordArg>,
     /// Start the service with its debug settings.
     #[arg(long)]
     pub debug: bool,
     /// Give up waiting for health after this long (e.g. `90s`); default: each
     /// entry's own `health.timeout`, else 60s.
     #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
+    pub timeout: Option<Span>,
     /// Leave what was started in place when `up` fails.
     #[arg(long)]
     pub keep: bool,
@@ -32,12 +32,46 @@ pub struct UpArgs {
     pub json: bool,
 }
 
+/// `--record DEP[=URL]`, checked for its shape here and against the
+/// manifest by the plan.
+#[derive(Debug, Clone)]
+pub struct RecordArg {
+    pub dependency: String,
+    /// Where to record from; `None`: the dependency's own `record.upstream`.
+    pub upstream: Option<String>,
+}
+
+impl std::str::FromStr for RecordArg {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        let (dependency, upstream) = match text.split_once('=') {
+            Some((name, url)) => (name, Some(url)),
+            None => (text, None),
+        };
+        if dependency.is_empty() {
+            return Err("name the dependency: DEP or DEP=http://HOST:PORT".into());
+        }
+        if let Some(url) = upstream
+            && (!url.starts_with("http://") || url.len() <= "http://".len())
+        {
+            return Err(format!(
+                "the upstream must be an http:// URL, such as {dependency}=http://127.0.0.1:8080"
+            ));
+        }
+        Ok(RecordArg {
+            dependency: dependency.to_owned(),
+            upstream: upstream.map(str::to_owned),
+        })
+    }
+}
+
 /// The settings `up` and `run` share.
 pub struct UpRequest {
-    pub record: Vec<String>,
+    pub record: Vec<RecordArg>,
     /// Entries started with their debug settings (`None`: the service with `--debug`).
     pub debug: Vec<String>,
-    pub timeout: Option<String>,
+    pub timeout: Option<Span>,
     pub keep: bool,
     pub quiet: bool,
 }
@@ -97,19 +131,10 @@ pub async fn bring_up(
 ) -> Result<(runner::status::StatusDoc, String)> {
     let loaded = globals.load()?;
     let mut options = PlanOptions::default();
-    for item in &request.record {
-        let (name, url) = match item.split_once('=') {
-            Some((name, url)) => (name.to_owned(), Some(url.to_owned())),
-            None => (item.clone(), None),
-        };
-        if let Some(url) = &url
-            && !url.starts_with("http://")
-        {
-            return Err(Error::Usage(format!(
-                "--record {item}: the upstream must be an http:// URL, such as http://127.0.0.1:8080"
-            )));
-        }
-        options.record.insert(name, url);
+    for record in &request.record {
+        options
+            .record
+            .insert(record.dependency.clone(), record.upstream.clone());
     }
     for entry in &request.debug {
         // An empty name stands for the service.
@@ -119,14 +144,7 @@ pub async fn bring_up(
             entry.clone()
         });
     }
-    let timeout = match &request.timeout {
-        Some(text) => Some(
-            text.parse::<Span>()
-                .map_err(|e| Error::Usage(format!("--timeout: {e}")))?
-                .0,
-        ),
-        None => None,
-    };
+    let timeout = request.timeout.map(|span| span.0);
     let plan = plan::plan(&loaded, &options).map_err(|e| Error::Usage(e.0))?;
     let sandbox = plan.sandbox.clone();
     let engine = super::connect().await?;

@@ -225,7 +225,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         .clone()
         .unwrap_or_else(crate::agent::token::generate);
     for name in options.record.keys() {
-        if !manifest.dependencies.contains_key(name) {
+        let Some(dep) = manifest.dependencies.get(name) else {
             return Err(PlanError(format!(
                 "--record {name}: no dependency named `{name}`; the dependencies are: {}",
                 manifest
@@ -234,6 +234,12 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                     .cloned()
                     .collect::<Vec<_>>()
                     .join(", ")
+            )));
+        };
+        if !matches!(dep.kind(), Kind::Record | Kind::Replay) {
+            return Err(PlanError(format!(
+                "--record {name}: `{name}` is a {} dependency; only `record` dependencies and `replay` dependencies (with --record {name}=http://HOST:PORT) can be recorded",
+                dep.kind().as_str()
             )));
         }
     }
@@ -1057,5 +1063,21 @@ dependencies:
                 .0
                 .contains("no dependency named `nobody`")
         );
+    }
+
+    #[test]
+    fn only_record_and_replay_dependencies_can_be_recorded() {
+        let (_dir, loaded) = load();
+        for (name, kind) in [("payments", "stub"), ("user-db", "image")] {
+            let options = PlanOptions {
+                record: IndexMap::from([(name.to_owned(), Some("http://x".to_owned()))]),
+                ..Default::default()
+            };
+            let error = plan(&loaded, &options).unwrap_err().0;
+            assert!(
+                error.contains(&format!("`{name}` is a {kind} dependency")),
+                "{error}"
+            );
+        }
     }
 }

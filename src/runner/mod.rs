@@ -343,14 +343,22 @@ async fn up_locked(
         Ok(()) => Ok(outcome),
         Err(error) => {
             if !options.keep {
-                // Remove what this call started; leave what it kept.
-                let removals = outcome
-                    .created
-                    .iter()
-                    .map(|id| engine.remove_container(id, Some(STOP_GRACE)));
-                let _ = join_all(removals).await;
-                if created_network || outcome.kept.is_empty() {
-                    let _ = remove_networks(engine, &labels::of_sandbox(&plan.sandbox)).await;
+                if outcome.kept.is_empty() {
+                    // Nothing of the sandbox was running before: remove
+                    // every object of it by label, so a container whose
+                    // creation was cut short goes too (the lock stays until
+                    // released).
+                    let _ = remove_by_label(engine, &plan.sandbox).await;
+                } else {
+                    // Remove what this call started; leave what it kept.
+                    let removals = outcome
+                        .created
+                        .iter()
+                        .map(|id| engine.remove_container(id, Some(STOP_GRACE)));
+                    let _ = join_all(removals).await;
+                    if created_network {
+                        let _ = remove_networks(engine, &labels::of_sandbox(&plan.sandbox)).await;
+                    }
                 }
             }
             // A signal that arrived while we failed still means "interrupted".
@@ -360,6 +368,20 @@ async fn up_locked(
             Err(error)
         }
     }
+}
+
+/// Removes every container (but the lock) and network of a sandbox.
+async fn remove_by_label(engine: &Engine, sandbox: &str) -> Result<(), EngineError> {
+    let selector = labels::of_sandbox(sandbox);
+    let containers = engine.containers_with_label(&selector).await?;
+    let removals = containers
+        .iter()
+        .filter(|c| c.label(labels::ROLE) != Some("lock"))
+        .map(|c| engine.remove_container(&c.id, grace(c)));
+    for removed in join_all(removals).await {
+        removed?;
+    }
+    remove_networks(engine, &selector).await.map(drop)
 }
 
 fn check_cancel(cancel: &watch::Receiver<bool>) -> Result<(), UpError> {

@@ -140,7 +140,7 @@ fn the_registry_lists_entries_and_follows_their_health() {
     let engine = runtime
         .block_on(sandbox::engine::Engine::connect())
         .unwrap();
-    let container = format!("{}-db", sandbox.name);
+    let container = sandbox::plan::container_name(&sandbox.name, "db");
     assert!(eventually(Duration::from_secs(5), || health(
         &registry(&sandbox),
         "db"

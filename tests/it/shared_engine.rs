@@ -66,9 +66,8 @@ fn entries_may_take_the_names_the_tool_uses_for_itself() {
     if !docker_or_skip() {
         return;
     }
-    // A service named `agent`; a stub named `agent-proxy`; a real `real`
-    // with faults (so a proxy fronts it) beside a real `real-proxy` and a
-    // stub `real-origin`.
+    // A service named `agent`; a real `real` with faults (so a proxy fronts
+    // it) beside a real `real-proxy` and a stub `real-origin`.
     let manifest = r#"
 version: 1
 service:
