@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::journal;
-use super::serve::Live;
+use super::live::Live;
 
 const REFRESH: Duration = Duration::from_secs(2);
 /// While the sandbox starts, entries appear one after another.

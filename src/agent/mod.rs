@@ -15,6 +15,7 @@ pub mod config;
 pub mod faults;
 pub mod journal;
 pub mod limits;
+pub mod live;
 pub mod record;
 pub mod replay;
 pub mod serve;

@@ -6,8 +6,8 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -29,6 +29,7 @@ use super::config::{AgentConfig, Mode, ProxyPort};
 use super::faults::FaultState;
 use super::journal::{self, Call, Journal, Text};
 use super::limits::{LimitState, Refusal};
+use super::live::Live;
 use super::record::{self, Pending, Recorder, Tee};
 use super::replay::{self, Replay};
 use super::stub::{RequestView, Stub};
@@ -41,47 +42,6 @@ static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 static UNMATCHED: HeaderName = HeaderName::from_static("x-sandbox-unmatched");
 static LIMITED: HeaderName = HeaderName::from_static("x-sandbox-limited");
 static FAULT: HeaderName = HeaderName::from_static("x-sandbox-fault");
-
-/// A value read on every request and replaced at run time (limits, faults,
-/// callers): readers take a short read lock and an `Arc` clone. A flag says
-/// whether the value does anything, so that the common case (no limits, no
-/// faults) costs one atomic load and no shared reference count.
-#[derive(Debug)]
-pub struct Live<T> {
-    value: RwLock<Arc<T>>,
-    active: AtomicBool,
-}
-
-impl<T> Live<T> {
-    pub fn new(value: T) -> Self {
-        Self::with_activity(value, true)
-    }
-
-    pub fn with_activity(value: T, active: bool) -> Self {
-        Live {
-            value: RwLock::new(Arc::new(value)),
-            active: AtomicBool::new(active),
-        }
-    }
-
-    pub fn load(&self) -> Arc<T> {
-        self.value.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// The value, when it does anything.
-    pub fn load_active(&self) -> Option<Arc<T>> {
-        self.active.load(Ordering::Acquire).then(|| self.load())
-    }
-
-    pub fn store(&self, value: T) {
-        self.store_with_activity(value, true);
-    }
-
-    pub fn store_with_activity(&self, value: T, active: bool) {
-        *self.value.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(value);
-        self.active.store(active, Ordering::Release);
-    }
-}
 
 impl Dep {
     /// Puts new limits in force (fresh counters).
