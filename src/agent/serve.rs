@@ -737,7 +737,12 @@ async fn forward(
     };
     let mut headers = parts.headers;
     body::strip_hop_by_hop(&mut headers);
-    headers.insert(header::HOST, upstream.authority.clone());
+    // A recording's upstream is another server and wants its own name; a
+    // proxy stands in for its entry, whose callers named the entry, so the
+    // entry sees the Host they sent (not the proxy's `ENTRY.origin` alias).
+    if recorder.is_some() || !headers.contains_key(header::HOST) {
+        headers.insert(header::HOST, upstream.authority.clone());
+    }
     if !headers.contains_key(&TRACEPARENT)
         && let Ok(value) = HeaderValue::from_str(outcome.traceparent.as_str())
     {

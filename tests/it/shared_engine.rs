@@ -115,6 +115,14 @@ dependencies:
     assert_eq!(status, 200, "{body}");
     let (status, body) = call("http://real:8080/healthz");
     assert_eq!(status, 200, "{body}");
+    // The proxy in front of `real` is transparent: `real` sees the Host its
+    // caller sent, not the alias the proxy reaches it by.
+    let (status, body) = call("http://real:8080/echo");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("real:8080") && !body.contains("origin"),
+        "{body}"
+    );
     sandbox.ok(&["down"]);
     assert_eq!(sandbox.leftovers(), 0);
 }
