@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::agent::check_upstream;
 use super::*;
 
 /// Validates `text` as `sandbox.yaml` in `dir`.
