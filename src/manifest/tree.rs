@@ -15,9 +15,7 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 /// A line and column, both 1-based.
 pub type At = (usize, usize);
 
-/// Nesting deeper than this is refused rather than risking the stack; no
-/// manifest comes near it (serde_yaml's own limit is 128).
-const MAX_DEPTH: usize = 100;
+use super::bounds::{self, MAX_DEPTH};
 
 /// One node of a document.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +51,8 @@ pub struct Entry {
 pub struct SyntaxError {
     pub at: At,
     pub message: String,
+    /// How to fix it, when there is more to say than the message.
+    pub help: Option<String>,
 }
 
 /// What a scalar reads as under the YAML 1.2 core schema, as serde_yaml reads it.
@@ -204,13 +204,16 @@ fn parse_float(text: &str) -> Option<f64> {
     if ok { text.parse().ok() } else { None }
 }
 
-fn at(mark: &Marker) -> At {
+/// A parser's mark as a 1-based line and column.
+pub(super) fn position(mark: &Marker) -> At {
     (mark.line().max(1), mark.col() + 1)
 }
 
 /// Parses one YAML document. `Ok(None)` for an empty document (nothing but
-/// blanks and comments).
+/// blanks and comments). The text is checked against [`bounds::check_yaml`]
+/// first, so aliases cannot expand it without bound.
 pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
+    bounds::check_yaml(text)?;
     let mut builder = Builder {
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
@@ -226,10 +229,11 @@ struct Builder<'a> {
 impl Builder<'_> {
     fn next(&mut self) -> Result<(Event, At), SyntaxError> {
         match self.parser.next_token() {
-            Ok((event, mark)) => Ok((event, at(&mark))),
+            Ok((event, mark)) => Ok((event, position(&mark))),
             Err(error) => Err(SyntaxError {
-                at: at(error.marker()),
+                at: position(error.marker()),
                 message: format!("YAML syntax error: {}", error.info()),
+                help: None,
             }),
         }
     }
@@ -246,6 +250,7 @@ impl Builder<'_> {
                         return Err(SyntaxError {
                             at: position,
                             message: "a second YAML document (`---`) is not supported".into(),
+                            help: None,
                         });
                     }
                     let (event, position) = self.next()?;
@@ -257,6 +262,7 @@ impl Builder<'_> {
                         return Err(SyntaxError {
                             at: node.at,
                             message: "a second YAML document is not supported".into(),
+                            help: None,
                         });
                     }
                     root = Some(node);
@@ -270,6 +276,7 @@ impl Builder<'_> {
             return Err(SyntaxError {
                 at: position,
                 message: format!("the document nests deeper than {MAX_DEPTH} levels"),
+                help: None,
             });
         }
         let (node, anchor) = match event {
@@ -295,6 +302,7 @@ impl Builder<'_> {
                     .ok_or(SyntaxError {
                         at: position,
                         message: "an alias (`*name`) refers to an unknown anchor".into(),
+                        help: None,
                     });
             }
             Event::SequenceStart(anchor, _) => {
@@ -352,6 +360,7 @@ impl Builder<'_> {
                 return Err(SyntaxError {
                     at: position,
                     message: format!("unexpected YAML event {other:?}"),
+                    help: None,
                 });
             }
         };

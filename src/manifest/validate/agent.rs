@@ -1,6 +1,8 @@
 //! The agent-served kinds: stub routes and route files, replay recordings and
 //! record targets.
 
+use std::path::Path;
+
 use super::tree::{Node, Value};
 use super::*;
 
@@ -106,7 +108,7 @@ impl Checker {
             Ok(Some(root)) => root,
             Ok(None) => return Some(Vec::new()),
             Err(error) => {
-                self.report(error.at, error.message, None);
+                self.report(error.at, error.message, error.help);
                 return None;
             }
         };
@@ -217,16 +219,8 @@ impl Checker {
             Some(e) => {
                 if let Some(file) = self.string(&format!("{path}.to"), &e.value)
                     && let Some(target) = self.inside(e.value.at, &format!("{path}.to"), file)
-                    && target.is_dir()
                 {
-                    self.report(
-                        e.value.at,
-                        format!("`{path}.to` names the folder `{file}`; expected a file"),
-                        Some(format!(
-                            "e.g. `{}/recording.yaml`",
-                            file.trim_end_matches('/')
-                        )),
-                    );
+                    self.record_target(&format!("{path}.to"), e.value.at, file, &target);
                 }
             }
         }
@@ -235,6 +229,40 @@ impl Checker {
         }
         if let Some(e) = field(fields, "port") {
             self.port_number(&format!("{path}.port"), &e.value);
+        }
+    }
+
+    /// A record target must be a file that can be created: not a folder, in
+    /// a folder that exists. A missing folder is not created at `up` (Docker
+    /// would create it owned by root); the user creates it.
+    fn record_target(&mut self, path: &str, at: At, file: &str, target: &Path) {
+        if target.is_dir() || target.file_name().is_none() {
+            self.report(
+                at,
+                format!("`{path}` names the folder `{file}`; expected a file"),
+                Some(format!(
+                    "e.g. `{}/recording.yaml`",
+                    file.trim_end_matches('/')
+                )),
+            );
+            return;
+        }
+        let folder = Path::new(file)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| ".".to_owned(), |p| p.display().to_string());
+        match target.parent().map(std::fs::metadata) {
+            Some(Ok(meta)) if meta.is_dir() => {}
+            Some(Ok(_)) => self.report(
+                at,
+                format!("`{path}`: `{folder}` is a file, so nothing can be written inside it"),
+                Some("write the recording into a folder, e.g. `recordings/catalog.yaml`".into()),
+            ),
+            _ => self.report(
+                at,
+                format!("`{path}`: the folder `{folder}` does not exist"),
+                Some(format!("create the folder: `mkdir -p {folder}`")),
+            ),
         }
     }
 }

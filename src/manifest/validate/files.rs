@@ -3,6 +3,14 @@
 
 use std::path::Component;
 
+use super::super::bounds;
+
+/// The longest file name (one path component) Linux and macOS file systems
+/// take, in bytes.
+const MAX_NAME_BYTES: usize = 255;
+/// Linux's `PATH_MAX`, with its terminating NUL.
+const MAX_PATH_BYTES: usize = 4096;
+
 use super::*;
 
 impl Checker {
@@ -18,12 +26,22 @@ impl Checker {
         shown
     }
 
-    /// Resolves `relative` inside the manifest's folder, or reports why not.
-    /// Existing paths are resolved through symlinks; a path that does not
-    /// exist yet is checked through its nearest existing ancestor.
+    /// Resolves `relative` inside the manifest's folder as the system will
+    /// (through every symbolic link, `..` taken after the link it follows),
+    /// or reports why it cannot. The part of a path that does not exist yet
+    /// is taken as written. The resolved path is remembered for
+    /// [`Loaded::path`].
     pub(super) fn inside(&mut self, at: At, path: &str, relative: &str) -> Option<PathBuf> {
         if relative.trim().is_empty() {
             self.report(at, format!("`{path}` is an empty path"), None);
+            return None;
+        }
+        if relative.contains('\0') {
+            self.report(
+                at,
+                format!("`{path}` contains a NUL character, which no file name can"),
+                Some("remove it from the path".into()),
+            );
             return None;
         }
         let given = Path::new(relative);
@@ -38,13 +56,27 @@ impl Checker {
             );
             return None;
         }
-        let mut resolved = PathBuf::new();
+        // As written: no more `..` than folders before them.
+        let mut depth = 0usize;
         for component in given.components() {
             match component {
-                Component::Normal(part) => resolved.push(part),
-                Component::CurDir => {}
+                Component::Normal(part) => {
+                    if part.len() > MAX_NAME_BYTES {
+                        let shown: String = part.to_string_lossy().chars().take(20).collect();
+                        self.report(
+                            at,
+                            format!(
+                                "`{path}` has a name of {} bytes (`{shown}...`); a file name may be at most {MAX_NAME_BYTES}",
+                                part.len()
+                            ),
+                            Some("choose a shorter name".into()),
+                        );
+                        return None;
+                    }
+                    depth += 1;
+                }
                 Component::ParentDir => {
-                    if !resolved.pop() {
+                    if depth == 0 {
                         self.report(
                             at,
                             format!("`{relative}` leaves the manifest's folder"),
@@ -52,22 +84,42 @@ impl Checker {
                         );
                         return None;
                     }
+                    depth -= 1;
                 }
-                Component::RootDir | Component::Prefix(_) => {}
+                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
             }
         }
-        let full = self.dir.join(&resolved);
+        // As the system resolves it.
         let base = self.dir.canonicalize().unwrap_or_else(|_| self.dir.clone());
-        let mut existing = full.as_path();
-        while !existing.exists() {
-            match existing.parent() {
-                Some(parent) => existing = parent,
-                None => return Some(full),
+        let mut real = base.clone();
+        let mut exists = true;
+        for component in given.components() {
+            match component {
+                Component::Normal(part) => {
+                    real.push(part);
+                    if exists && real.symlink_metadata().is_ok() {
+                        match real.canonicalize() {
+                            Ok(resolved) => real = resolved,
+                            Err(error) => {
+                                self.report(
+                                    at,
+                                    format!("`{relative}` cannot be resolved: {error}"),
+                                    Some("a symbolic link on the way is broken or loops".into()),
+                                );
+                                return None;
+                            }
+                        }
+                    } else {
+                        exists = false;
+                    }
+                }
+                Component::ParentDir => {
+                    real.pop();
+                }
+                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
             }
         }
-        if let Ok(real) = existing.canonicalize()
-            && !real.starts_with(&base)
-        {
+        if !real.starts_with(&base) {
             self.report(
                 at,
                 format!("`{relative}` leaves the manifest's folder through a symbolic link"),
@@ -75,7 +127,20 @@ impl Checker {
             );
             return None;
         }
-        Some(full)
+        if real.as_os_str().len() >= MAX_PATH_BYTES {
+            self.report(
+                at,
+                format!(
+                    "`{path}` resolves to a path of {} bytes; a path may be at most {}",
+                    real.as_os_str().len(),
+                    MAX_PATH_BYTES - 1
+                ),
+                Some("choose shorter names, or move the manifest's folder".into()),
+            );
+            return None;
+        }
+        self.resolved.insert(relative.to_owned(), real.clone());
+        Some(real)
     }
 
     /// Reads a file the manifest names, or reports why it cannot.
@@ -96,10 +161,15 @@ impl Checker {
             return None;
         }
         match std::fs::read(&full) {
-            Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(bytes) => match bounds::text(bytes, &format!("the {what}")) {
                 Ok(text) => Some(text),
-                Err(_) => {
-                    self.report(at, format!("{what} `{file}` is not UTF-8 text"), None);
+                Err(refused) => {
+                    self.problems.push(Problem {
+                        file: self.shown(file),
+                        at: Some(refused.at),
+                        message: refused.message,
+                        help: refused.help,
+                    });
                     None
                 }
             },

@@ -55,7 +55,7 @@ pub(super) fn load_text(
             return Err(checker.into_error());
         }
         Err(error) => {
-            checker.report(error.at, error.message, None);
+            checker.report(error.at, error.message, error.help);
             return Err(checker.into_error());
         }
     };
@@ -91,6 +91,7 @@ pub(super) fn load_text(
         stub_routes,
         recordings: checker.recordings,
         openapi: checker.openapi,
+        paths: checker.resolved,
     })
 }
 
@@ -114,6 +115,8 @@ struct Checker {
     file_routes: IndexMap<String, Vec<Route>>,
     recordings: IndexMap<String, Recording>,
     openapi: IndexMap<String, serde_json::Value>,
+    /// Every path named, as written -> resolved (see [`Checker::inside`]).
+    resolved: IndexMap<String, PathBuf>,
 }
 
 /// What an entry is, for the rules that depend on it.
@@ -136,6 +139,7 @@ impl Checker {
             file_routes: IndexMap::new(),
             recordings: IndexMap::new(),
             openapi: IndexMap::new(),
+            resolved: IndexMap::new(),
         }
     }
 

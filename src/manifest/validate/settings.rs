@@ -318,6 +318,8 @@ impl Checker {
                 let at = (error.line() > 0).then(|| (error.line(), error.column().max(1)));
                 (at, without_position(&error.to_string()))
             })
+        } else if let Err(error) = super::super::bounds::check_yaml(&text) {
+            Err((Some(error.at), error.message))
         } else {
             serde_yaml::from_str(&text).map_err(|error| {
                 let at = error.location().map(|l| (l.line(), l.column().max(1)));
