@@ -31,39 +31,70 @@ const EXPANSION_FACTOR: u64 = 10;
 /// aliases freely.
 const EXPANSION_FLOOR: u64 = 10_000;
 
+/// The largest file a manifest names (stub files, recordings, OpenAPI
+/// documents) that is read: 64 MiB. Large bodies live beside a recording,
+/// so its own file stays small.
+pub const MAX_NAMED_BYTES: u64 = 64 << 20;
+
 /// Reads a manifest of at most [`MAX_MANIFEST_BYTES`], never more than one
 /// byte past the bound. `Ok(Err(..))` when it is too large or not UTF-8.
 pub fn read_manifest(path: &Path) -> std::io::Result<Result<String, SyntaxError>> {
+    read_bounded(
+        path,
+        MAX_MANIFEST_BYTES,
+        "the manifest",
+        "a manifest may be at most 1 MiB",
+        "a manifest describes the sandbox; move data such as stub routes and recordings into files it names (`stub.files`, `replay`)",
+    )
+}
+
+/// Reads a file a manifest names (`what`, e.g. "the stub file") of at most
+/// [`MAX_NAMED_BYTES`]; see [`read_manifest`].
+pub fn read_named(path: &Path, what: &str) -> std::io::Result<Result<String, SyntaxError>> {
+    read_bounded(
+        path,
+        MAX_NAMED_BYTES,
+        what,
+        "a file a manifest names may be at most 64 MiB",
+        "split it, or keep large bodies in files beside it",
+    )
+}
+
+fn read_bounded(
+    path: &Path,
+    limit: u64,
+    what: &str,
+    rule: &str,
+    help: &str,
+) -> std::io::Result<Result<String, SyntaxError>> {
     let file = std::fs::File::open(path)?;
     let declared = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut bytes = Vec::new();
-    if declared <= MAX_MANIFEST_BYTES {
-        file.take(MAX_MANIFEST_BYTES + 1).read_to_end(&mut bytes)?;
+    if declared <= limit {
+        file.take(limit + 1).read_to_end(&mut bytes)?;
     }
     let length = declared.max(bytes.len() as u64);
-    if length > MAX_MANIFEST_BYTES {
+    if length > limit {
         return Ok(Err(SyntaxError {
             at: (1, 1),
             message: format!(
-                "the manifest is {}; a manifest may be at most 1 MiB",
-                size(length, bytes.len() as u64 > MAX_MANIFEST_BYTES)
+                "{what} is {}; {rule}",
+                size(length, limit, bytes.len() as u64 > limit)
             ),
-            help: Some(
-                "a manifest describes the sandbox; move data such as stub routes and recordings into files it names (`stub.files`, `replay`)".into(),
-            ),
+            help: Some(help.into()),
         }));
     }
-    Ok(text(bytes, "the manifest"))
+    Ok(text(bytes, what))
 }
 
-/// A size for messages: `1.3 MiB`, or the bytes when that would read as
-/// 1 MiB; `more than` when only a prefix was read.
-fn size(bytes: u64, partial: bool) -> String {
-    let mib = format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64);
-    let shown = if mib == "1.0 MiB" {
+/// A size over `limit` for messages: `1.3 MiB`, or the bytes when that would
+/// read as the limit itself; `more than` when only a prefix was read.
+fn size(bytes: u64, limit: u64, partial: bool) -> String {
+    let mib = |n: u64| format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64);
+    let shown = if mib(bytes) == mib(limit) {
         format!("{bytes} bytes")
     } else {
-        mib
+        mib(bytes)
     };
     if partial {
         format!("more than {shown}")
@@ -263,8 +294,9 @@ mod tests {
 
     #[test]
     fn sizes_read_as_mib_unless_that_reads_as_the_bound() {
-        assert_eq!(size(1_363_149, false), "1.3 MiB");
-        assert_eq!(size((1 << 20) + 1, false), "1048577 bytes");
-        assert_eq!(size(5 << 20, true), "more than 5.0 MiB");
+        let limit = MAX_MANIFEST_BYTES;
+        assert_eq!(size(1_363_149, limit, false), "1.3 MiB");
+        assert_eq!(size((1 << 20) + 1, limit, false), "1048577 bytes");
+        assert_eq!(size(5 << 20, limit, true), "more than 5.0 MiB");
     }
 }

@@ -7,6 +7,7 @@ mod common;
 
 mod agent;
 mod faults;
+mod fuzz;
 mod manifest;
 mod registry;
 mod registry_live;

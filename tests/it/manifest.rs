@@ -416,3 +416,48 @@ fn down_on_an_alias_bomb_ends_without_a_crash() {
     );
     assert!(stderr.contains("does not validate"), "{stderr}");
 }
+
+/// Files the manifest names get the same bounds, reported in their own
+/// file; a pipe is refused rather than read forever.
+#[test]
+fn named_files_are_bounded_and_reported_at_their_own_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let stubs = dir.path().join("stubs");
+    std::fs::create_dir(&stubs).unwrap();
+    std::fs::write(
+        stubs.join("latin1.yaml"),
+        b"- match: {}\n  respond: { body: caf\xe9 }\n",
+    )
+    .unwrap();
+    let bomb = std::fs::read_to_string(fixtures().join("alias-bomb.yaml")).unwrap();
+    std::fs::write(stubs.join("bomb.yaml"), bomb).unwrap();
+    let fifo = std::ffi::CString::new(
+        stubs
+            .join("pipe.yaml")
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .unwrap();
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    std::fs::write(
+        dir.path().join("sandbox.yaml"),
+        "version: 1\nservice:\n  name: orders\n  image: x\ndependencies:\n  p:\n    stub: { files: [stubs/latin1.yaml, stubs/bomb.yaml, stubs/pipe.yaml] }\n",
+    )
+    .unwrap();
+    let output = sandbox(dir.path(), &["validate", "-f", "sandbox.yaml"]);
+    let stderr = redacted(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("stubs/latin1.yaml:2:23: the stub file is not UTF-8 text"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("stubs/bomb.yaml:10:12: aliases expand"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("sandbox.yaml:7:57: stub file `stubs/pipe.yaml` is not a regular file"),
+        "{stderr}"
+    );
+}

@@ -160,8 +160,19 @@ impl Checker {
             );
             return None;
         }
-        match std::fs::read(&full) {
-            Ok(bytes) => match bounds::text(bytes, &format!("the {what}")) {
+        // A pipe or a device would be read forever.
+        if let Ok(meta) = std::fs::metadata(&full)
+            && !meta.is_file()
+        {
+            self.report(
+                at,
+                format!("{what} `{file}` is not a regular file"),
+                Some("name a file (a pipe or a device cannot be read as one)".into()),
+            );
+            return None;
+        }
+        match bounds::read_named(&full, &format!("the {what}")) {
+            Ok(read) => match read {
                 Ok(text) => Some(text),
                 Err(refused) => {
                     self.problems.push(Problem {
