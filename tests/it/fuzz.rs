@@ -27,8 +27,9 @@ fn setting(name: &str, default: u64) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
-/// A case taking longer than this has hung.
-const CASE_TIMEOUT: Duration = Duration::from_secs(20);
+/// A case taking longer than this has hung, or checks something in
+/// quadratic time (a 1 MiB manifest validates in about a second).
+const CASE_TIMEOUT: Duration = Duration::from_secs(15);
 /// Cases run on this many threads.
 const WORKERS: usize = 4;
 /// The name each case is written as.
@@ -431,6 +432,9 @@ fn mutate(rng: &mut StdRng, bytes: &mut Vec<u8>) -> String {
     }
 }
 
+/// Writes the line numbered so of a wide document.
+type Line = fn(usize) -> String;
+
 fn generate(bases: &[Base]) -> Vec<Case> {
     let mut rng = StdRng::seed_from_u64(setting("SANDBOX_FUZZ_SEED", SEED));
     let mut cases = Vec::new();
@@ -480,6 +484,37 @@ fn generate(bases: &[Base]) -> Vec<Case> {
             target: Target::Manifest,
             bytes,
             what: format!("valid.yaml padded to {size} bytes"),
+        });
+    }
+    // Wide documents near the size bound: every check must be linear.
+    let head = "version: 1\nservice:\n  name: o\n  image: x\n";
+    let wide: [(&str, Line); 4] = [
+        ("an env of 80k variables", |i| format!("    K{i}: v\n")),
+        ("80k checks", |i| {
+            format!("    - {{ name: c{}, request: {{ path: / }} }}\n", i % 500)
+        }),
+        ("40k dependencies", |i| format!("  d{i}: {{ image: x }}\n")),
+        ("80k repeated keys", |_| "    K: v\n".to_owned()),
+    ];
+    for (what, line) in wide {
+        let mut text = head.to_owned();
+        text.push_str(match what {
+            "40k dependencies" => "dependencies:\n",
+            "80k checks" => "  checks:\n",
+            _ => "  env:\n",
+        });
+        let mut i = 0;
+        while text.len() < 1_000_000 {
+            text.push_str(&line(i));
+            i += 1;
+        }
+        cases.push(Case {
+            index: cases.len(),
+            base: 0,
+            manifest: "valid.yaml".into(),
+            target: Target::Manifest,
+            bytes: text.into_bytes(),
+            what: what.to_owned(),
         });
     }
     cases

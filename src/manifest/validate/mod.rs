@@ -75,7 +75,7 @@ pub(super) fn load_text(
     for (name, dependency) in &manifest.dependencies {
         if let Some(stub) = &dependency.stub {
             let mut routes = stub.routes.clone();
-            routes.extend(checker.file_routes.shift_remove(name).unwrap_or_default());
+            routes.extend(checker.file_routes.swap_remove(name).unwrap_or_default());
             stub_routes.insert(name.clone(), routes);
         }
     }

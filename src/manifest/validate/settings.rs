@@ -152,7 +152,7 @@ impl Checker {
         let Some(items) = self.list(path, node) else {
             return;
         };
-        let mut names: Vec<(String, usize)> = Vec::new();
+        let mut names: std::collections::HashMap<String, usize> = Default::default();
         for (i, item) in items.iter().enumerate() {
             let here = format!("{path}[{i}]");
             let Some(fields) = self.map(&here, item, Some(keys::CHECK)) else {
@@ -167,14 +167,14 @@ impl Checker {
                 ),
                 Some(e) => {
                     if let Some(name) = self.string(&format!("{here}.name"), &e.value) {
-                        if let Some((_, line)) = names.iter().find(|(n, _)| n == name) {
+                        if let Some(line) = names.get(name) {
                             self.report(
                                 e.value.at,
                                 format!("check `{name}` appears twice, here and at line {line}"),
                                 Some("give every check its own name".into()),
                             );
                         }
-                        names.push((name.to_owned(), e.value.at.0));
+                        names.entry(name.to_owned()).or_insert(e.value.at.0);
                     }
                 }
             }

@@ -1,6 +1,8 @@
 //! Generic value shapes: maps with known keys, lists, strings, numbers,
 //! durations, commands and environment maps.
 
+use std::collections::HashMap;
+
 use super::tree::{Entry, Node, Scalar, Value};
 use super::*;
 
@@ -21,8 +23,10 @@ impl Checker {
             );
             return None;
         };
-        for (index, entry) in entries.iter().enumerate() {
-            if let Some(first) = entries[..index].iter().find(|e| e.key == entry.key) {
+        // The first entry of each key, so a wide map is checked in one pass.
+        let mut seen: HashMap<&str, &Entry> = HashMap::with_capacity(entries.len());
+        for entry in entries {
+            if let Some(first) = seen.get(entry.key.as_str()).copied() {
                 self.report(
                     entry.key_at,
                     format!(
@@ -33,6 +37,8 @@ impl Checker {
                     ),
                     Some("keep one of them; the second would silently replace the first".into()),
                 );
+            } else {
+                seen.insert(&entry.key, entry);
             }
             if let Some(allowed) = allowed
                 && !allowed.contains(&entry.key.as_str())
