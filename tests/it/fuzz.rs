@@ -432,7 +432,7 @@ fn mutate(rng: &mut StdRng, bytes: &mut Vec<u8>) -> String {
     }
 }
 
-/// Writes the line numbered so of a wide document.
+/// Writes line `i` of a wide document.
 type Line = fn(usize) -> String;
 
 fn generate(bases: &[Base]) -> Vec<Case> {
