@@ -155,17 +155,16 @@ pub fn starter(name: &str) -> String {
 
 /// The sandbox name of a manifest that may not validate: its `name:` when
 /// that can be read, else its folder's. Lets `down` and `status` find a
-/// running sandbox after its manifest was broken by an edit. The same
-/// bounds apply as to [`load`]: a manifest too large, not UTF-8 or expanding
-/// without bound gets its folder's name.
+/// running sandbox after its manifest was broken by an edit. The same size
+/// and encoding bounds apply as to [`load`]; the name is read from the YAML
+/// events alone, so aliases expand nothing and a syntax error further down
+/// does not hide it.
 pub fn lenient_name(file: &Path) -> Option<String> {
     let absolute = std::path::absolute(file).ok()?;
     let declared = bounds::read_manifest(&absolute)
         .ok()
         .and_then(Result::ok)
-        .filter(|text| bounds::check_yaml(text).is_ok())
-        .and_then(|text| serde_yaml::from_str::<serde_yaml::Value>(&text).ok())
-        .and_then(|doc| doc.get("name")?.as_str().map(str::to_owned))
+        .and_then(|text| tree::top_level_scalar(&text, "name"))
         .filter(|name| is_valid_name(name));
     declared.or_else(|| absolute.parent().map(name_from_folder))
 }
@@ -214,5 +213,12 @@ mod lenient_tests {
         assert_eq!(lenient_name(&file).as_deref(), Some("shop"));
         std::fs::write(&file, "version: [1\n").unwrap();
         assert_eq!(lenient_name(&file), Some(name_from_folder(dir.path())));
+        let bomb = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/manifests/alias-bomb.yaml"
+        ))
+        .unwrap();
+        std::fs::write(&file, format!("name: shop\n{bomb}")).unwrap();
+        assert_eq!(lenient_name(&file).as_deref(), Some("shop"));
     }
 }

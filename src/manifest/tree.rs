@@ -221,6 +221,48 @@ pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
     builder.document()
 }
 
+/// The text of the top-level `key: scalar` of a document, read from its
+/// event stream without building anything: aliases expand nothing and a
+/// syntax error after the key leaves it readable. The last one wins.
+pub fn top_level_scalar(text: &str, key: &str) -> Option<String> {
+    let mut parser = Parser::new_from_str(text);
+    // Per open collection: whether it is a map and its next node is a key.
+    let mut open: Vec<(bool, bool)> = Vec::new();
+    let mut wanted = false;
+    let mut found = None;
+    while let Ok((event, _)) = parser.next_token() {
+        let starts = match &event {
+            Event::StreamEnd => break,
+            Event::Scalar(..) | Event::Alias(_) => None,
+            Event::MappingStart(..) => Some(true),
+            Event::SequenceStart(..) => Some(false),
+            Event::MappingEnd | Event::SequenceEnd => {
+                open.pop();
+                if open.is_empty() {
+                    break;
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        if let [(true, next_is_key)] = open.as_mut_slice() {
+            match (&event, *next_is_key) {
+                (Event::Scalar(text, ..), true) => wanted = text == key,
+                (Event::Scalar(text, ..), false) if wanted => found = Some(text.clone()),
+                _ => {}
+            }
+            if !*next_is_key {
+                wanted = false;
+            }
+            *next_is_key = !*next_is_key;
+        }
+        if let Some(is_map) = starts {
+            open.push((is_map, true));
+        }
+    }
+    found
+}
+
 struct Builder<'a> {
     parser: Parser<std::str::Chars<'a>>,
     anchors: HashMap<usize, Node>,
@@ -413,6 +455,18 @@ mod tests {
         let error = parse("a: b\n  c: [").unwrap_err();
         assert_eq!(error.at, (2, 4));
         assert!(parse("a: 1\n---\nb: 2\n").is_err());
+    }
+
+    #[test]
+    fn a_top_level_scalar_is_read_without_building_the_document() {
+        let bomb = "a: &a [x, x]\nb: &b [*a, *a]\nname: shop\nc: [*b, *b]\nd: [1\n";
+        assert_eq!(top_level_scalar(bomb, "name").as_deref(), Some("shop"));
+        let nested = "service:\n  name: orders\nname: 'shop'\nlist: [name, x]\n";
+        assert_eq!(top_level_scalar(nested, "name").as_deref(), Some("shop"));
+        assert_eq!(top_level_scalar("service: {name: x}\n", "name"), None);
+        assert_eq!(top_level_scalar("name: {a: 1}\n", "name"), None);
+        assert_eq!(top_level_scalar("[name, x]\n", "name"), None);
+        assert_eq!(top_level_scalar("version: [1\n", "name"), None);
     }
 
     #[test]
