@@ -2,6 +2,7 @@
 //! reports every problem with file, line and column. This module is the only
 //! reader of the manifest's YAML.
 
+pub mod bounds;
 pub mod model;
 pub mod recording;
 pub mod schema;
@@ -37,6 +38,23 @@ pub struct Loaded {
     pub recordings: IndexMap<String, Recording>,
     /// Every declared OpenAPI document, by entry name, as JSON.
     pub openapi: IndexMap<String, serde_json::Value>,
+    /// Every path the manifest names (build contexts, Dockerfiles, stub
+    /// files, recordings, record targets, OpenAPI documents), as written ->
+    /// absolute with every symbolic link resolved; each is inside the
+    /// manifest's folder. Read them through [`Loaded::path`].
+    pub paths: IndexMap<String, PathBuf>,
+}
+
+impl Loaded {
+    /// Where a path the manifest names really is: resolved through symbolic
+    /// links as validation checked it, so what is used is what was checked.
+    /// A path the manifest does not name is taken beside the manifest.
+    pub fn path(&self, written: &str) -> PathBuf {
+        self.paths
+            .get(written)
+            .cloned()
+            .unwrap_or_else(|| self.dir.join(written))
+    }
 }
 
 /// Where a problem is.
@@ -81,11 +99,12 @@ impl fmt::Display for Problem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("cannot read manifest {}", file.display())]
+    /// The cause is in the message (not a `#[source]` too, which would
+    /// print it twice).
+    #[error("cannot read manifest {}: {cause}", file.display())]
     Read {
         file: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{}", render_problems(problems))]
     Invalid { problems: Vec<Problem> },
@@ -106,15 +125,25 @@ fn render_problems(problems: &[Problem]) -> String {
 
 /// Reads and validates a manifest and every file it names.
 pub fn load(file: &Path) -> Result<Loaded, ManifestError> {
-    let absolute = std::path::absolute(file).map_err(|source| ManifestError::Read {
+    let absolute = std::path::absolute(file).map_err(|cause| ManifestError::Read {
         file: file.to_path_buf(),
-        source,
+        cause,
     })?;
-    let text = std::fs::read_to_string(&absolute).map_err(|source| ManifestError::Read {
+    let text = bounds::read_manifest(&absolute).map_err(|cause| ManifestError::Read {
         file: file.to_path_buf(),
-        source,
+        cause,
     })?;
-    validate::load_text(file, &absolute, &text)
+    match text {
+        Ok(text) => validate::load_text(file, &absolute, &text),
+        Err(refused) => Err(ManifestError::Invalid {
+            problems: vec![Problem {
+                file: file.to_path_buf(),
+                at: Some(refused.at),
+                message: refused.message,
+                help: refused.help,
+            }],
+        }),
+    }
 }
 
 /// A commented starter manifest for a service called `name` (what
@@ -126,13 +155,16 @@ pub fn starter(name: &str) -> String {
 
 /// The sandbox name of a manifest that may not validate: its `name:` when
 /// that can be read, else its folder's. Lets `down` and `status` find a
-/// running sandbox after its manifest was broken by an edit.
+/// running sandbox after its manifest was broken by an edit. The same size
+/// and encoding bounds apply as to [`load`]; the name is read from the YAML
+/// events alone, so aliases expand nothing and a syntax error further down
+/// does not hide it.
 pub fn lenient_name(file: &Path) -> Option<String> {
     let absolute = std::path::absolute(file).ok()?;
-    let text = std::fs::read_to_string(&absolute).ok()?;
-    let declared = serde_yaml::from_str::<serde_yaml::Value>(&text)
+    let declared = bounds::read_manifest(&absolute)
         .ok()
-        .and_then(|doc| doc.get("name")?.as_str().map(str::to_owned))
+        .and_then(Result::ok)
+        .and_then(|text| tree::top_level_scalar(&text, "name"))
         .filter(|name| is_valid_name(name));
     declared.or_else(|| absolute.parent().map(name_from_folder))
 }
@@ -181,5 +213,12 @@ mod lenient_tests {
         assert_eq!(lenient_name(&file).as_deref(), Some("shop"));
         std::fs::write(&file, "version: [1\n").unwrap();
         assert_eq!(lenient_name(&file), Some(name_from_folder(dir.path())));
+        let bomb = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/manifests/alias-bomb.yaml"
+        ))
+        .unwrap();
+        std::fs::write(&file, format!("name: shop\n{bomb}")).unwrap();
+        assert_eq!(lenient_name(&file).as_deref(), Some("shop"));
     }
 }

@@ -77,6 +77,7 @@ impl Recording {
         if text.trim().is_empty() {
             return Ok(Recording::new());
         }
+        super::bounds::check_yaml(text).map_err(|error| (Some(error.at), error.message))?;
         let recording: Recording = serde_yaml::from_str(text).map_err(|error| {
             let at = error.location().map(|l| (l.line(), l.column()));
             (at, error.to_string())

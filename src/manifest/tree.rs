@@ -15,9 +15,7 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 /// A line and column, both 1-based.
 pub type At = (usize, usize);
 
-/// Nesting deeper than this is refused rather than risking the stack; no
-/// manifest comes near it (serde_yaml's own limit is 128).
-const MAX_DEPTH: usize = 100;
+use super::bounds::{self, MAX_DEPTH};
 
 /// One node of a document.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +51,8 @@ pub struct Entry {
 pub struct SyntaxError {
     pub at: At,
     pub message: String,
+    /// How to fix it, when there is more to say than the message.
+    pub help: Option<String>,
 }
 
 /// What a scalar reads as under the YAML 1.2 core schema, as serde_yaml reads it.
@@ -204,18 +204,63 @@ fn parse_float(text: &str) -> Option<f64> {
     if ok { text.parse().ok() } else { None }
 }
 
-fn at(mark: &Marker) -> At {
+/// A parser's mark as a 1-based line and column.
+pub(super) fn position(mark: &Marker) -> At {
     (mark.line().max(1), mark.col() + 1)
 }
 
 /// Parses one YAML document. `Ok(None)` for an empty document (nothing but
-/// blanks and comments).
+/// blanks and comments). The text is checked against [`bounds::check_yaml`]
+/// first, so aliases cannot expand it without bound.
 pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
+    bounds::check_yaml(text)?;
     let mut builder = Builder {
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
     };
     builder.document()
+}
+
+/// The text of the top-level `key: scalar` of a document, read from its
+/// event stream without building anything: aliases expand nothing and a
+/// syntax error after the key leaves it readable. The last one wins.
+pub fn top_level_scalar(text: &str, key: &str) -> Option<String> {
+    let mut parser = Parser::new_from_str(text);
+    // Per open collection: whether it is a map and its next node is a key.
+    let mut open: Vec<(bool, bool)> = Vec::new();
+    let mut wanted = false;
+    let mut found = None;
+    while let Ok((event, _)) = parser.next_token() {
+        let starts = match &event {
+            Event::StreamEnd => break,
+            Event::Scalar(..) | Event::Alias(_) => None,
+            Event::MappingStart(..) => Some(true),
+            Event::SequenceStart(..) => Some(false),
+            Event::MappingEnd | Event::SequenceEnd => {
+                open.pop();
+                if open.is_empty() {
+                    break;
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        if let [(true, next_is_key)] = open.as_mut_slice() {
+            match (&event, *next_is_key) {
+                (Event::Scalar(text, ..), true) => wanted = text == key,
+                (Event::Scalar(text, ..), false) if wanted => found = Some(text.clone()),
+                _ => {}
+            }
+            if !*next_is_key {
+                wanted = false;
+            }
+            *next_is_key = !*next_is_key;
+        }
+        if let Some(is_map) = starts {
+            open.push((is_map, true));
+        }
+    }
+    found
 }
 
 struct Builder<'a> {
@@ -226,10 +271,11 @@ struct Builder<'a> {
 impl Builder<'_> {
     fn next(&mut self) -> Result<(Event, At), SyntaxError> {
         match self.parser.next_token() {
-            Ok((event, mark)) => Ok((event, at(&mark))),
+            Ok((event, mark)) => Ok((event, position(&mark))),
             Err(error) => Err(SyntaxError {
-                at: at(error.marker()),
+                at: position(error.marker()),
                 message: format!("YAML syntax error: {}", error.info()),
+                help: None,
             }),
         }
     }
@@ -246,6 +292,7 @@ impl Builder<'_> {
                         return Err(SyntaxError {
                             at: position,
                             message: "a second YAML document (`---`) is not supported".into(),
+                            help: None,
                         });
                     }
                     let (event, position) = self.next()?;
@@ -257,6 +304,7 @@ impl Builder<'_> {
                         return Err(SyntaxError {
                             at: node.at,
                             message: "a second YAML document is not supported".into(),
+                            help: None,
                         });
                     }
                     root = Some(node);
@@ -270,6 +318,7 @@ impl Builder<'_> {
             return Err(SyntaxError {
                 at: position,
                 message: format!("the document nests deeper than {MAX_DEPTH} levels"),
+                help: None,
             });
         }
         let (node, anchor) = match event {
@@ -295,6 +344,7 @@ impl Builder<'_> {
                     .ok_or(SyntaxError {
                         at: position,
                         message: "an alias (`*name`) refers to an unknown anchor".into(),
+                        help: None,
                     });
             }
             Event::SequenceStart(anchor, _) => {
@@ -352,6 +402,7 @@ impl Builder<'_> {
                 return Err(SyntaxError {
                     at: position,
                     message: format!("unexpected YAML event {other:?}"),
+                    help: None,
                 });
             }
         };
@@ -404,6 +455,18 @@ mod tests {
         let error = parse("a: b\n  c: [").unwrap_err();
         assert_eq!(error.at, (2, 4));
         assert!(parse("a: 1\n---\nb: 2\n").is_err());
+    }
+
+    #[test]
+    fn a_top_level_scalar_is_read_without_building_the_document() {
+        let bomb = "a: &a [x, x]\nb: &b [*a, *a]\nname: shop\nc: [*b, *b]\nd: [1\n";
+        assert_eq!(top_level_scalar(bomb, "name").as_deref(), Some("shop"));
+        let nested = "service:\n  name: orders\nname: 'shop'\nlist: [name, x]\n";
+        assert_eq!(top_level_scalar(nested, "name").as_deref(), Some("shop"));
+        assert_eq!(top_level_scalar("service: {name: x}\n", "name"), None);
+        assert_eq!(top_level_scalar("name: {a: 1}\n", "name"), None);
+        assert_eq!(top_level_scalar("[name, x]\n", "name"), None);
+        assert_eq!(top_level_scalar("version: [1\n", "name"), None);
     }
 
     #[test]

@@ -380,7 +380,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                             )));
                         }
                     };
-                    let host_file = loaded.dir.join(&to);
+                    let host_file = loaded.path(&to);
                     let folder = host_file
                         .parent()
                         .map(PathBuf::from)
@@ -799,7 +799,7 @@ fn real_container(
     }
     let image = match (&container.build, &container.image) {
         (Some(build), _) => ImageSource::Build {
-            context: loaded.dir.join(&build.context),
+            context: loaded.path(&build.context),
             dockerfile: build
                 .dockerfile
                 .clone()

@@ -7,6 +7,7 @@ mod common;
 
 mod agent;
 mod faults;
+mod fuzz;
 mod manifest;
 mod output;
 mod registry;

@@ -14,14 +14,41 @@ fn fixtures() -> PathBuf {
     repo().join("tests/fixtures/manifests")
 }
 
-/// Runs the binary in `dir` with `args`.
+/// Address space a validating binary may take: far above what the tokio
+/// runtime reserves, far below what an expanding alias bomb reaches, so a
+/// regression aborts the one command instead of the machine.
+pub const MEMORY_LIMIT: u64 = 2 << 30;
+
+/// Limits the address space of a command about to be spawned to
+/// [`MEMORY_LIMIT`].
+pub fn limit_memory(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe and touches no memory of the
+    // parent; it only lowers a limit of the child about to exec.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: MEMORY_LIMIT as libc::rlim_t,
+                rlim_max: MEMORY_LIMIT as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Runs the binary in `dir` with `args`, its memory bounded.
 fn sandbox(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sandbox"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("SANDBOX_FILE")
-        .output()
-        .expect("the binary runs")
+    limit_memory(
+        Command::new(env!("CARGO_BIN_EXE_sandbox"))
+            .current_dir(dir)
+            .args(args)
+            .env_remove("SANDBOX_FILE"),
+    )
+    .output()
+    .expect("the binary runs")
 }
 
 /// stderr with the machine's absolute paths replaced, so snapshots hold anywhere.
@@ -81,6 +108,8 @@ invalid! {
     bad_openapi => "bad-openapi.yaml",
     record_upstream => "record-upstream.yaml",
     env_names => "env-names.yaml",
+    alias_bomb_is_refused_at_the_alias_that_crosses_the_bound => "alias-bomb.yaml",
+    record_targets_that_cannot_be_written => "record-to.yaml",
 }
 
 #[test]
@@ -230,5 +259,205 @@ fn init_in_a_folder_named_like_the_starters_stub_still_validates() {
         Some(0),
         "{}",
         redacted(&output.stderr)
+    );
+}
+
+/// Runs `validate` on `text` written as `sandbox.yaml` in a fresh folder;
+/// returns the exit code and stderr.
+fn validate_text(text: &[u8]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sandbox.yaml"), text).unwrap();
+    let output = sandbox(dir.path(), &["validate", "-f", "sandbox.yaml"]);
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_manifest_over_one_mib_is_refused_with_a_line() {
+    let mut text = std::fs::read(fixtures().join("minimal.yaml")).unwrap();
+    let comment = format!("# {}\n", "x".repeat(1021));
+    while text.len() < 1_363_149 {
+        text.extend_from_slice(comment.as_bytes());
+    }
+    let (code, stderr) = validate_text(&text);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr
+            .contains("sandbox.yaml:1:1: the manifest is 1.3 MiB; a manifest may be at most 1 MiB"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("help: "), "{stderr}");
+    // Exactly 1 MiB is still read.
+    text.truncate(1 << 20);
+    let (code, stderr) = validate_text(&text);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn a_manifest_that_is_not_utf8_names_the_line_and_column_of_the_first_bad_byte() {
+    let (code, stderr) = validate_text(b"version: 1\nservice:\n  name: or\xffders\n  image: x\n");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("sandbox.yaml:3:11: the manifest is not UTF-8 text"),
+        "{stderr}"
+    );
+    // UTF-16, as some Windows editors save it.
+    let utf16: Vec<u8> = "version: 1\n"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let (code, stderr) = validate_text(&[&[0xff, 0xfe], &utf16[..]].concat());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("sandbox.yaml:1:1: "), "{stderr}");
+    assert!(stderr.contains("UTF-16"), "{stderr}");
+}
+
+#[test]
+fn deep_nesting_is_refused_with_a_line_not_a_stack_overflow() {
+    for text in [
+        format!("version: 1\nservice: {}", "[".repeat(100_000)),
+        format!("version: 1\nservice: {}x", "- ".repeat(5_000)),
+        format!(
+            "version: 1\nservice:\n  env: {}1{}\n",
+            "{a: ".repeat(3_000),
+            "}".repeat(3_000)
+        ),
+    ] {
+        let (code, stderr) = validate_text(text.as_bytes());
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains("sandbox.yaml:"), "{stderr}");
+        assert!(!stderr.contains("overflow"), "{stderr}");
+    }
+}
+
+/// A folder with a manifest in `project/` and a folder `outside/` beside it,
+/// both holding a Dockerfile, and `project/lnk` a link to `outside/inner`.
+fn linked_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(outside.join("inner")).unwrap();
+    std::fs::create_dir_all(project.join("recordings")).unwrap();
+    for folder in [&project, &outside] {
+        std::fs::write(folder.join("Dockerfile"), "FROM scratch\n").unwrap();
+        std::fs::write(folder.join("routes.yaml"), "[]\n").unwrap();
+    }
+    std::os::unix::fs::symlink(outside.join("inner"), project.join("lnk")).unwrap();
+    dir
+}
+
+#[test]
+fn paths_are_checked_after_resolving_symbolic_links() {
+    let dir = linked_project();
+    let project = dir.path().join("project");
+    let head = "version: 1\nservice:\n  name: orders\n";
+    let cases = [
+        ("  build: lnk/..\n", "sandbox.yaml:4:10: "),
+        (
+            "  build: { context: ., dockerfile: lnk/../Dockerfile }\n",
+            "sandbox.yaml:4:36: ",
+        ),
+        (
+            "  image: x\ndependencies:\n  p:\n    stub: { files: [lnk/../routes.yaml] }\n",
+            "sandbox.yaml:7:21: ",
+        ),
+        (
+            "  image: x\ndependencies:\n  p:\n    record: { upstream: 'http://x', to: lnk/../rec.yaml }\n",
+            "sandbox.yaml:7:41: ",
+        ),
+    ];
+    for (rest, at) in cases {
+        std::fs::write(project.join("sandbox.yaml"), format!("{head}{rest}")).unwrap();
+        let output = sandbox(&project, &["validate", "-f", "sandbox.yaml"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{rest}{stderr}");
+        assert!(stderr.contains(at), "{rest}{stderr}");
+        assert!(
+            stderr.contains("leaves the manifest's folder"),
+            "{rest}{stderr}"
+        );
+    }
+    // Links that stay inside are fine.
+    std::os::unix::fs::symlink(project.join("recordings"), project.join("rec")).unwrap();
+    std::fs::write(
+        project.join("sandbox.yaml"),
+        format!("{head}  build: rec/..\ndependencies:\n  p:\n    record: {{ upstream: 'http://x', to: rec/new.yaml }}\n"),
+    )
+    .unwrap();
+    let output = sandbox(&project, &["validate", "-f", "sandbox.yaml"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        redacted(&output.stderr)
+    );
+}
+
+/// `down` and `status` read the name of a broken manifest leniently; an
+/// alias bomb must not take them down either.
+#[test]
+fn down_on_an_alias_bomb_ends_without_a_crash() {
+    let output = limit_memory(
+        Command::new(env!("CARGO_BIN_EXE_sandbox"))
+            .current_dir(fixtures())
+            .args(["down", "-f", "alias-bomb.yaml"])
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .env_remove("SANDBOX_FILE"),
+    )
+    .output()
+    .unwrap();
+    let stderr = redacted(&output.stderr);
+    assert!(
+        matches!(output.status.code(), Some(1 | 2)),
+        "{:?}\n{stderr}",
+        output.status
+    );
+    assert!(stderr.contains("does not validate"), "{stderr}");
+}
+
+/// Files the manifest names get the same bounds, reported in their own
+/// file; a pipe is refused rather than read forever.
+#[test]
+fn named_files_are_bounded_and_reported_at_their_own_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let stubs = dir.path().join("stubs");
+    std::fs::create_dir(&stubs).unwrap();
+    std::fs::write(
+        stubs.join("latin1.yaml"),
+        b"- match: {}\n  respond: { body: caf\xe9 }\n",
+    )
+    .unwrap();
+    let bomb = std::fs::read_to_string(fixtures().join("alias-bomb.yaml")).unwrap();
+    std::fs::write(stubs.join("bomb.yaml"), bomb).unwrap();
+    let fifo = std::ffi::CString::new(
+        stubs
+            .join("pipe.yaml")
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .unwrap();
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    std::fs::write(
+        dir.path().join("sandbox.yaml"),
+        "version: 1\nservice:\n  name: orders\n  image: x\ndependencies:\n  p:\n    stub: { files: [stubs/latin1.yaml, stubs/bomb.yaml, stubs/pipe.yaml] }\n",
+    )
+    .unwrap();
+    let output = sandbox(dir.path(), &["validate", "-f", "sandbox.yaml"]);
+    let stderr = redacted(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("stubs/latin1.yaml:2:23: the stub file is not UTF-8 text"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("stubs/bomb.yaml:10:12: aliases expand"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("sandbox.yaml:7:57: stub file `stubs/pipe.yaml` is not a regular file"),
+        "{stderr}"
     );
 }

@@ -130,6 +130,7 @@ fn a_recording_is_redacted_complete_after_down_and_replays_without_its_upstream(
 "#
     );
     let sandbox = Sandbox::new("record", recording);
+    std::fs::create_dir(sandbox.path("recordings")).unwrap();
     sandbox.ok(&["up"]);
     let catalog = sandbox.url("catalog");
     let send = |path: &str, headers: &[(&str, &str)]| {

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::agent::check_upstream;
 use super::*;
 
 /// Validates `text` as `sandbox.yaml` in `dir`.
@@ -329,13 +330,23 @@ fn paths_must_stay_inside_the_manifests_folder() {
             load_in(&inner, &with(&format!("dependencies:\n  d:\n    {kind}\n"))).unwrap_err();
         assert!(found[0].message.contains(expected), "{kind}: {found:#?}");
     }
-    // A record target need not exist yet.
+    // A record target need not exist yet, but its folder must.
+    let record =
+        with("dependencies:\n  d:\n    record: { upstream: 'http://x', to: rec/new.yaml }\n");
+    let found = load_in(&inner, &record).unwrap_err();
     assert!(
-        load_in(
-            &inner,
-            &with("dependencies:\n  d:\n    record: { upstream: 'http://x', to: rec/new.yaml }\n")
-        )
-        .is_ok()
+        found[0].message.contains("the folder `rec` does not exist"),
+        "{found:#?}"
+    );
+    assert_eq!(
+        found[0].help.as_deref(),
+        Some("create the folder: `mkdir -p rec`")
+    );
+    std::fs::create_dir(inner.join("rec")).unwrap();
+    let loaded = load_in(&inner, &record).unwrap();
+    assert_eq!(
+        loaded.path("rec/new.yaml"),
+        inner.canonicalize().unwrap().join("rec/new.yaml")
     );
     #[cfg(unix)]
     {

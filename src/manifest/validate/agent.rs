@@ -1,0 +1,313 @@
+//! The agent-served kinds: stub routes and route files, replay recordings and
+//! record targets.
+
+use std::path::Path;
+
+use super::tree::{Node, Value};
+use super::*;
+
+impl Checker {
+    pub(super) fn stub(&mut self, path: &str, node: &Node, dependency: &str) {
+        let Some(fields) = self.map(path, node, Some(keys::STUB)) else {
+            return;
+        };
+        if let Some(e) = field(fields, "port") {
+            self.port_number(&format!("{path}.port"), &e.value);
+        }
+        if let Some(e) = field(fields, "routes") {
+            self.routes(&format!("{path}.routes"), &e.value);
+        }
+        let Some(e) = field(fields, "files") else {
+            return;
+        };
+        let Some(files) = self.string_list(&format!("{path}.files"), &e.value) else {
+            return;
+        };
+        let items = e.value.items().unwrap_or_default();
+        let mut routes = Vec::new();
+        for (file, item) in files.iter().zip(items) {
+            if let Some(more) = self.route_file(&format!("{path}.files"), item.at, file) {
+                routes.extend(more);
+            }
+        }
+        self.file_routes.insert(dependency.to_owned(), routes);
+    }
+
+    pub(super) fn routes(&mut self, path: &str, node: &Node) {
+        let Some(items) = self.list(path, node) else {
+            return;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let here = format!("{path}[{i}]");
+            let Some(fields) = self.map(&here, item, Some(keys::ROUTE)) else {
+                continue;
+            };
+            match field(fields, "match") {
+                None => self.missing(item.at, &here, "match", Some("e.g. `match: { method: GET, path: /items/{id} }`; `match: {}` matches anything".into())),
+                Some(e) => {
+                    let there = format!("{here}.match");
+                    if let Some(m) = self.map(&there, &e.value, Some(keys::ROUTE_MATCH)) {
+                        self.request_fields(&there, m);
+                    }
+                }
+            }
+            match field(fields, "respond") {
+                None => self.missing(
+                    item.at,
+                    &here,
+                    "respond",
+                    Some("e.g. `respond: { status: 200, json: { ok: true } }`".into()),
+                ),
+                Some(e) => {
+                    let there = format!("{here}.respond");
+                    if let Some(r) = self.map(&there, &e.value, Some(keys::RESPOND)) {
+                        for f in r {
+                            let at = format!("{there}.{}", f.key);
+                            match f.key.as_str() {
+                                "status" => {
+                                    self.status(&at, &f.value, (100, 599), "an HTTP status");
+                                }
+                                "headers" => self.text_map(&at, &f.value),
+                                "body" => {
+                                    self.string(&at, &f.value);
+                                }
+                                "delay" if !f.value.is_null() => {
+                                    self.parsed::<Span>(&at, &f.value, "ms");
+                                }
+                                _ => {}
+                            }
+                        }
+                        if let (Some(_), Some(body)) = (field(r, "json"), field(r, "body")) {
+                            self.report(
+                                body.key_at,
+                                format!("`{there}` has both `json` and `body`"),
+                                Some("keep one of them".into()),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads and checks a route file; problems inside it name that file.
+    pub(super) fn route_file(&mut self, path: &str, at: At, file: &str) -> Option<Vec<Route>> {
+        let text = self.read_file(at, path, file, "stub file")?;
+        let shown = self.shown(file);
+        let outer = std::mem::replace(&mut self.file, shown);
+        let before = self.problems.len();
+        let routes = self.route_file_text(&text);
+        let routes = routes.filter(|_| self.problems.len() == before);
+        self.file = outer;
+        routes
+    }
+
+    pub(super) fn route_file_text(&mut self, text: &str) -> Option<Vec<Route>> {
+        let before = self.problems.len();
+        let root = match tree::parse(text) {
+            Ok(Some(root)) => root,
+            Ok(None) => return Some(Vec::new()),
+            Err(error) => {
+                self.report(error.at, error.message, error.help);
+                return None;
+            }
+        };
+        let is_list = match &root.value {
+            Value::Seq(_) => {
+                self.routes("routes", &root);
+                true
+            }
+            Value::Map(_) => {
+                if let Some(fields) = self.map("", &root, Some(keys::ROUTE_FILE))
+                    && let Some(e) = field(fields, "routes")
+                {
+                    self.routes("routes", &e.value);
+                }
+                false
+            }
+            Value::Scalar { .. } => {
+                self.report(
+                    root.at,
+                    format!(
+                        "a stub file must be a list of routes or a map with `routes`, found {}",
+                        root.describe()
+                    ),
+                    None,
+                );
+                return None;
+            }
+        };
+        if self.problems.len() != before {
+            return None;
+        }
+        let result = if is_list {
+            serde_yaml::from_str::<Vec<Route>>(text)
+        } else {
+            serde_yaml::from_str::<RouteFile>(text).map(|f| f.routes)
+        };
+        match result {
+            Ok(routes) => Some(routes),
+            Err(error) => {
+                self.serde_error(&error);
+                None
+            }
+        }
+    }
+
+    pub(super) fn replay(&mut self, path: &str, node: &Node, dependency: &str) {
+        let Some(file) = self.string(path, node) else {
+            return;
+        };
+        let Some(text) = self.read_file(node.at, path, file, "recording") else {
+            return;
+        };
+        match Recording::parse(&text) {
+            Ok(recording) => {
+                self.recordings.insert(dependency.to_owned(), recording);
+            }
+            Err((at, message)) => {
+                // The version check has no position of its own: find it.
+                let at = at.or_else(|| {
+                    tree::parse(&text)
+                        .ok()
+                        .flatten()
+                        .and_then(|root| root.find("version").map(|(_, n)| n.at))
+                });
+                self.problems.push(Problem {
+                    file: self.shown(file),
+                    at,
+                    message: format!("invalid recording: {}", without_position(&message)),
+                    help: Some(
+                        "a recording is `version: 1` and `interactions: [{request, response}]`"
+                            .into(),
+                    ),
+                });
+            }
+        }
+    }
+
+    pub(super) fn record(&mut self, path: &str, node: &Node) {
+        let Some(fields) = self.map(path, node, Some(keys::RECORD)) else {
+            return;
+        };
+        match field(fields, "upstream") {
+            None => self.missing(
+                node.at,
+                path,
+                "upstream",
+                Some("e.g. `upstream: http://catalog.internal:8080`".into()),
+            ),
+            Some(e) => {
+                if let Some(url) = self.string(&format!("{path}.upstream"), &e.value)
+                    && let Err((message, help)) = check_upstream(url)
+                {
+                    self.report(
+                        e.value.at,
+                        format!("`{path}.upstream`: {message}"),
+                        Some(help),
+                    );
+                }
+            }
+        }
+        match field(fields, "to") {
+            None => self.missing(
+                node.at,
+                path,
+                "to",
+                Some("name the recording to write, e.g. `to: recordings/catalog.yaml`".into()),
+            ),
+            Some(e) => {
+                if let Some(file) = self.string(&format!("{path}.to"), &e.value)
+                    && let Some(target) = self.inside(e.value.at, &format!("{path}.to"), file)
+                {
+                    self.record_target(&format!("{path}.to"), e.value.at, file, &target);
+                }
+            }
+        }
+        if let Some(e) = field(fields, "redact") {
+            self.string_list(&format!("{path}.redact"), &e.value);
+        }
+        if let Some(e) = field(fields, "port") {
+            self.port_number(&format!("{path}.port"), &e.value);
+        }
+    }
+
+    /// A record target must be a file that can be created: not a folder, in
+    /// a folder that exists. A missing folder is not created at `up` (Docker
+    /// would create it owned by root); the user creates it.
+    fn record_target(&mut self, path: &str, at: At, file: &str, target: &Path) {
+        if target.is_dir() || target.file_name().is_none() {
+            self.report(
+                at,
+                format!("`{path}` names the folder `{file}`; expected a file"),
+                Some(format!(
+                    "e.g. `{}/recording.yaml`",
+                    file.trim_end_matches('/')
+                )),
+            );
+            return;
+        }
+        let folder = Path::new(file)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| ".".to_owned(), |p| p.display().to_string());
+        match target.parent().map(std::fs::metadata) {
+            Some(Ok(meta)) if meta.is_dir() => {}
+            Some(Ok(_)) => self.report(
+                at,
+                format!("`{path}`: `{folder}` is a file, so nothing can be written inside it"),
+                Some("write the recording into a folder, e.g. `recordings/catalog.yaml`".into()),
+            ),
+            _ => self.report(
+                at,
+                format!("`{path}`: the folder `{folder}` does not exist"),
+                Some(format!("create the folder: `mkdir -p {folder}`")),
+            ),
+        }
+    }
+}
+
+/// Checks a record upstream: `http://host[:port]`, nothing else.
+pub(super) fn check_upstream(url: &str) -> Result<(), (String, String)> {
+    let example = "write `http://host` or `http://host:port`".to_owned();
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return Err((
+            format!("`{url}` uses https, which recording does not support"),
+            "the recorder speaks plain HTTP to the upstream; point it at an http:// address".into(),
+        ));
+    }
+    let Some(rest) = lower.strip_prefix("http://") else {
+        return Err((format!("`{url}` is not an http:// URL"), example));
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.contains(['/', '?', '#', '@']) {
+        return Err((
+            format!("`{url}` has more than a host and port"),
+            format!("{example}; paths are kept from each request"),
+        ));
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+            (host, Some(port))
+        }
+        _ => (authority, None),
+    };
+    let host_ok = !host.is_empty()
+        && (host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            || (host.starts_with('[') && host.ends_with(']')));
+    if !host_ok {
+        return Err((format!("`{url}` has no valid host"), example));
+    }
+    if let Some(port) = port
+        && !matches!(port.parse::<u32>(), Ok(1..=65_535))
+    {
+        return Err((
+            format!("`{url}` has port `{port}`; expected 1..65535"),
+            example,
+        ));
+    }
+    Ok(())
+}

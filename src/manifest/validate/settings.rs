@@ -1,0 +1,446 @@
+//! An entry's settings: health checks, semantic checks, its API, debug
+//! settings, limits and faults.
+
+use super::tree::{Entry, Node};
+use super::*;
+
+impl Checker {
+    pub(super) fn health(&mut self, path: &str, entry: &Entry, info: &EntryInfo) {
+        let Some(fields) = self.map(path, &entry.value, Some(keys::HEALTH)) else {
+            return;
+        };
+        let probes: Vec<&Entry> = ["http", "tcp", "exec"]
+            .iter()
+            .filter_map(|k| field(fields, k))
+            .collect();
+        match probes.as_slice() {
+            [] => self.report(
+                entry.key_at,
+                format!("`{path}` needs one of `http`, `tcp` or `exec`"),
+                Some(
+                    "e.g. `http: /healthz`, `tcp: <port name>` or `exec: [\"pg_isready\"]`".into(),
+                ),
+            ),
+            [_] => {}
+            [_, second, ..] => {
+                let found: Vec<String> = probes.iter().map(|e| format!("`{}`", e.key)).collect();
+                self.report(
+                    second.key_at,
+                    format!("`{path}` has {}; it takes exactly one", found.join(" and ")),
+                    Some("keep one probe".into()),
+                );
+            }
+        }
+        let probe = probes.first().map(|e| e.key.as_str());
+        for e in fields {
+            if e.value.is_null() {
+                continue;
+            }
+            let here = format!("{path}.{}", e.key);
+            match e.key.as_str() {
+                "http" => {
+                    if let Some(text) = self.string(&here, &e.value)
+                        && !text.starts_with('/')
+                    {
+                        self.report(
+                            e.value.at,
+                            format!("`{here}` must be a path starting with `/`, found `{text}`"),
+                            Some(format!("write `/{}`", text.trim_start_matches('/'))),
+                        );
+                    }
+                    self.needs_ports(e, info, "an http health check");
+                }
+                "tcp" => {
+                    if let Some(port) = self.string(&here, &e.value) {
+                        let port = port.to_owned();
+                        if self.needs_ports(e, info, "a tcp health check") {
+                            self.port_name(&here, &e.value, &port, info);
+                        }
+                    }
+                }
+                "exec" => {
+                    if let Some(items) = self.string_list(&here, &e.value)
+                        && items.is_empty()
+                    {
+                        self.report(
+                            e.value.at,
+                            format!("`{here}` is an empty list"),
+                            Some(
+                                "write the command and its arguments, e.g. `[\"pg_isready\"]`"
+                                    .into(),
+                            ),
+                        );
+                    }
+                }
+                "port" => {
+                    if let Some(port) = self.string(&here, &e.value) {
+                        let port = port.to_owned();
+                        if probe == Some("http") && !info.ports.is_empty() {
+                            self.port_name(&here, &e.value, &port, info);
+                        } else if probe != Some("http") && probe.is_some() {
+                            self.report(
+                                e.key_at,
+                                format!("`{here}` only applies to an `http` health check"),
+                                Some("remove it".into()),
+                            );
+                        }
+                    }
+                }
+                "status" => {
+                    self.status(&here, &e.value, (100, 599), "an HTTP status");
+                    self.http_only(&here, e, probe);
+                }
+                "contains" => {
+                    self.string(&here, &e.value);
+                    self.http_only(&here, e, probe);
+                }
+                "timeout" => {
+                    self.parsed::<Span>(&here, &e.value, "s");
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub(super) fn http_only(&mut self, path: &str, entry: &Entry, probe: Option<&str>) {
+        if matches!(probe, Some("tcp" | "exec")) {
+            self.report(
+                entry.key_at,
+                format!("`{path}` only applies to an `http` health check"),
+                Some("remove it".into()),
+            );
+        }
+    }
+
+    /// Whether the entry has ports; reports at `entry` when it has none.
+    pub(super) fn needs_ports(&mut self, entry: &Entry, info: &EntryInfo, what: &str) -> bool {
+        if info.ports.is_empty() {
+            self.report(
+                entry.key_at,
+                format!(
+                    "{what} needs a port, but {} declares no `ports`",
+                    info.label
+                ),
+                Some("add `ports: { http: 8080 }` (name -> container port)".into()),
+            );
+            return false;
+        }
+        true
+    }
+
+    pub(super) fn port_name(&mut self, path: &str, node: &Node, port: &str, info: &EntryInfo) {
+        if info.ports.iter().any(|p| p == port) {
+            return;
+        }
+        let declared: Vec<&str> = info.ports.iter().map(String::as_str).collect();
+        let help = match suggest(port, &declared) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None if declared.is_empty() => format!("{} declares no `ports`", info.label),
+            None => format!("declared ports: {}", list(&declared)),
+        };
+        self.report(
+            node.at,
+            format!(
+                "`{path}` names port `{port}`, which {} does not declare",
+                info.label
+            ),
+            Some(help),
+        );
+    }
+
+    pub(super) fn checks(&mut self, path: &str, node: &Node, info: &EntryInfo) {
+        let Some(items) = self.list(path, node) else {
+            return;
+        };
+        let mut names: std::collections::HashMap<String, usize> = Default::default();
+        for (i, item) in items.iter().enumerate() {
+            let here = format!("{path}[{i}]");
+            let Some(fields) = self.map(&here, item, Some(keys::CHECK)) else {
+                continue;
+            };
+            match field(fields, "name") {
+                None => self.missing(
+                    item.at,
+                    &here,
+                    "name",
+                    Some("say what the check proves, e.g. `name: create an order`".into()),
+                ),
+                Some(e) => {
+                    if let Some(name) = self.string(&format!("{here}.name"), &e.value) {
+                        if let Some(line) = names.get(name) {
+                            self.report(
+                                e.value.at,
+                                format!("check `{name}` appears twice, here and at line {line}"),
+                                Some("give every check its own name".into()),
+                            );
+                        }
+                        names.entry(name.to_owned()).or_insert(e.value.at.0);
+                    }
+                }
+            }
+            match field(fields, "request") {
+                None => self.missing(
+                    item.at,
+                    &here,
+                    "request",
+                    Some("e.g. `request: { method: GET, path: /orders }`".into()),
+                ),
+                Some(e) => self.check_request(&format!("{here}.request"), &e.value, info),
+            }
+            if let Some(e) = field(fields, "expect") {
+                let there = format!("{here}.expect");
+                if let Some(expect) = self.map(&there, &e.value, Some(keys::EXPECT)) {
+                    for e in expect {
+                        let at = format!("{there}.{}", e.key);
+                        match e.key.as_str() {
+                            "status" => {
+                                self.status(&at, &e.value, (100, 599), "an HTTP status");
+                            }
+                            "contains" => {
+                                self.string(&at, &e.value);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn check_request(&mut self, path: &str, node: &Node, info: &EntryInfo) {
+        let Some(fields) = self.map(path, node, Some(keys::CHECK_REQUEST)) else {
+            return;
+        };
+        self.request_fields(path, fields);
+        if let Some(e) = field(fields, "port") {
+            if let Some(port) = self.string(&format!("{path}.port"), &e.value) {
+                let port = port.to_owned();
+                if info.kind.is_some_and(Kind::is_agent) {
+                    self.report(
+                        e.key_at,
+                        format!(
+                            "`{path}.port` does not apply to {}, which has a single port",
+                            info.label
+                        ),
+                        Some("remove it".into()),
+                    );
+                } else if self.needs_ports(e, info, "a check") {
+                    self.port_name(&format!("{path}.port"), &e.value, &port, info);
+                }
+            }
+        } else if !info.kind.is_some_and(Kind::is_agent)
+            && info.kind.is_some()
+            && info.ports.is_empty()
+        {
+            self.report(
+                node.at,
+                format!(
+                    "a check needs a port, but {} declares no `ports`",
+                    info.label
+                ),
+                Some("add `ports: { http: 8080 }` (name -> container port)".into()),
+            );
+        }
+    }
+
+    /// `method`, `path`, `headers`, `json`, `body` of a check request or a
+    /// route match.
+    pub(super) fn request_fields(&mut self, path: &str, fields: &[Entry]) {
+        for e in fields {
+            let here = format!("{path}.{}", e.key);
+            match e.key.as_str() {
+                "method" => {
+                    if let Some(method) = self.string(&here, &e.value)
+                        && (method.is_empty() || !method.chars().all(|c| c.is_ascii_alphabetic()))
+                    {
+                        self.report(
+                            e.value.at,
+                            format!(
+                                "`{here}` is `{method}`; expected an HTTP method such as `GET`"
+                            ),
+                            None,
+                        );
+                    }
+                }
+                "path" => {
+                    if let Some(text) = self.string(&here, &e.value)
+                        && !text.starts_with('/')
+                    {
+                        self.report(
+                            e.value.at,
+                            format!("`{here}` must start with `/`, found `{text}`"),
+                            Some(format!("write `/{text}`")),
+                        );
+                    }
+                }
+                "headers" | "query" => self.text_map(&here, &e.value),
+                "body" => {
+                    self.string(&here, &e.value);
+                }
+                _ => {}
+            }
+        }
+        if let (Some(_), Some(body)) = (field(fields, "json"), field(fields, "body")) {
+            self.report(
+                body.key_at,
+                format!("`{path}` has both `json` and `body`"),
+                Some("keep one of them".into()),
+            );
+        }
+    }
+
+    pub(super) fn api(
+        &mut self,
+        path: &str,
+        entry: &Entry,
+        name: &str,
+        is_service: bool,
+        entry_fields: &[Entry],
+    ) {
+        let Some(fields) = self.map(path, &entry.value, Some(keys::API)) else {
+            return;
+        };
+        if let Some(e) = field(fields, "description") {
+            self.string(&format!("{path}.description"), &e.value);
+        }
+        let Some(e) = field(fields, "openapi") else {
+            return;
+        };
+        let Some(file) = self.string(&format!("{path}.openapi"), &e.value) else {
+            return;
+        };
+        let Some(text) = self.read_file(e.value.at, path, file, "OpenAPI document") else {
+            return;
+        };
+        let shown = self.shown(file);
+        let parsed: Result<serde_json::Value, (Option<At>, String)> = if file.ends_with(".json") {
+            serde_json::from_str(&text).map_err(|error| {
+                let at = (error.line() > 0).then(|| (error.line(), error.column().max(1)));
+                (at, without_position(&error.to_string()))
+            })
+        } else if let Err(error) = super::super::bounds::check_yaml(&text) {
+            Err((Some(error.at), error.message))
+        } else {
+            serde_yaml::from_str(&text).map_err(|error| {
+                let at = error.location().map(|l| (l.line(), l.column().max(1)));
+                (at, without_position(&error.to_string()))
+            })
+        };
+        let entry_name = if is_service {
+            field(entry_fields, "name")
+                .and_then(|e| e.value.text())
+                .unwrap_or(name)
+                .to_owned()
+        } else {
+            name.to_owned()
+        };
+        match parsed {
+            Ok(document @ serde_json::Value::Object(_)) => {
+                self.openapi.insert(entry_name, document);
+            }
+            Ok(other) => self.problems.push(Problem {
+                file: shown,
+                at: Some((1, 1)),
+                message: format!(
+                    "an OpenAPI document must be a map, found {}",
+                    json_kind(&other)
+                ),
+                help: Some("the file should start with `openapi: 3.0.0`".into()),
+            }),
+            Err((at, message)) => self.problems.push(Problem {
+                file: shown,
+                at,
+                message: format!("cannot parse the OpenAPI document: {message}"),
+                help: None,
+            }),
+        }
+    }
+
+    pub(super) fn debug(&mut self, path: &str, entry: &Entry) {
+        let Some(fields) = self.map(path, &entry.value, Some(keys::DEBUG)) else {
+            return;
+        };
+        match field(fields, "port") {
+            None => self.missing(
+                entry.key_at,
+                path,
+                "port",
+                Some("name the debugger's port in the container, e.g. `port: 2345`".into()),
+            ),
+            Some(e) => {
+                self.port_number(&format!("{path}.port"), &e.value);
+            }
+        }
+        if let Some(e) = field(fields, "command") {
+            self.command(&format!("{path}.command"), &e.value);
+        }
+        if let Some(e) = field(fields, "env") {
+            self.env(&format!("{path}.env"), &e.value);
+        }
+    }
+
+    pub(super) fn limits(&mut self, path: &str, node: &Node) {
+        let Some(fields) = self.map(path, node, Some(keys::LIMITS)) else {
+            return;
+        };
+        for e in fields {
+            if e.value.is_null() {
+                continue;
+            }
+            let here = format!("{path}.{}", e.key);
+            match e.key.as_str() {
+                "rate" => {
+                    self.parsed::<Rate>(&here, &e.value, "0/s");
+                }
+                "burst" | "concurrency" => {
+                    self.integer(&here, &e.value, (1, i128::from(u32::MAX)), "a count");
+                }
+                "per_caller" => {
+                    self.boolean(&here, &e.value);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub(super) fn faults(&mut self, path: &str, node: &Node) {
+        let Some(fields) = self.map(path, node, Some(keys::FAULTS)) else {
+            return;
+        };
+        for e in fields {
+            if e.value.is_null() {
+                continue;
+            }
+            let here = format!("{path}.{}", e.key);
+            match e.key.as_str() {
+                "latency" | "jitter" => {
+                    self.parsed::<Span>(&here, &e.value, "ms");
+                }
+                "error_rate" | "reset_rate" => {
+                    self.share(&here, &e.value);
+                }
+                "error_status" => {
+                    self.status(&here, &e.value, (400, 599), "an error status (4xx or 5xx)");
+                }
+                "bandwidth" => {
+                    self.parsed::<ByteRate>(&here, &e.value, "KiB/s");
+                }
+                "seed" => {
+                    self.integer(&here, &e.value, (0, i128::from(u64::MAX)), "a seed");
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+pub(super) fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "nothing",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "a map",
+    }
+}
