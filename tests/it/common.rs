@@ -54,6 +54,39 @@ pub fn docker_or_skip() -> bool {
     up
 }
 
+/// Whether the Docker tests should run: under `CI=true` always (they fail
+/// when the engine is missing), else when the engine answers.
+pub fn engine_answers_or_ci() -> bool {
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        return true;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let answers = runtime.block_on(sandbox::engine::Engine::connect()).is_ok();
+    if !answers {
+        eprintln!("the Docker engine is not reachable: the tests that need it are skipped");
+    }
+    answers
+}
+
+/// Runs an async test body on a runtime of `threads` workers (1: the
+/// current thread).
+pub fn block_on_threads<F: std::future::Future>(threads: usize, future: F) -> F::Output {
+    let runtime = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    };
+    runtime.expect("a test runtime").block_on(future)
+}
+
 /// The static `shopd` binary of the example, built once per test process.
 pub fn shopd() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();

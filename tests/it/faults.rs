@@ -47,7 +47,6 @@ fn timed_get(url: &str) -> (u16, Duration) {
     (status, started.elapsed())
 }
 
-#[test]
 fn limits_and_faults_shape_what_callers_see() {
     if !docker_or_skip() {
         return;
@@ -234,7 +233,6 @@ fn limits_and_faults_shape_what_callers_see() {
     );
 }
 
-#[test]
 fn bad_limits_and_faults_are_usage_errors() {
     if !docker_or_skip() {
         return;
@@ -251,7 +249,6 @@ fn bad_limits_and_faults_are_usage_errors() {
     }
 }
 
-#[test]
 fn faults_on_the_service_put_a_proxy_in_front_of_it() {
     if !docker_or_skip() {
         return;
@@ -276,4 +273,13 @@ service:
     sandbox.ok(&["faults", "web", "--clear"]);
     let (_, took) = timed_get(&format!("{}/healthz", sandbox.url("web")));
     assert!(took < Duration::from_millis(200), "{took:?}");
+}
+
+cases! {
+    docker: [
+        limits_and_faults_shape_what_callers_see,
+        bad_limits_and_faults_are_usage_errors,
+        faults_on_the_service_put_a_proxy_in_front_of_it,
+    ],
+    plain: [],
 }

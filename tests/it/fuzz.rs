@@ -616,7 +616,6 @@ fn shown(input: &[u8]) -> String {
     format!("{text:?}{more}")
 }
 
-#[test]
 fn the_loader_survives_mutated_manifests() {
     let bases = bases();
     let cases = generate(&bases);
@@ -701,4 +700,11 @@ fn the_loader_survives_mutated_manifests() {
         codes[0],
         codes[2]
     );
+}
+
+cases! {
+    docker: [],
+    plain: [
+        the_loader_survives_mutated_manifests,
+    ],
 }

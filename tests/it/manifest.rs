@@ -76,7 +76,6 @@ fn check_invalid(file: &str, snapshot: &str) {
 macro_rules! invalid {
     ($($name:ident => $file:literal),* $(,)?) => {
         $(
-            #[test]
             fn $name() {
                 check_invalid($file, stringify!($name));
             }
@@ -112,7 +111,6 @@ invalid! {
     record_targets_that_cannot_be_written => "record-to.yaml",
 }
 
-#[test]
 fn valid_manifests_pass() {
     for (file, line) in [
         (
@@ -135,14 +133,12 @@ fn valid_manifests_pass() {
     }
 }
 
-#[test]
 fn a_missing_manifest_exits_2() {
     let output = sandbox(&fixtures(), &["validate", "-f", "no-such-file.yaml"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(redacted(&output.stderr).contains("cannot read manifest no-such-file.yaml"));
 }
 
-#[test]
 fn json_output_lists_entries_or_problems() {
     let output = sandbox(&fixtures(), &["validate", "--json", "-f", "valid.yaml"]);
     assert_eq!(output.status.code(), Some(0));
@@ -171,7 +167,6 @@ fn json_output_lists_entries_or_problems() {
     assert_eq!(first["help"], "did you mean `service`?");
 }
 
-#[test]
 fn schema_is_json_and_denies_unknown_keys() {
     let output = sandbox(&fixtures(), &["schema"]);
     assert_eq!(output.status.code(), Some(0));
@@ -180,7 +175,6 @@ fn schema_is_json_and_denies_unknown_keys() {
     assert!(schema["$defs"]["Build"]["oneOf"].is_array());
 }
 
-#[test]
 fn init_writes_a_starter_that_validates() {
     let dir = tempfile::tempdir().unwrap();
     let output = sandbox(dir.path(), &["init"]);
@@ -223,7 +217,6 @@ fn init_writes_a_starter_that_validates() {
 }
 
 /// Every example shipped in `sandboxes/` must validate (when there are any).
-#[test]
 fn every_example_sandbox_validates() {
     let Ok(folders) = std::fs::read_dir(repo().join("sandboxes")) else {
         return;
@@ -246,7 +239,6 @@ fn every_example_sandbox_validates() {
     );
 }
 
-#[test]
 fn init_in_a_folder_named_like_the_starters_stub_still_validates() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("payments");
@@ -274,7 +266,6 @@ fn validate_text(text: &[u8]) -> (Option<i32>, String) {
     )
 }
 
-#[test]
 fn a_manifest_over_one_mib_is_refused_with_a_line() {
     let mut text = std::fs::read(fixtures().join("minimal.yaml")).unwrap();
     let comment = format!("# {}\n", "x".repeat(1021));
@@ -295,7 +286,6 @@ fn a_manifest_over_one_mib_is_refused_with_a_line() {
     assert_eq!(code, Some(0), "{stderr}");
 }
 
-#[test]
 fn a_manifest_that_is_not_utf8_names_the_line_and_column_of_the_first_bad_byte() {
     let (code, stderr) = validate_text(b"version: 1\nservice:\n  name: or\xffders\n  image: x\n");
     assert_eq!(code, Some(2), "{stderr}");
@@ -314,7 +304,6 @@ fn a_manifest_that_is_not_utf8_names_the_line_and_column_of_the_first_bad_byte()
     assert!(stderr.contains("UTF-16"), "{stderr}");
 }
 
-#[test]
 fn deep_nesting_is_refused_with_a_line_not_a_stack_overflow() {
     for text in [
         format!("version: 1\nservice: {}", "[".repeat(100_000)),
@@ -348,7 +337,6 @@ fn linked_project() -> tempfile::TempDir {
     dir
 }
 
-#[test]
 fn paths_are_checked_after_resolving_symbolic_links() {
     let dir = linked_project();
     let project = dir.path().join("project");
@@ -397,7 +385,6 @@ fn paths_are_checked_after_resolving_symbolic_links() {
 
 /// `down` and `status` read the name of a broken manifest leniently; an
 /// alias bomb must not take them down either.
-#[test]
 fn down_on_an_alias_bomb_ends_without_a_crash() {
     let output = limit_memory(
         Command::new(env!("CARGO_BIN_EXE_sandbox"))
@@ -419,7 +406,6 @@ fn down_on_an_alias_bomb_ends_without_a_crash() {
 
 /// Files the manifest names get the same bounds, reported in their own
 /// file; a pipe is refused rather than read forever.
-#[test]
 fn named_files_are_bounded_and_reported_at_their_own_lines() {
     let dir = tempfile::tempdir().unwrap();
     let stubs = dir.path().join("stubs");
@@ -460,4 +446,48 @@ fn named_files_are_bounded_and_reported_at_their_own_lines() {
         stderr.contains("sandbox.yaml:7:57: stub file `stubs/pipe.yaml` is not a regular file"),
         "{stderr}"
     );
+}
+
+cases! {
+    docker: [],
+    plain: [
+        valid_manifests_pass,
+        a_missing_manifest_exits_2,
+        json_output_lists_entries_or_problems,
+        schema_is_json_and_denies_unknown_keys,
+        init_writes_a_starter_that_validates,
+        every_example_sandbox_validates,
+        init_in_a_folder_named_like_the_starters_stub_still_validates,
+        a_manifest_over_one_mib_is_refused_with_a_line,
+        a_manifest_that_is_not_utf8_names_the_line_and_column_of_the_first_bad_byte,
+        deep_nesting_is_refused_with_a_line_not_a_stack_overflow,
+        paths_are_checked_after_resolving_symbolic_links,
+        down_on_an_alias_bomb_ends_without_a_crash,
+        named_files_are_bounded_and_reported_at_their_own_lines,
+        syntax_error,
+        empty_file,
+        not_a_map,
+        version_missing,
+        version_not_one,
+        unknown_keys_suggest_the_closest,
+        wrong_types,
+        bad_names,
+        reserved_service_name,
+        dependency_named_like_the_service,
+        duplicate_keys_name_both_lines,
+        bad_units,
+        health_and_port_names,
+        kinds,
+        service_without_kind,
+        service_without_name,
+        service_not_a_map,
+        files_missing_or_outside,
+        stub_file_problems_name_their_file,
+        bad_recording,
+        bad_openapi,
+        record_upstream,
+        env_names,
+        alias_bomb_is_refused_at_the_alias_that_crosses_the_bound,
+        record_targets_that_cannot_be_written,
+    ],
 }

@@ -75,7 +75,6 @@ fn piped_to_head(args: &str) -> std::process::ExitStatus {
         .expect("run bash")
 }
 
-#[test]
 fn schema_and_completions_end_quietly_on_a_closed_stdout() {
     for args in [
         &["schema"][..],
@@ -88,7 +87,6 @@ fn schema_and_completions_end_quietly_on_a_closed_stdout() {
     }
 }
 
-#[test]
 fn a_full_stdout_is_one_error_line_and_exit_1() {
     for args in [&["schema"][..], &["completions", "bash"]] {
         assert_cannot_write(&args.join(" "), &with_full_stdout(bin(args)));
@@ -107,7 +105,6 @@ fn a_full_stdout_is_one_error_line_and_exit_1() {
     );
 }
 
-#[test]
 fn a_closed_or_full_stderr_does_not_crash_a_command() {
     // The error of a missing manifest goes to a full stderr: still exit 2.
     let full = OpenOptions::new().write(true).open("/dev/full").unwrap();
@@ -135,7 +132,6 @@ fn a_closed_or_full_stderr_does_not_crash_a_command() {
     assert!(dir.path().join("sandbox.yaml").exists());
 }
 
-#[test]
 fn a_missing_manifest_names_its_cause_once() {
     let out = bin(&["-f", "no-such-file.yaml", "validate"])
         .output()
@@ -159,7 +155,6 @@ fn a_missing_manifest_names_its_cause_once() {
     );
 }
 
-#[test]
 fn a_file_that_cannot_be_written_names_its_cause_once() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("no-such-folder").join("sandbox.yaml");
@@ -170,7 +165,6 @@ fn a_file_that_cannot_be_written_names_its_cause_once() {
     assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
 }
 
-#[test]
 fn down_and_status_end_quietly_on_a_closed_or_full_stdout() {
     if !docker_or_skip() {
         return;
@@ -259,7 +253,6 @@ impl Drop for Reaped {
     }
 }
 
-#[test]
 fn following_commands_end_on_sigterm_and_calls_on_a_closed_stdout() {
     if !docker_or_skip() {
         return;
@@ -319,4 +312,18 @@ fn following_commands_end_on_sigterm_and_calls_on_a_closed_stdout() {
         .expect("calls -f prints its header");
     assert!(header.starts_with("TIME"), "{header}");
     terminate("calls -f", calls.0.take().unwrap());
+}
+
+cases! {
+    docker: [
+        down_and_status_end_quietly_on_a_closed_or_full_stdout,
+        following_commands_end_on_sigterm_and_calls_on_a_closed_stdout,
+    ],
+    plain: [
+        schema_and_completions_end_quietly_on_a_closed_stdout,
+        a_full_stdout_is_one_error_line_and_exit_1,
+        a_closed_or_full_stderr_does_not_crash_a_command,
+        a_missing_manifest_names_its_cause_once,
+        a_file_that_cannot_be_written_names_its_cause_once,
+    ],
 }

@@ -55,7 +55,6 @@ fn health(doc: &serde_json::Value, name: &str) -> String {
         .unwrap_or_default()
 }
 
-#[test]
 fn the_registry_lists_entries_and_follows_their_health() {
     if !docker_or_skip() {
         return;
@@ -192,7 +191,6 @@ fn doc_url(sandbox: &Sandbox) -> String {
         .to_owned()
 }
 
-#[test]
 fn check_passes_and_fails_with_the_right_exit_codes() {
     if !docker_or_skip() {
         return;
@@ -231,4 +229,12 @@ fn check_passes_and_fails_with_the_right_exit_codes() {
         text.contains("state"),
         "the difference names the field: {text}"
     );
+}
+
+cases! {
+    docker: [
+        the_registry_lists_entries_and_follows_their_health,
+        check_passes_and_fails_with_the_right_exit_codes,
+    ],
+    plain: [],
 }

@@ -33,7 +33,6 @@ fn all_up(doc: &serde_json::Value) -> bool {
     })
 }
 
-#[test]
 fn sandboxes_whose_names_run_together_keep_their_own_containers() {
     if !docker_or_skip() {
         return;
@@ -61,7 +60,6 @@ fn sandboxes_whose_names_run_together_keep_their_own_containers() {
     );
 }
 
-#[test]
 fn entries_may_take_the_names_the_tool_uses_for_itself() {
     if !docker_or_skip() {
         return;
@@ -127,7 +125,6 @@ dependencies:
     assert_eq!(sandbox.leftovers(), 0);
 }
 
-#[test]
 fn two_ups_of_one_sandbox_take_turns_and_both_succeed() {
     if !docker_or_skip() {
         return;
@@ -158,7 +155,6 @@ fn two_ups_of_one_sandbox_take_turns_and_both_succeed() {
     assert_eq!(sandbox.leftovers(), 0);
 }
 
-#[test]
 fn status_and_the_registry_agree_with_up_at_once() {
     if !docker_or_skip() {
         return;
@@ -194,7 +190,6 @@ fn status_and_the_registry_agree_with_up_at_once() {
 }
 
 /// A socket that accepts connections and never answers.
-#[test]
 fn an_engine_that_never_answers_is_reported_within_5s() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("hung.sock");
@@ -253,7 +248,6 @@ fn an_engine_that_never_answers_is_reported_within_5s() {
 /// Twenty sandboxes whose names are prefixes of each other, each with a
 /// service whose name completes the shorter ones', come up at once beside
 /// two `up` of one sandbox; every one is complete, and `down` leaves nothing.
-#[test]
 fn twenty_adversarial_sandboxes_and_a_doubled_one_come_up_together() {
     if !docker_or_skip() {
         return;
@@ -345,7 +339,6 @@ fn network_names(sandbox: &str) -> Vec<String> {
 
 /// Ctrl-C while an image builds ends `up` at once (a build may take
 /// minutes): exit 130, nothing of the sandbox left.
-#[test]
 fn an_interrupt_during_a_build_does_not_wait_for_it() {
     use std::io::{BufRead, BufReader};
     if !docker_or_skip() {
@@ -386,4 +379,18 @@ fn an_interrupt_during_a_build_does_not_wait_for_it() {
     );
     assert_eq!(status.code(), Some(130));
     assert_eq!(sandbox.leftovers(), 0);
+}
+
+cases! {
+    docker: [
+        sandboxes_whose_names_run_together_keep_their_own_containers,
+        entries_may_take_the_names_the_tool_uses_for_itself,
+        two_ups_of_one_sandbox_take_turns_and_both_succeed,
+        status_and_the_registry_agree_with_up_at_once,
+        twenty_adversarial_sandboxes_and_a_doubled_one_come_up_together,
+        an_interrupt_during_a_build_does_not_wait_for_it,
+    ],
+    plain: [
+        an_engine_that_never_answers_is_reported_within_5s,
+    ],
 }

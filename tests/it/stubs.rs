@@ -17,7 +17,6 @@ const STUBBED: &str = web_with!(
 "#
 );
 
-#[test]
 fn a_service_calls_a_stub_through_its_url() {
     if !docker_or_skip() {
         return;
@@ -111,7 +110,6 @@ fn a_service_calls_a_stub_through_its_url() {
     assert!(text.contains("UNMATCHED"), "{text}");
 }
 
-#[test]
 fn a_recording_is_redacted_complete_after_down_and_replays_without_its_upstream() {
     if !docker_or_skip() {
         return;
@@ -209,7 +207,6 @@ fn a_recording_is_redacted_complete_after_down_and_replays_without_its_upstream(
     );
 }
 
-#[test]
 fn a_malformed_recording_stops_up_before_anything_starts() {
     if !docker_or_skip() {
         return;
@@ -232,7 +229,6 @@ dependencies:
     assert_eq!(sandbox.leftovers(), 0);
 }
 
-#[test]
 fn up_record_switches_a_replay_to_recording_into_its_file() {
     if !docker_or_skip() {
         return;
@@ -284,4 +280,14 @@ fn up_record_switches_a_replay_to_recording_into_its_file() {
         get(&format!("{}/status/201", sandbox.url("inventory"))).0,
         201
     );
+}
+
+cases! {
+    docker: [
+        a_service_calls_a_stub_through_its_url,
+        a_recording_is_redacted_complete_after_down_and_replays_without_its_upstream,
+        a_malformed_recording_stops_up_before_anything_starts,
+        up_record_switches_a_replay_to_recording_into_its_file,
+    ],
+    plain: [],
 }

@@ -104,7 +104,6 @@ fn pay_faults(sandbox: &Sandbox) -> serde_json::Value {
         .unwrap_or_else(|| panic!("no pay in {status}"))
 }
 
-#[test]
 fn the_control_interface_needs_the_token_and_recordings_are_never_silent() {
     if !docker_or_skip() {
         return;
@@ -245,4 +244,11 @@ fn the_control_interface_needs_the_token_and_recordings_are_never_silent() {
         stderr(&down)
     );
     assert_eq!(sandbox.leftovers(), 0);
+}
+
+cases! {
+    docker: [
+        the_control_interface_needs_the_token_and_recordings_are_never_silent,
+    ],
+    plain: [],
 }

@@ -29,7 +29,6 @@ fn failing_service(timeout: &str) -> String {
         .replace("timeout: 30s", &format!("timeout: {timeout}"))
 }
 
-#[test]
 fn up_wires_entries_and_down_leaves_nothing() {
     if !docker_or_skip() {
         return;
@@ -156,7 +155,6 @@ fn up_wires_entries_and_down_leaves_nothing() {
     sandbox.ok(&["down"]);
 }
 
-#[test]
 fn two_copies_run_side_by_side() {
     if !docker_or_skip() {
         return;
@@ -190,7 +188,6 @@ fn two_copies_run_side_by_side() {
     assert_eq!(second.leftovers(), 0);
 }
 
-#[test]
 fn an_unhealthy_entry_fails_up_and_leaves_nothing() {
     if !docker_or_skip() {
         return;
@@ -209,7 +206,6 @@ fn an_unhealthy_entry_fails_up_and_leaves_nothing() {
     assert_eq!(sandbox.leftovers(), 0);
 }
 
-#[test]
 fn keep_leaves_a_failed_sandbox_for_inspection() {
     if !docker_or_skip() {
         return;
@@ -223,7 +219,6 @@ fn keep_leaves_a_failed_sandbox_for_inspection() {
     assert_eq!(sandbox.leftovers(), 0);
 }
 
-#[test]
 fn sigterm_during_up_removes_what_it_started() {
     if !docker_or_skip() {
         return;
@@ -253,7 +248,6 @@ fn sigterm_during_up_removes_what_it_started() {
     assert_eq!(sandbox.leftovers(), 0, "an interrupted up leaves nothing");
 }
 
-#[test]
 fn an_unreachable_engine_is_one_line_naming_the_socket() {
     let started = Instant::now();
     let out = std::process::Command::new(BIN)
@@ -272,7 +266,6 @@ fn an_unreachable_engine_is_one_line_naming_the_socket() {
     assert!(err.contains("unix:///tmp/no-such-docker.sock"), "{err}");
 }
 
-#[test]
 fn a_missing_image_that_cannot_be_pulled_is_a_clear_failure() {
     if !docker_or_skip() {
         return;
@@ -292,7 +285,6 @@ service:
     assert_eq!(sandbox.leftovers(), 0);
 }
 
-#[test]
 fn a_failing_build_names_its_step() {
     if !docker_or_skip() {
         return;
@@ -316,4 +308,19 @@ service:
         "the failing step: {err}"
     );
     assert_eq!(sandbox.leftovers(), 0);
+}
+
+cases! {
+    docker: [
+        up_wires_entries_and_down_leaves_nothing,
+        two_copies_run_side_by_side,
+        an_unhealthy_entry_fails_up_and_leaves_nothing,
+        keep_leaves_a_failed_sandbox_for_inspection,
+        sigterm_during_up_removes_what_it_started,
+        a_missing_image_that_cannot_be_pulled_is_a_clear_failure,
+        a_failing_build_names_its_step,
+    ],
+    plain: [
+        an_unreachable_engine_is_one_line_naming_the_socket,
+    ],
 }

@@ -15,7 +15,6 @@ const SHELLS: [(&str, &str); 5] = [
     ("powershell", "_sandbox.ps1"),
 ];
 
-#[test]
 fn committed_completions_match_the_binary() {
     for (shell, file) in SHELLS {
         let out = std::process::Command::new(BIN)
@@ -79,7 +78,6 @@ fn sandboxes_named(prefix: &str) -> usize {
     })
 }
 
-#[test]
 fn run_passes_the_commands_status_and_cleans_up() {
     if !docker_or_skip() {
         return;
@@ -151,7 +149,6 @@ exit "$WANTED""#,
     sandbox.ok(&["down"]);
 }
 
-#[test]
 fn debug_publishes_the_debug_port_and_stop_restores_the_entry() {
     if !docker_or_skip() {
         return;
@@ -192,7 +189,6 @@ fn debug_publishes_the_debug_port_and_stop_restores_the_entry() {
     assert!(sandbox.status()["entries"][0]["debug"].is_string());
 }
 
-#[test]
 fn every_json_output_parses() {
     if !docker_or_skip() {
         return;
@@ -232,7 +228,6 @@ fn every_json_output_parses() {
     serde_json::from_slice::<serde_json::Value>(&schema.stdout).expect("schema is JSON");
 }
 
-#[test]
 fn an_interrupted_run_stops_the_command_and_still_tears_down() {
     if !docker_or_skip() {
         return;
@@ -268,4 +263,16 @@ fn an_interrupted_run_stops_the_command_and_still_tears_down() {
         "the command was stopped, not waited for"
     );
     assert_eq!(sandbox.leftovers(), 0);
+}
+
+cases! {
+    docker: [
+        run_passes_the_commands_status_and_cleans_up,
+        debug_publishes_the_debug_port_and_stop_restores_the_entry,
+        every_json_output_parses,
+        an_interrupted_run_stops_the_command_and_still_tears_down,
+    ],
+    plain: [
+        committed_completions_match_the_binary,
+    ],
 }
