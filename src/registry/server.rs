@@ -84,17 +84,23 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
     }
 }
 
+/// A PUT's body, at most [`MAX_PUT`] bytes; else the 400 to answer.
+async fn read_body(request: Request<Incoming>) -> Result<Bytes, Response<Full<Bytes>>> {
+    match Limited::new(request.into_body(), MAX_PUT).collect().await {
+        Ok(body) => Ok(body.to_bytes()),
+        Err(e) => Err(error(
+            StatusCode::BAD_REQUEST,
+            json!({"error": format!("cannot read the body (at most {MAX_PUT} bytes): {e}")}),
+        )),
+    }
+}
+
 /// `PUT /_sandbox/hosts` with `{"<entry>": "http://127.0.0.1:P" | null, ...}`:
 /// all or nothing, so a bad name changes no entry.
 async fn put_hosts(state: &State, request: Request<Incoming>) -> Response<Full<Bytes>> {
-    let body = match Limited::new(request.into_body(), MAX_PUT).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                json!({"error": format!("cannot read the body (at most {MAX_PUT} bytes): {e}")}),
-            );
-        }
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(response) => return response,
     };
     let map = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(map)) => map,
@@ -147,14 +153,9 @@ async fn put_hosts(state: &State, request: Request<Incoming>) -> Response<Full<B
 
 /// `PUT /_sandbox/healthy` with `["<entry>", ...]`: all or nothing.
 async fn put_healthy(state: &State, request: Request<Incoming>) -> Response<Full<Bytes>> {
-    let body = match Limited::new(request.into_body(), MAX_PUT).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                json!({"error": format!("cannot read the body (at most {MAX_PUT} bytes): {e}")}),
-            );
-        }
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(response) => return response,
     };
     let Ok(names) = serde_json::from_slice::<Vec<String>>(&body) else {
         return error(

@@ -227,15 +227,21 @@ impl Drop for Sandbox {
 /// How many containers and networks carry `dev.sandbox.name=<name>`,
 /// asked through the library's engine adapter.
 pub fn labelled(name: &str) -> usize {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let engine = sandbox::engine::Engine::connect().await.expect("engine");
+    with_engine(|engine| async move {
         let selector = sandbox::engine::labels::of_sandbox(name);
         engine.containers_with_label(&selector).await.unwrap().len()
             + engine.networks_with_label(&selector).await.unwrap().len()
+    })
+}
+
+/// Runs `work` with a connection to the engine, through the library.
+pub fn with_engine<F, T>(work: impl FnOnce(sandbox::engine::Engine) -> F) -> T
+where
+    F: std::future::Future<Output = T>,
+{
+    block_on_threads(1, async {
+        let engine = sandbox::engine::Engine::connect().await.expect("engine");
+        work(engine).await
     })
 }
 

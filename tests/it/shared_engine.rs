@@ -329,13 +329,8 @@ fn twenty_adversarial_sandboxes_and_a_doubled_one_come_up_together() {
 
 /// Networks of the engine named exactly like the sandbox's network.
 fn network_names(sandbox: &str) -> Vec<String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let engine = sandbox::engine::Engine::connect().await.expect("engine");
-        let name = sandbox::plan::network_name(sandbox);
+    let name = sandbox::plan::network_name(sandbox);
+    with_engine(|engine| async move {
         engine
             .networks_with_label(sandbox::engine::labels::NAME)
             .await
