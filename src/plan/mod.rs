@@ -1082,6 +1082,120 @@ dependencies:
         );
     }
 
+    /// A sandbox with a replay and a record dependency, and the agent's
+    /// configuration and served label of `options`' plan of it.
+    fn recorded(options: &PlanOptions) -> Result<(AgentConfig, Vec<ServedLabel>, Plan), PlanError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("rec")).unwrap();
+        std::fs::write(
+            dir.path().join("rec/inv.yaml"),
+            "version: 1\ninteractions: []\n",
+        )
+        .unwrap();
+        let file = dir.path().join("sandbox.yaml");
+        std::fs::write(
+            &file,
+            "version: 1\nname: rec\nservice: { name: orders, image: orders:dev }\ndependencies:\n  inv: { replay: rec/inv.yaml }\n  pay: { record: { upstream: 'http://real:9000', to: rec/pay.yaml, redact: [x-key], port: 8081 } }\n",
+        )
+        .unwrap();
+        let loaded = crate::manifest::load(&file).unwrap();
+        let plan = plan(&loaded, options)?;
+        let agent = find(&plan, "agent");
+        let config = serde_json::from_slice(&agent.files[0].2).unwrap();
+        let served = serde_json::from_str(&agent.spec.labels[labels::SERVED]).unwrap();
+        Ok((config, served, plan))
+    }
+
+    fn record_of(
+        config: &AgentConfig,
+        name: &str,
+    ) -> (String, String, Vec<String>, Option<String>) {
+        match &config.served.iter().find(|s| s.name == name).unwrap().mode {
+            Mode::Record {
+                upstream,
+                to,
+                redact,
+                file,
+            } => (upstream.clone(), to.clone(), redact.clone(), file.clone()),
+            other => panic!("{name} is not recording: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn replay_and_record_dependencies_are_served_by_the_agent() {
+        let (config, served, plan) = recorded(&PlanOptions::default()).unwrap();
+        let kinds: Vec<_> = served
+            .iter()
+            .map(|s| (s.name.as_str(), s.kind, s.port))
+            .collect();
+        assert_eq!(
+            kinds,
+            [("inv", Kind::Replay, 80), ("pay", Kind::Record, 8081)]
+        );
+        assert!(matches!(config.served[0].mode, Mode::Replay { .. }));
+        assert_eq!(
+            record_of(&config, "pay"),
+            (
+                "http://real:9000".into(),
+                format!("{RECORD_MOUNT}/pay/pay.yaml"),
+                vec!["x-key".into()],
+                Some("rec/pay.yaml".into())
+            )
+        );
+        let binds = &find(&plan, "agent").spec.binds;
+        assert_eq!(binds.len(), 1, "{binds:?}");
+        assert!(
+            binds[0].ends_with(&format!("/rec:{RECORD_MOUNT}/pay")),
+            "{binds:?}"
+        );
+        assert_eq!(config.callers, ["orders"]);
+        let orders = find(&plan, "orders");
+        for expected in ["INV_URL=http://inv:80", "PAY_URL=http://pay:8081"] {
+            assert!(orders.spec.env.iter().any(|e| e == expected), "{expected}");
+        }
+    }
+
+    #[test]
+    fn recording_a_replay_writes_its_file_from_the_upstream_given() {
+        let options = PlanOptions {
+            record: IndexMap::from([
+                ("inv".to_owned(), Some("http://up:1".to_owned())),
+                ("pay".to_owned(), Some("http://other:2".to_owned())),
+            ]),
+            ..Default::default()
+        };
+        let (config, served, _) = recorded(&options).unwrap();
+        assert_eq!(served[0].kind, Kind::Record);
+        assert_eq!(
+            record_of(&config, "inv"),
+            (
+                "http://up:1".into(),
+                format!("{RECORD_MOUNT}/inv/inv.yaml"),
+                Vec::new(),
+                Some("rec/inv.yaml".into())
+            )
+        );
+        assert_eq!(record_of(&config, "pay").0, "http://other:2");
+        assert_eq!(record_of(&config, "pay").2, ["x-key"]);
+        let without = PlanOptions {
+            record: IndexMap::from([("inv".to_owned(), None)]),
+            ..Default::default()
+        };
+        let error = recorded(&without).unwrap_err().0;
+        assert!(
+            error.contains("`inv` replays a recording and has no upstream"),
+            "{error}"
+        );
+        let record = PlanOptions {
+            record: IndexMap::from([("pay".to_owned(), None)]),
+            ..Default::default()
+        };
+        assert_eq!(
+            record_of(&recorded(&record).unwrap().0, "pay").0,
+            "http://real:9000"
+        );
+    }
+
     #[test]
     fn only_record_and_replay_dependencies_can_be_recorded() {
         let (_dir, loaded) = load();
