@@ -5,6 +5,7 @@ use clap::Args;
 
 use super::Globals;
 use super::up::{UpRequest, bring_up};
+use crate::manifest::Source;
 use crate::output::{self, Attach};
 use crate::{Error, Result};
 
@@ -32,13 +33,13 @@ pub async fn run(globals: &Globals, args: DebugArgs) -> Result<()> {
     let debug = if entry == manifest.service.name {
         manifest.service.debug.clone()
     } else {
-        match manifest.dependencies.get(&entry) {
-            Some(dep) if dep.kind().is_agent() => {
+        match loaded.entries.dependencies.get(&entry).map(|d| &d.source) {
+            Some(Source::Container(container)) => container.debug.clone(),
+            Some(Source::Stub(_) | Source::Replay(_) | Source::Record(_)) => {
                 return Err(Error::Usage(format!(
                     "`{entry}` is served by the sandbox agent; only the service and real containers can be debugged"
                 )));
             }
-            Some(dep) => dep.debug.clone(),
             None => {
                 return Err(Error::Usage(format!(
                     "no entry named `{entry}` in {}",

@@ -75,10 +75,18 @@ pub fn validate(globals: &Globals, args: ValidateArgs) -> Result<()> {
 
 /// Every entry as (name, role, kind), the service first.
 fn entries(loaded: &Loaded) -> Vec<(String, &'static str, &'static str)> {
-    let service = &loaded.manifest.service;
-    let mut entries = vec![(service.name.clone(), "service", service.kind().as_str())];
-    for (name, dependency) in &loaded.manifest.dependencies {
-        entries.push((name.clone(), "dependency", dependency.kind().as_str()));
+    let service = &loaded.entries.service;
+    let mut entries = vec![(
+        service.name.clone(),
+        "service",
+        service.container.kind().as_str(),
+    )];
+    for (name, dependency) in &loaded.entries.dependencies {
+        entries.push((
+            name.clone(),
+            "dependency",
+            dependency.source.kind().as_str(),
+        ));
     }
     entries
 }

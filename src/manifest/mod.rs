@@ -1,8 +1,12 @@
 //! The manifest: its model, loading from `sandbox.yaml`, and validation that
 //! reports every problem with file, line and column. This module is the only
 //! reader of the manifest's YAML.
+//!
+//! Validation also makes [`Entries`], the typed view read downstream: each
+//! entry's kind is an enum ([`Source`], [`ImageRef`]), never re-derived.
 
 pub mod bounds;
+pub mod entries;
 pub mod model;
 pub mod recording;
 pub mod schema;
@@ -15,6 +19,9 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
+pub use entries::{
+    ContainerSource, DependencyEntry, Entries, ImageRef, ReplaySource, ServiceEntry, Source,
+};
 pub use model::*;
 pub use recording::Recording;
 pub use units::{ByteRate, Rate, Span};
@@ -29,7 +36,10 @@ pub struct Loaded {
     pub file: PathBuf,
     /// The manifest's folder, absolute; every path in the manifest is inside it.
     pub dir: PathBuf,
+    /// The manifest as parsed (for its settings outside [`Entries`]).
     pub manifest: Manifest,
+    /// The typed view of the entries: what each one is, as an enum.
+    pub entries: Entries,
     /// The sandbox name: `name:` or the folder's name.
     pub name: String,
     /// Every stub's routes: the manifest's own, then those of its `files`.

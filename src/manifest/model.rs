@@ -2,6 +2,8 @@
 //!
 //! Every struct denies unknown keys so that a typo is an error, not a silently
 //! ignored setting. Field order follows the contract in PRODUCT.md section 1.
+//! An entry's kind is a set of optional keys here; validation checks there is
+//! exactly one and turns it into an enum ([`super::entries`]), read downstream.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -67,19 +69,6 @@ pub struct Service {
     pub limits: Option<Limits>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<Faults>,
-}
-
-/// What a real container is made of: the fields that the service and real
-/// dependencies share, gathered by [`Service::container`] and
-/// [`Dependency::container`].
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Container {
-    pub build: Option<Build>,
-    pub image: Option<String>,
-    pub command: Option<Vec<String>>,
-    pub env: IndexMap<String, EnvValue>,
-    pub ports: IndexMap<String, u16>,
-    pub health: Option<Health>,
 }
 
 /// A dependency: exactly one of `stub`, `replay`, `record`, `image` or `build`.
@@ -177,42 +166,6 @@ impl Dependency {
             kinds.push(Kind::Build);
         }
         kinds
-    }
-
-    /// The kind of a validated dependency.
-    pub fn kind(&self) -> Kind {
-        self.kinds().first().copied().unwrap_or(Kind::Image)
-    }
-}
-
-macro_rules! container_view {
-    ($ty:ty) => {
-        impl $ty {
-            /// The container fields of this entry.
-            pub fn container(&self) -> Container {
-                Container {
-                    build: self.build.clone(),
-                    image: self.image.clone(),
-                    command: self.command.clone(),
-                    env: self.env.clone(),
-                    ports: self.ports.clone(),
-                    health: self.health.clone(),
-                }
-            }
-        }
-    };
-}
-
-container_view!(Service);
-container_view!(Dependency);
-
-impl Service {
-    pub fn kind(&self) -> Kind {
-        if self.build.is_some() {
-            Kind::Build
-        } else {
-            Kind::Image
-        }
     }
 }
 

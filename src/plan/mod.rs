@@ -12,7 +12,9 @@ use crate::agent::config::{self, AgentConfig, Mode, ProxyPort, Served};
 use crate::engine::ContainerSpec;
 use crate::engine::labels;
 use crate::health::ProbeSpec;
-use crate::manifest::{Container, Faults, Health, Kind, Limits, Loaded, ProbeKind, env_stem};
+use crate::manifest::{
+    ContainerSource, Faults, Health, ImageRef, Kind, Limits, Loaded, ProbeKind, Source, env_stem,
+};
 use crate::registry::{ApiInfo, RegistryConfig, RegistryEntry};
 
 /// Where the agent binary lives inside its image.
@@ -218,6 +220,7 @@ fn base_labels(sandbox: &str, entry: &str, role: Role, kind: &str) -> BTreeMap<S
 /// Builds the plan of a loaded manifest.
 pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
     let manifest = &loaded.manifest;
+    let entries = &loaded.entries;
     let sandbox = loaded.name.clone();
     let network = network_name(&sandbox);
     let token = options
@@ -225,10 +228,10 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         .clone()
         .unwrap_or_else(crate::agent::token::generate);
     for name in options.record.keys() {
-        let Some(dep) = manifest.dependencies.get(name) else {
+        let Some(dep) = entries.dependencies.get(name) else {
             return Err(PlanError(format!(
                 "--record {name}: no dependency named `{name}`; the dependencies are: {}",
-                manifest
+                entries
                     .dependencies
                     .keys()
                     .cloned()
@@ -236,23 +239,24 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                     .join(", ")
             )));
         };
-        if !matches!(dep.kind(), Kind::Record | Kind::Replay) {
+        if let Source::Container(_) | Source::Stub(_) = dep.source {
             return Err(PlanError(format!(
                 "--record {name}: `{name}` is a {} dependency; only `record` dependencies and `replay` dependencies (with --record {name}=http://HOST:PORT) can be recorded",
-                dep.kind().as_str()
+                dep.source.kind().as_str()
             )));
         }
     }
     for name in &options.debug {
-        let debug = if *name == manifest.service.name {
-            manifest.service.debug.as_ref()
+        let debug = if *name == entries.service.name {
+            entries.service.container.debug.as_ref()
         } else {
-            manifest
+            entries
                 .dependencies
                 .get(name)
                 .ok_or_else(|| PlanError(format!("no entry named `{name}` to debug")))?
-                .debug
-                .as_ref()
+                .source
+                .container()
+                .and_then(|container| container.debug.as_ref())
         };
         if debug.is_none() {
             return Err(PlanError(format!(
@@ -270,8 +274,8 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
             format!("http://registry:{}", config::REGISTRY_PORT),
         ),
     ];
-    for (name, dep) in &manifest.dependencies {
-        let port = dependency_port(dep);
+    for (name, dep) in &entries.dependencies {
+        let port = dependency_port(&dep.source);
         let stem = env_stem(name);
         shared_env.push((format!("{stem}_URL"), format!("http://{name}:{port}")));
         shared_env.push((format!("{stem}_HOST"), name.clone()));
@@ -293,8 +297,8 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
     };
 
     // The service, behind a proxy when it has limits or faults.
-    let service = &manifest.service;
-    let service_container = service.container();
+    let service = &entries.service;
+    let service_container = &service.container;
     let service_proxied = has_any(&service.limits, &service.faults);
     let service_alias = if service_proxied {
         origin_alias(&service.name)
@@ -308,7 +312,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
             &network,
             &service.name,
             &service_alias,
-            &service_container,
+            service_container,
             &service.limits,
             &service.faults,
             &token,
@@ -319,9 +323,8 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         &network,
         &service.name,
         Role::Service,
-        service.kind(),
-        &service_container,
-        service.debug.as_ref().filter(|_| debug),
+        service_container,
+        service_container.debug.as_ref().filter(|_| debug),
         &shared_env,
         Some(&service_alias),
         1,
@@ -330,162 +333,151 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
     registry_entries.push(RegistryEntry {
         name: service.name.clone(),
         role: "service".into(),
-        kind: service.kind(),
+        kind: service_container.kind(),
         owner: owner_of(&service.owner),
-        internal_url: service
+        internal_url: service_container
             .ports
             .values()
             .next()
             .map(|p| format!("http://{}:{p}", service.name)),
         host_url: None,
         api: api_of(&service.name, &service.api),
-        probe: network_probe(&service_alias, &service.name, &sandbox, &service_container),
+        probe: network_probe(&service_alias, &service.name, &sandbox, service_container),
     });
 
-    for (name, dep) in &manifest.dependencies {
+    for (name, dep) in &entries.dependencies {
         let recording = options.record.get(name);
-        let kind = match (dep.kind(), recording) {
-            (Kind::Replay, Some(_)) => Kind::Record,
-            (kind, _) => kind,
-        };
         let owner = owner_of(&dep.owner);
         let api = api_of(name, &dep.api);
-        if kind.is_agent() {
-            let port = dependency_port(dep);
-            let private_port = next_private;
-            next_private += 1;
-            let mode = match kind {
-                Kind::Stub => Mode::Stub {
+        let port = dependency_port(&dep.source);
+        let (kind, mode) = match (&dep.source, recording) {
+            (Source::Container(container), _) => {
+                // A real container, behind a proxy when it has limits or faults.
+                let proxied = has_any(&dep.limits, &dep.faults);
+                let alias = if proxied {
+                    origin_alias(name)
+                } else {
+                    name.clone()
+                };
+                let env: Vec<(String, String)> = shared_env
+                    .iter()
+                    .filter(|(key, _)| !key.starts_with(&format!("{}_", env_stem(name))))
+                    .cloned()
+                    .collect();
+                let debug = options.debug.contains(name);
+                let mut planned = real_container(
+                    &sandbox,
+                    &network,
+                    name,
+                    Role::Dependency,
+                    container,
+                    container.debug.as_ref().filter(|_| debug),
+                    &env,
+                    Some(&alias),
+                    0,
+                    loaded,
+                );
+                if proxied {
+                    planned.spec.aliases = vec![alias.clone()];
+                    containers.push(proxy_for(
+                        loaded,
+                        &network,
+                        name,
+                        &alias,
+                        container,
+                        &dep.limits,
+                        &dep.faults,
+                        &token,
+                    ));
+                }
+                containers.push(planned);
+                registry_entries.push(RegistryEntry {
+                    name: name.clone(),
+                    role: "dependency".into(),
+                    kind: container.kind(),
+                    owner,
+                    internal_url: container
+                        .ports
+                        .values()
+                        .next()
+                        .map(|p| format!("http://{name}:{p}")),
+                    host_url: None,
+                    api,
+                    probe: network_probe(&alias, name, &sandbox, container),
+                });
+                continue;
+            }
+            (Source::Stub(_), _) => (
+                Kind::Stub,
+                Mode::Stub {
                     routes: loaded.stub_routes.get(name).cloned().unwrap_or_default(),
                 },
-                Kind::Replay => Mode::Replay {
+            ),
+            (Source::Replay(_), None) => (
+                Kind::Replay,
+                Mode::Replay {
                     recording: loaded.recordings.get(name).cloned().unwrap_or_default(),
                 },
-                _ => {
-                    let (upstream, to, redact) = match (&dep.record, recording, &dep.replay) {
-                        (Some(record), _, _) => (
-                            match recording {
-                                Some(Some(url)) => url.clone(),
-                                _ => record.upstream.clone(),
-                            },
-                            record.to.clone(),
-                            record.redact.clone(),
-                        ),
-                        (None, Some(Some(url)), Some(file)) => {
-                            (url.clone(), file.clone(), Vec::new())
-                        }
-                        _ => {
-                            return Err(PlanError(format!(
-                                "--record {name}: `{name}` replays a recording and has no upstream; say where to record from: --record {name}=http://HOST:PORT"
-                            )));
-                        }
-                    };
-                    let host_file = loaded.path(&to);
-                    let folder = host_file
-                        .parent()
-                        .map(PathBuf::from)
-                        .unwrap_or_else(|| loaded.dir.clone());
-                    let file_name = host_file
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_else(|| format!("{name}.yaml"));
-                    binds.push(format!("{}:{RECORD_MOUNT}/{name}", folder.display()));
-                    Mode::Record {
+            ),
+            (Source::Replay(replay), Some(Some(url))) => (
+                Kind::Record,
+                record_mode(loaded, name, url, &replay.file, &[], &mut binds),
+            ),
+            (Source::Replay(_), Some(None)) => {
+                return Err(PlanError(format!(
+                    "--record {name}: `{name}` replays a recording and has no upstream; say where to record from: --record {name}=http://HOST:PORT"
+                )));
+            }
+            (Source::Record(record), recording) => {
+                let upstream = match recording {
+                    Some(Some(url)) => url,
+                    _ => &record.upstream,
+                };
+                (
+                    Kind::Record,
+                    record_mode(
+                        loaded,
+                        name,
                         upstream,
-                        to: format!("{RECORD_MOUNT}/{name}/{file_name}"),
-                        redact,
-                        file: Some(to.clone()),
-                    }
-                }
-            };
-            let probe = match &mode {
-                Mode::Record { upstream, .. } => upstream_probe(upstream),
-                _ => Some(ProbeSpec::Tcp {
-                    host: name.clone(),
-                    port,
-                }),
-            };
-            served.push(Served {
-                name: name.clone(),
-                port,
-                private_port,
-                mode,
-                limits: dep.limits.clone(),
-                faults: dep.faults.clone(),
-            });
-            served_labels.push(ServedLabel {
-                name: name.clone(),
-                kind,
-                port,
-                private_port,
-            });
-            registry_entries.push(RegistryEntry {
-                name: name.clone(),
-                role: "dependency".into(),
-                kind,
-                owner,
-                internal_url: Some(format!("http://{name}:{port}")),
-                host_url: None,
-                api,
-                probe,
-            });
-            continue;
-        }
-
-        // A real container, behind a proxy when it has limits or faults.
-        let container = dep.container();
-        let proxied = has_any(&dep.limits, &dep.faults);
-        let alias = if proxied {
-            origin_alias(name)
-        } else {
-            name.clone()
+                        &record.to,
+                        &record.redact,
+                        &mut binds,
+                    ),
+                )
+            }
         };
-        let env: Vec<(String, String)> = shared_env
-            .iter()
-            .filter(|(key, _)| !key.starts_with(&format!("{}_", env_stem(name))))
-            .cloned()
-            .collect();
-        let debug = options.debug.contains(name);
-        let mut planned = real_container(
-            &sandbox,
-            &network,
-            name,
-            Role::Dependency,
+        let private_port = next_private;
+        next_private += 1;
+        let probe = match &mode {
+            Mode::Record { upstream, .. } => upstream_probe(upstream),
+            _ => Some(ProbeSpec::Tcp {
+                host: name.clone(),
+                port,
+            }),
+        };
+        served.push(Served {
+            name: name.clone(),
+            port,
+            private_port,
+            mode,
+            limits: dep.limits.clone(),
+            faults: dep.faults.clone(),
+        });
+        served_labels.push(ServedLabel {
+            name: name.clone(),
             kind,
-            &container,
-            dep.debug.as_ref().filter(|_| debug),
-            &env,
-            Some(&alias),
-            0,
-            loaded,
-        );
-        if proxied {
-            planned.spec.aliases = vec![alias.clone()];
-            containers.push(proxy_for(
-                loaded,
-                &network,
-                name,
-                &alias,
-                &container,
-                &dep.limits,
-                &dep.faults,
-                &token,
-            ));
-        }
-        containers.push(planned);
+            port,
+            private_port,
+        });
         registry_entries.push(RegistryEntry {
             name: name.clone(),
             role: "dependency".into(),
             kind,
             owner,
-            internal_url: container
-                .ports
-                .values()
-                .next()
-                .map(|p| format!("http://{name}:{p}")),
+            internal_url: Some(format!("http://{name}:{port}")),
             host_url: None,
             api,
-            probe: network_probe(&alias, name, &sandbox, &container),
+            probe,
         });
     }
 
@@ -558,7 +550,34 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
     })
 }
 
-/// The agent's arguments; the image's entrypoint is the binary.
+/// The agent's mode for recording `name` from `upstream` into `to` (a file
+/// the manifest names); its folder is bound into the agent.
+fn record_mode(
+    loaded: &Loaded,
+    name: &str,
+    upstream: &str,
+    to: &str,
+    redact: &[String],
+    binds: &mut Vec<String>,
+) -> Mode {
+    let host_file = loaded.path(to);
+    let folder = host_file
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| loaded.dir.clone());
+    let file_name = host_file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| format!("{name}.yaml"));
+    binds.push(format!("{}:{RECORD_MOUNT}/{name}", folder.display()));
+    Mode::Record {
+        upstream: upstream.to_owned(),
+        to: format!("{RECORD_MOUNT}/{name}/{file_name}"),
+        redact: redact.to_vec(),
+        file: Some(to.to_owned()),
+    }
+}
+
 /// An agent proxy in front of a real container: it answers under the
 /// entry's name and publishes its ports; the container itself is reached
 /// through it under `alias`.
@@ -568,7 +587,7 @@ fn proxy_for(
     network: &str,
     name: &str,
     alias: &str,
-    container: &Container,
+    container: &ContainerSource,
     limits: &Option<Limits>,
     faults: &Option<Faults>,
     token: &str,
@@ -640,6 +659,7 @@ fn proxy_for(
     }
 }
 
+/// The agent's arguments; the image's entrypoint is the binary.
 fn agent_command() -> Vec<String> {
     vec![
         "agent".to_owned(),
@@ -680,13 +700,13 @@ fn agent_file(config: &AgentConfig) -> (String, String, Vec<u8>) {
 }
 
 fn caller_names(loaded: &Loaded) -> Vec<String> {
-    std::iter::once(loaded.manifest.service.name.clone())
+    std::iter::once(loaded.entries.service.name.clone())
         .chain(
             loaded
-                .manifest
+                .entries
                 .dependencies
                 .iter()
-                .filter(|(_, d)| !d.kind().is_agent())
+                .filter(|(_, d)| matches!(d.source, Source::Container(_)))
                 .map(|(n, _)| n.clone()),
         )
         .collect()
@@ -705,16 +725,14 @@ fn speaks_http(health: &Option<Health>, port_name: &str) -> bool {
     by_health || matches!(port_name, "http" | "web" | "api" | "grpc-web")
 }
 
-/// The port a dependency answers on inside the network.
-pub fn dependency_port(dep: &crate::manifest::Dependency) -> u16 {
-    if let Some(stub) = &dep.stub {
-        stub.port
-    } else if let Some(record) = &dep.record {
-        record.port
-    } else if dep.replay.is_some() {
-        80
-    } else {
-        dep.ports.values().next().copied().unwrap_or(80)
+/// The port a dependency answers on inside the network: the agent's for a
+/// served kind, the first declared one for a container (80 without one).
+pub fn dependency_port(source: &Source) -> u16 {
+    match source {
+        Source::Stub(stub) => stub.port,
+        Source::Record(record) => record.port,
+        Source::Replay(_) => 80,
+        Source::Container(container) => container.ports.values().next().copied().unwrap_or(80),
     }
 }
 
@@ -733,7 +751,7 @@ fn network_probe(
     host: &str,
     entry: &str,
     sandbox: &str,
-    container: &Container,
+    container: &ContainerSource,
 ) -> Option<ProbeSpec> {
     let Some(health) = &container.health else {
         return container.ports.values().next().map(|port| ProbeSpec::Tcp {
@@ -766,8 +784,7 @@ fn real_container(
     network: &str,
     entry: &str,
     role: Role,
-    kind: Kind,
-    container: &Container,
+    container: &ContainerSource,
     debug: Option<&crate::manifest::Debug>,
     shared_env: &[(String, String)],
     alias: Option<&str>,
@@ -780,6 +797,7 @@ fn real_container(
     }
     let mut command = container.command.clone();
     let mut publish: Vec<u16> = container.ports.values().copied().collect();
+    let kind = container.kind();
     let mut labels = base_labels(sandbox, entry, role, kind.as_str());
     labels.insert(
         labels::PORTS.into(),
@@ -797,8 +815,8 @@ fn real_container(
         }
         labels.insert(labels::DEBUG.into(), debug.port.to_string());
     }
-    let image = match (&container.build, &container.image) {
-        (Some(build), _) => ImageSource::Build {
+    let image = match &container.image {
+        ImageRef::Build(build) => ImageSource::Build {
             context: loaded.path(&build.context),
             dockerfile: build
                 .dockerfile
@@ -810,8 +828,7 @@ fn real_container(
                 .map(|(k, v)| (k.clone(), v.0.clone()))
                 .collect(),
         },
-        (None, Some(image)) => ImageSource::Reference(image.clone()),
-        (None, None) => ImageSource::Reference(String::new()),
+        ImageRef::Image(image) => ImageSource::Reference(image.clone()),
     };
     Planned {
         entry: entry.to_owned(),
@@ -1062,6 +1079,120 @@ dependencies:
                 .unwrap_err()
                 .0
                 .contains("no dependency named `nobody`")
+        );
+    }
+
+    /// A sandbox with a replay and a record dependency, and the agent's
+    /// configuration and served label of `options`' plan of it.
+    fn recorded(options: &PlanOptions) -> Result<(AgentConfig, Vec<ServedLabel>, Plan), PlanError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("rec")).unwrap();
+        std::fs::write(
+            dir.path().join("rec/inv.yaml"),
+            "version: 1\ninteractions: []\n",
+        )
+        .unwrap();
+        let file = dir.path().join("sandbox.yaml");
+        std::fs::write(
+            &file,
+            "version: 1\nname: rec\nservice: { name: orders, image: orders:dev }\ndependencies:\n  inv: { replay: rec/inv.yaml }\n  pay: { record: { upstream: 'http://real:9000', to: rec/pay.yaml, redact: [x-key], port: 8081 } }\n",
+        )
+        .unwrap();
+        let loaded = crate::manifest::load(&file).unwrap();
+        let plan = plan(&loaded, options)?;
+        let agent = find(&plan, "agent");
+        let config = serde_json::from_slice(&agent.files[0].2).unwrap();
+        let served = serde_json::from_str(&agent.spec.labels[labels::SERVED]).unwrap();
+        Ok((config, served, plan))
+    }
+
+    fn record_of(
+        config: &AgentConfig,
+        name: &str,
+    ) -> (String, String, Vec<String>, Option<String>) {
+        match &config.served.iter().find(|s| s.name == name).unwrap().mode {
+            Mode::Record {
+                upstream,
+                to,
+                redact,
+                file,
+            } => (upstream.clone(), to.clone(), redact.clone(), file.clone()),
+            other => panic!("{name} is not recording: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn replay_and_record_dependencies_are_served_by_the_agent() {
+        let (config, served, plan) = recorded(&PlanOptions::default()).unwrap();
+        let kinds: Vec<_> = served
+            .iter()
+            .map(|s| (s.name.as_str(), s.kind, s.port))
+            .collect();
+        assert_eq!(
+            kinds,
+            [("inv", Kind::Replay, 80), ("pay", Kind::Record, 8081)]
+        );
+        assert!(matches!(config.served[0].mode, Mode::Replay { .. }));
+        assert_eq!(
+            record_of(&config, "pay"),
+            (
+                "http://real:9000".into(),
+                format!("{RECORD_MOUNT}/pay/pay.yaml"),
+                vec!["x-key".into()],
+                Some("rec/pay.yaml".into())
+            )
+        );
+        let binds = &find(&plan, "agent").spec.binds;
+        assert_eq!(binds.len(), 1, "{binds:?}");
+        assert!(
+            binds[0].ends_with(&format!("/rec:{RECORD_MOUNT}/pay")),
+            "{binds:?}"
+        );
+        assert_eq!(config.callers, ["orders"]);
+        let orders = find(&plan, "orders");
+        for expected in ["INV_URL=http://inv:80", "PAY_URL=http://pay:8081"] {
+            assert!(orders.spec.env.iter().any(|e| e == expected), "{expected}");
+        }
+    }
+
+    #[test]
+    fn recording_a_replay_writes_its_file_from_the_upstream_given() {
+        let options = PlanOptions {
+            record: IndexMap::from([
+                ("inv".to_owned(), Some("http://up:1".to_owned())),
+                ("pay".to_owned(), Some("http://other:2".to_owned())),
+            ]),
+            ..Default::default()
+        };
+        let (config, served, _) = recorded(&options).unwrap();
+        assert_eq!(served[0].kind, Kind::Record);
+        assert_eq!(
+            record_of(&config, "inv"),
+            (
+                "http://up:1".into(),
+                format!("{RECORD_MOUNT}/inv/inv.yaml"),
+                Vec::new(),
+                Some("rec/inv.yaml".into())
+            )
+        );
+        assert_eq!(record_of(&config, "pay").0, "http://other:2");
+        assert_eq!(record_of(&config, "pay").2, ["x-key"]);
+        let without = PlanOptions {
+            record: IndexMap::from([("inv".to_owned(), None)]),
+            ..Default::default()
+        };
+        let error = recorded(&without).unwrap_err().0;
+        assert!(
+            error.contains("`inv` replays a recording and has no upstream"),
+            "{error}"
+        );
+        let record = PlanOptions {
+            record: IndexMap::from([("pay".to_owned(), None)]),
+            ..Default::default()
+        };
+        assert_eq!(
+            record_of(&recorded(&record).unwrap().0, "pay").0,
+            "http://real:9000"
         );
     }
 

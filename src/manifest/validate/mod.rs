@@ -8,7 +8,9 @@
 //! read in the same walk; problems inside them name their own file. Only when
 //! the walk finds nothing does serde_yaml build the model; should it still
 //! disagree, its error is reported too (with its own position), so a gap in
-//! the walk can never let a bad manifest through.
+//! the walk can never let a bad manifest through. Last, the model becomes the
+//! typed view of [`super::entries`] (each entry's kind an enum), which the
+//! walk's kind rules guarantee; an entry it cannot type is reported too.
 //!
 //! The walk is split by concern: [`keys`] (what each map allows),
 //! `shapes` (generic value shapes), `structure` (the top level, entries and
@@ -29,7 +31,8 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-use super::tree::{self, At, Entry};
+use super::entries::NotOneKind;
+use super::tree::{self, At, Entry, Node};
 use super::*;
 
 pub(crate) use names::{is_env_name, suggest};
@@ -70,10 +73,13 @@ pub(super) fn load_text(
             return Err(checker.into_error());
         }
     };
+    let Some(entries) = checker.entries(&root, &manifest) else {
+        return Err(checker.into_error());
+    };
     // The manifest's own routes first, then those of its files, in order.
     let mut stub_routes = IndexMap::new();
-    for (name, dependency) in &manifest.dependencies {
-        if let Some(stub) = &dependency.stub {
+    for (name, dependency) in &entries.dependencies {
+        if let Source::Stub(stub) = &dependency.source {
             let mut routes = stub.routes.clone();
             routes.extend(checker.file_routes.swap_remove(name).unwrap_or_default());
             stub_routes.insert(name.clone(), routes);
@@ -87,12 +93,74 @@ pub(super) fn load_text(
         file: absolute.to_path_buf(),
         dir,
         manifest,
+        entries,
         name,
         stub_routes,
         recordings: checker.recordings,
         openapi: checker.openapi,
         paths: checker.resolved,
     })
+}
+
+impl Checker {
+    /// The typed view of a manifest the walk passed. The walk reports an
+    /// entry without exactly one kind, so this finds none; should it still
+    /// (a gap in the walk), the entry is reported here, never guessed.
+    fn entries(&mut self, root: &Node, manifest: &Manifest) -> Option<Entries> {
+        let top = root.entries().unwrap_or_default();
+        let key_at = |path: &[&str]| {
+            let mut entries = top;
+            let mut at = root.at;
+            for key in path {
+                let Some(entry) = field(entries, key) else {
+                    break;
+                };
+                at = entry.key_at;
+                entries = entry.value.entries().unwrap_or_default();
+            }
+            at
+        };
+        let service = match ServiceEntry::new(&manifest.service) {
+            Ok(service) => Some(service),
+            Err(NotOneKind(kinds)) => {
+                self.report(
+                    key_at(&["service"]),
+                    not_one_kind("the service", &kinds),
+                    Some("keep exactly one of `build` or `image`".into()),
+                );
+                None
+            }
+        };
+        let mut dependencies = IndexMap::new();
+        for (name, dependency) in &manifest.dependencies {
+            match DependencyEntry::new(dependency) {
+                Ok(entry) => {
+                    dependencies.insert(name.clone(), entry);
+                }
+                Err(NotOneKind(kinds)) => self.report(
+                    key_at(&["dependencies", name]),
+                    not_one_kind(&format!("dependency `{name}`"), &kinds),
+                    Some(
+                        "give it exactly one of `stub`, `replay`, `record`, `image` or `build`"
+                            .into(),
+                    ),
+                ),
+            }
+        }
+        let service = service?;
+        self.problems.is_empty().then_some(Entries {
+            service,
+            dependencies,
+        })
+    }
+}
+
+fn not_one_kind(label: &str, kinds: &[Kind]) -> String {
+    if kinds.is_empty() {
+        return format!("{label} has no kind");
+    }
+    let found: Vec<String> = kinds.iter().map(|k| format!("`{k}`")).collect();
+    format!("{label} has {} kinds: {}", kinds.len(), found.join(", "))
 }
 
 /// A route file: a list of routes, or `{routes: [...]}`.

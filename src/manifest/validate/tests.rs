@@ -289,6 +289,56 @@ fn files_are_read_into_the_loaded_manifest() {
     assert_eq!(paths, ["/first", "/a", "/b"]);
     assert!(loaded.recordings.contains_key("inv"));
     assert_eq!(loaded.openapi["orders"]["openapi"], "3.0.0");
+    // The typed view says what each entry is.
+    assert!(matches!(
+        &loaded.entries.service.container.image,
+        ImageRef::Build(build) if build.context == "./app"
+    ));
+    assert!(matches!(
+        &loaded.entries.dependencies["pay"].source,
+        Source::Stub(stub) if stub.files.len() == 2
+    ));
+    assert_eq!(
+        loaded.entries.dependencies["inv"].source,
+        Source::Replay(ReplaySource {
+            file: "rec.yaml".into()
+        })
+    );
+}
+
+/// The typed view is made after the walk, which reports every entry
+/// without exactly one kind; were one to slip through, it is reported at
+/// the entry's key, never given a kind by default.
+#[test]
+fn an_entry_the_walk_let_through_untyped_is_reported_not_guessed() {
+    let text = "version: 1\nservice:\n  name: orders\n  image: x\ndependencies:\n  db: { image: pg }\n  pay: { stub: {} }\n";
+    let root = tree::parse(text).unwrap().unwrap();
+    let mut manifest: Manifest = serde_yaml::from_str(text).unwrap();
+    let mut checker = Checker::new(Path::new("sandbox.yaml"), Path::new("."));
+    assert!(checker.entries(&root, &manifest).is_some());
+    assert!(checker.problems.is_empty());
+
+    manifest.dependencies["db"].image = None;
+    manifest.dependencies["pay"].replay = Some("r.yaml".into());
+    manifest.service.build = Some(Build {
+        context: ".".into(),
+        dockerfile: None,
+        args: IndexMap::new(),
+    });
+    assert!(checker.entries(&root, &manifest).is_none());
+    let found: Vec<_> = checker
+        .problems
+        .iter()
+        .map(|p| (p.at.unwrap(), p.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ((2, 1), "the service has 2 kinds: `build`, `image`"),
+            ((6, 3), "dependency `db` has no kind"),
+            ((7, 3), "dependency `pay` has 2 kinds: `stub`, `replay`"),
+        ]
+    );
 }
 
 #[test]
