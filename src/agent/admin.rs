@@ -54,8 +54,8 @@ use super::client::Recording;
 use super::faults;
 use super::limits;
 use super::serve::{Agent, Dropped};
-use super::token;
 use crate::manifest::{Faults, Limits};
+use crate::registry::token;
 
 const MAX_BODY: usize = 1024 * 1024;
 

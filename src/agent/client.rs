@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::token;
 use crate::health::http;
+use crate::registry::token;
 
 /// How long a call to the control API may take (a flush syncs to disk).
 const TIMEOUT: Duration = Duration::from_secs(10);

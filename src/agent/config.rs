@@ -27,7 +27,7 @@ pub struct AgentConfig {
     pub sandbox: String,
     /// Port of the control API (`/_sandbox/...`).
     pub admin_port: u16,
-    /// The sandbox's token (see `agent::token`): requests that change state
+    /// The sandbox's token (see `registry::token`): requests that change state
     /// must carry it. Without one (an agent started by hand) they need none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,

@@ -5,7 +5,8 @@
 //! Start-up binds every port first (control API, registry, each dependency's
 //! shared and private ports, proxy ports) and only then reports ready on
 //! `GET /_sandbox/ready`. SIGTERM or SIGINT flushes recordings and returns.
-//! Requests that change state need the sandbox's token (see [`token`]).
+//! Requests that change state need the sandbox's token (see
+//! [`crate::registry::token`]).
 
 pub mod admin;
 pub mod body;
@@ -20,7 +21,6 @@ pub mod record;
 pub mod replay;
 pub mod serve;
 pub mod stub;
-pub mod token;
 
 use std::net::SocketAddr;
 use std::path::Path;

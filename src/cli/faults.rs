@@ -162,7 +162,7 @@ async fn put(
 ) -> Result<serde_json::Value> {
     let url = format!("{agent}/_sandbox/{key}/{dependency}");
     let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
-    headers.extend(token.map(crate::agent::token::header));
+    headers.extend(token.map(crate::registry::token::header));
     let body = serde_json::to_vec(value).expect("JSON values serialize");
     let answer = http::request("PUT", &url, &headers, Some(body), TIMEOUT)
         .await

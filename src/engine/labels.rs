@@ -21,7 +21,7 @@ pub const DEBUG: &str = "dev.sandbox.debug";
 /// On a sandbox's lock container: who holds it, `HOST PID UNIX_SECONDS`.
 pub const LOCK: &str = "dev.sandbox.lock";
 /// On agents (the main one and proxies): the sandbox's token, which the
-/// control interface asks of requests that change state (`agent::token`).
+/// control interface asks of requests that change state (`registry::token`).
 pub const TOKEN: &str = "dev.sandbox.token";
 /// On images: the agent image, by the hash of the binary it holds.
 pub const AGENT_IMAGE: &str = "dev.sandbox.agent";

@@ -191,7 +191,7 @@ pub struct PlanOptions {
     pub record: IndexMap<String, Option<String>>,
     /// Entries started with their debug settings.
     pub debug: Vec<String>,
-    /// The sandbox's token (see `agent::token`): the running agent's, so
+    /// The sandbox's token (see `registry::token`): the running agent's, so
     /// that a second `up` can keep it; `None` makes a fresh one.
     pub token: Option<String>,
 }
@@ -226,7 +226,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
     let token = options
         .token
         .clone()
-        .unwrap_or_else(crate::agent::token::generate);
+        .unwrap_or_else(crate::registry::token::generate);
     for name in options.record.keys() {
         let Some(dep) = entries.dependencies.get(name) else {
             return Err(PlanError(format!(

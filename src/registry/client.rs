@@ -40,7 +40,7 @@ pub async fn put_hosts(
         .map(|(name, url)| (name.clone(), serde_json::Value::String(url.clone())))
         .collect();
     let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
-    headers.extend(token.map(crate::agent::token::header));
+    headers.extend(token.map(crate::registry::token::header));
     let answer = http::request(
         "PUT",
         &url,
@@ -71,7 +71,7 @@ pub async fn put_healthy(
 ) -> Result<(), String> {
     let url = format!("{}/_sandbox/healthy", registry_url.trim_end_matches('/'));
     let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
-    headers.extend(token.map(crate::agent::token::header));
+    headers.extend(token.map(crate::registry::token::header));
     let body = serde_json::to_vec(names).expect("names serialize");
     let answer = http::request("PUT", &url, &headers, Some(body), TIMEOUT)
         .await

@@ -11,7 +11,7 @@
 //! - `PUT /_sandbox/hosts` with `{"<entry>": "http://127.0.0.1:P" | null}` →
 //!   `{"updated": [names]}`; 404 naming unknown entries (nothing changes),
 //!   400 for a bad body. It needs the sandbox's token (`Authorization:
-//!   Bearer TOKEN`, see `agent::token`) when the registry has one: 401
+//!   Bearer TOKEN`, see `registry::token`) when the registry has one: 401
 //!   `{"error"}` otherwise. Every read stays open on the network.
 //! - `PUT /_sandbox/healthy` with `["<entry>", ...]`: `up` saw these entries
 //!   pass their readiness checks just now; an entry the registry has not yet
@@ -28,6 +28,7 @@
 mod client;
 mod live;
 mod server;
+pub mod token;
 
 use std::fmt;
 use std::sync::Arc;

@@ -54,11 +54,11 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
         }
         ["_sandbox", "hosts" | "healthy"]
             if method == Method::PUT
-                && !crate::agent::token::allows(request.headers(), state.token.as_deref()) =>
+                && !crate::registry::token::allows(request.headers(), state.token.as_deref()) =>
         {
             let mut response = error(
                 StatusCode::UNAUTHORIZED,
-                json!({"error": crate::agent::token::REFUSED}),
+                json!({"error": crate::registry::token::REFUSED}),
             );
             response
                 .headers_mut()

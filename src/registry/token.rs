@@ -1,5 +1,6 @@
 //! The sandbox's token: what the control interface of its agents (and the
-//! registry's `PUT /_sandbox/hosts`) asks for before changing anything.
+//! registry's `PUT /_sandbox/hosts` and `/_sandbox/healthy`) asks for before
+//! changing anything.
 //!
 //! The CLI makes it when it plans a fresh agent (32 random bytes, hex),
 //! writes it into each agent's configuration file (not its environment,
