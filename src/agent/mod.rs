@@ -85,7 +85,10 @@ pub async fn run(path: &Path) -> Result<()> {
     if let Some((registry, listener)) = registry {
         let token = config.token.clone();
         tokio::spawn(async move {
-            let exec = crate::health::exec::EngineProber::for_registry(&registry).await;
+            let exec = crate::health::exec::EngineProber::for_probes(
+                registry.entries.iter().filter_map(|e| e.probe.as_ref()),
+            )
+            .await;
             if let Err(error) = crate::registry::serve_with(registry, listener, exec, token).await {
                 eprintln!("agent: the registry stopped: {error}");
             }

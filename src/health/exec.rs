@@ -20,16 +20,12 @@ pub struct EngineProber {
 }
 
 impl EngineProber {
-    /// A prober when some entry has an exec probe and the engine answers;
-    /// otherwise the registry falls back to its own probes.
-    pub async fn for_registry(
-        config: &crate::registry::RegistryConfig,
+    /// A prober when one of `probes` is an exec probe and the engine
+    /// answers; otherwise the registry falls back to its own probes.
+    pub async fn for_probes<'a>(
+        mut probes: impl Iterator<Item = &'a ProbeSpec>,
     ) -> Option<std::sync::Arc<dyn super::ExecProber>> {
-        let needed = config
-            .entries
-            .iter()
-            .any(|e| matches!(e.probe, Some(ProbeSpec::Exec { .. })));
-        if !needed {
+        if !probes.any(|p| matches!(p, ProbeSpec::Exec { .. })) {
             return None;
         }
         match Engine::connect().await {

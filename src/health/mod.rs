@@ -48,7 +48,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Runs exec probes. Only the engine can run a command in a container, so
 /// whoever holds one (the CLI on the host) implements this and hands it to
-/// [`crate::registry::serve_with`] or [`probe_with`].
+/// the registry or [`probe_with`].
 pub trait ExecProber: Send + Sync {
     /// Runs `command` in `container`; `Ok` when it exits 0, else the reason
     /// ("exit status 1: <last output line>").
