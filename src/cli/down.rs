@@ -27,11 +27,6 @@ pub async fn run(globals: &Globals, args: DownArgs) -> Result<()> {
         labels::of_sandbox(&globals.sandbox_name()?)
     };
     let engine = super::connect().await?;
-    // Recordings are written before their agent goes, and a failure is said.
-    let flushed = runner::status::flush_recordings(&engine, &selector).await?;
-    for reason in &flushed.unreachable {
-        output::eprintln(&format!("warning: recordings may be incomplete: {reason}"));
-    }
     let report = runner::down(&engine, &selector).await?;
     if args.json {
         output::print_json(&report)?;
@@ -58,15 +53,24 @@ pub async fn run(globals: &Globals, args: DownArgs) -> Result<()> {
             ));
         }
     }
-    for recording in &flushed.failed {
+    recordings_written(&report)
+}
+
+/// Says which recordings `down` could not write; `Err` (exit 1) if any.
+pub(crate) fn recordings_written(report: &runner::DownReport) -> Result<()> {
+    for reason in &report.unreachable {
+        output::eprintln(&format!("warning: recordings may be incomplete: {reason}"));
+    }
+    for recording in &report.recording_errors {
         output::eprintln(&format!(
             "error: recording {} was not written: {}",
             recording.file,
             recording.error.as_deref().unwrap_or("unknown reason")
         ));
     }
-    if !flushed.failed.is_empty() {
-        return Err(Error::Status(1));
+    if report.recording_errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Status(crate::error::exit::FAILURE))
     }
-    Ok(())
 }

@@ -115,7 +115,12 @@ pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
             "the sandbox `{sandbox}` is left running: `sandbox down --name {sandbox}` removes it"
         ));
     } else {
-        runner::down(&engine, &labels::of_sandbox(&sandbox)).await?;
+        let report = runner::down(&engine, &labels::of_sandbox(&sandbox)).await?;
+        let written = super::down::recordings_written(&report);
+        // The command's own failure comes first; else a lost recording fails.
+        if code == 0 {
+            written?;
+        }
     }
     if code == 0 {
         Ok(())

@@ -543,7 +543,16 @@ async fn resolve_images(
         let sandbox = sandbox.clone();
         async move {
             let reference = resolve_one(engine, source, &entry, &sandbox, reporter).await?;
-            let id = engine.image_id(&reference).await?;
+            // What the container hash takes for its image. A built image and
+            // the agent image are tagged by their content, so the tag says it
+            // all: two `up` that build or import the same content at once
+            // move the tag to a second, identical image, and that must not
+            // make the next `up` replace containers. An image named by the
+            // manifest may be rebuilt under the same tag: its id counts.
+            let id = match source {
+                ImageSource::Reference(_) => engine.image_id(&reference).await?,
+                ImageSource::Build { .. } | ImageSource::Agent => reference.clone(),
+            };
             Ok::<_, UpError>((source.clone(), reference, id))
         }
     });
@@ -707,15 +716,28 @@ pub struct DownReport {
     pub networks: usize,
     pub volumes: usize,
     pub images: usize,
+    /// Recordings that could not be written, with the reason.
+    pub recording_errors: Vec<crate::agent::client::Recording>,
+    /// Recording agents that did not answer before they were stopped.
+    #[serde(skip)]
+    pub unreachable: Vec<String>,
 }
 
-/// Removes every container, network and volume whose labels match
-/// `selector` (`dev.sandbox.name=X`, or `dev.sandbox.name` for all), then
+/// Asks every recording agent to write its recordings (and reports those
+/// that could not be written), then removes every container, network and
+/// volume whose labels match `selector` (`dev.sandbox.name=X`, or
+/// `dev.sandbox.name` for all), then
 /// the agent images no container uses any more, except the running binary's
 /// own (another `up` of this binary may be about to use it).
 pub async fn down(engine: &Engine, selector: &str) -> Result<DownReport, EngineError> {
+    // Recordings are written before their agents go, and a failure is said.
+    let flushed = status::flush_recordings(engine, selector).await?;
     let containers = engine.containers_with_label(selector).await?;
-    let mut report = DownReport::default();
+    let mut report = DownReport {
+        recording_errors: flushed.failed,
+        unreachable: flushed.unreachable,
+        ..Default::default()
+    };
     let mut sandboxes: Vec<String> = containers
         .iter()
         .filter_map(|c| c.label(labels::NAME).map(str::to_owned))
