@@ -327,6 +327,48 @@ fn twenty_adversarial_sandboxes_and_a_doubled_one_come_up_together() {
     assert_eq!(doubled.leftovers(), 0);
 }
 
+/// A lock left by an `up` that died (its process is gone) does not hold the
+/// next `up` back; `down` removes such a lock too.
+fn a_lock_whose_holder_died_is_taken_over() {
+    if !docker_or_skip() {
+        return;
+    }
+    let sandbox = Sandbox::new("deadlock", &service_only("web"));
+    let plant = || {
+        let name = sandbox.name.clone();
+        with_engine(|engine| async move {
+            let image = sandbox::runner::ensure_agent_image(&engine).await.unwrap();
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let labels = std::collections::HashMap::from([
+                (sandbox::engine::labels::NAME.to_owned(), name.clone()),
+                (sandbox::engine::labels::ROLE.to_owned(), "lock".to_owned()),
+                (
+                    sandbox::engine::labels::LOCK.to_owned(),
+                    // A process id beyond the kernel's limit: never running.
+                    format!("{} 4194305 1 {now}", host.trim()),
+                ),
+            ]);
+            engine
+                .create_marker(&sandbox::plan::lock_container_name(&name), &image, labels)
+                .await
+                .unwrap();
+        })
+    };
+    plant();
+    let up = sandbox.run(&["up"]);
+    assert!(up.status.success(), "{}", stderr(&up));
+    assert!(all_up(&sandbox.status()));
+    sandbox.ok(&["down"]);
+    plant();
+    assert!(sandbox.leftovers() > 0, "the planted lock is there");
+    sandbox.ok(&["down"]);
+    assert_eq!(sandbox.leftovers(), 0, "down removes a lock left behind");
+}
+
 /// Networks of the engine named exactly like the sandbox's network.
 fn network_names(sandbox: &str) -> Vec<String> {
     let name = sandbox::plan::network_name(sandbox);
@@ -388,6 +430,7 @@ fn an_interrupt_during_a_build_does_not_wait_for_it() {
 
 cases! {
     docker: [
+        a_lock_whose_holder_died_is_taken_over,
         sandboxes_whose_names_run_together_keep_their_own_containers,
         entries_may_take_the_names_the_tool_uses_for_itself,
         two_ups_of_one_sandbox_take_turns_and_both_succeed,
