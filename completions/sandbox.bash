@@ -832,7 +832,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__schema)
-            opts="-f -h -V --file --name --help --version"
+            opts="-f -h -V --recording --file --name --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

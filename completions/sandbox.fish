@@ -43,7 +43,7 @@ complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "debug" -d 'Restart 
 complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "faults" -d 'Change the faults of a running dependency'
 complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "limits" -d 'Change the limits of a running dependency'
 complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "validate" -d 'Check the manifest; start nothing'
-complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "schema" -d 'Print the manifest\'s JSON Schema'
+complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "schema" -d 'Print the manifest\'s JSON Schema (or a recording\'s)'
 complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "init" -d 'Write a commented starter sandbox.yaml'
 complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c sandbox -n "__fish_sandbox_needs_command" -f -a "agent" -d 'Serve stubs, recordings, proxies and the registry inside a sandbox'
@@ -147,6 +147,7 @@ complete -c sandbox -n "__fish_sandbox_using_subcommand validate" -s h -l help -
 complete -c sandbox -n "__fish_sandbox_using_subcommand validate" -s V -l version -d 'Print version'
 complete -c sandbox -n "__fish_sandbox_using_subcommand schema" -s f -l file -d 'The manifest to use' -r -F
 complete -c sandbox -n "__fish_sandbox_using_subcommand schema" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand schema" -l recording -d 'The schema of a recording file (what `record` writes and `replay` reads) instead of the manifest\'s'
 complete -c sandbox -n "__fish_sandbox_using_subcommand schema" -s h -l help -d 'Print help'
 complete -c sandbox -n "__fish_sandbox_using_subcommand schema" -s V -l version -d 'Print version'
 complete -c sandbox -n "__fish_sandbox_using_subcommand init" -s f -l file -d 'The manifest to use' -r -F
@@ -177,7 +178,7 @@ complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_see
 complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "faults" -d 'Change the faults of a running dependency'
 complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "limits" -d 'Change the limits of a running dependency'
 complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "validate" -d 'Check the manifest; start nothing'
-complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "schema" -d 'Print the manifest\'s JSON Schema'
+complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "schema" -d 'Print the manifest\'s JSON Schema (or a recording\'s)'
 complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "init" -d 'Write a commented starter sandbox.yaml'
 complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "completions" -d 'Print shell completions'
 complete -c sandbox -n "__fish_sandbox_using_subcommand help; and not __fish_seen_subcommand_from up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help" -f -a "agent" -d 'Serve stubs, recordings, proxies and the registry inside a sandbox'

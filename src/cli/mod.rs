@@ -99,8 +99,8 @@ pub enum Command {
     Limits(faults::LimitsArgs),
     /// Check the manifest; start nothing.
     Validate(validate::ValidateArgs),
-    /// Print the manifest's JSON Schema.
-    Schema,
+    /// Print the manifest's JSON Schema (or a recording's).
+    Schema(validate::SchemaArgs),
     /// Write a commented starter sandbox.yaml.
     Init(validate::InitArgs),
     /// Print shell completions.
@@ -128,7 +128,7 @@ impl Command {
             Command::Faults(a) => a.manifest.file.clone(),
             Command::Limits(a) => a.manifest.file.clone(),
             Command::Validate(a) => a.manifest.file.clone(),
-            Command::Schema | Command::Init(_) | Command::Completions(_) | Command::Agent(_) => {
+            Command::Schema(_) | Command::Init(_) | Command::Completions(_) | Command::Agent(_) => {
                 None
             }
         }
@@ -178,7 +178,7 @@ async fn run_simple(globals: &Globals, command: Command) -> Result<()> {
         Command::Faults(args) => faults::faults(&globals, args).await,
         Command::Limits(args) => faults::limits(&globals, args).await,
         Command::Validate(args) => validate::validate(&globals, args),
-        Command::Schema => validate::schema(),
+        Command::Schema(args) => validate::schema(args),
         Command::Init(args) => validate::init(&globals, args),
         Command::Completions(args) => completions::run(args),
     }

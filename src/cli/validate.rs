@@ -101,8 +101,20 @@ fn problem_json(problem: &Problem) -> serde_json::Value {
     })
 }
 
-pub fn schema() -> Result<()> {
-    let schema = manifest::schema::json_schema();
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The schema of a recording file (what `record` writes and `replay`
+    /// reads) instead of the manifest's.
+    #[arg(long)]
+    pub recording: bool,
+}
+
+pub fn schema(args: SchemaArgs) -> Result<()> {
+    let schema = if args.recording {
+        manifest::schema::recording_schema()
+    } else {
+        manifest::schema::json_schema()
+    };
     let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     print_line(&text)
 }

@@ -21,7 +21,7 @@ pub const DEFAULT_REDACT: [&str; 4] = [
 /// What a redacted header value is replaced with.
 pub const REDACTED: &str = "<redacted>";
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recording {
     pub version: u32,
@@ -29,14 +29,14 @@ pub struct Recording {
     pub interactions: Vec<Interaction>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Interaction {
     pub request: RecordedRequest,
     pub response: RecordedResponse,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordedRequest {
     pub method: String,
@@ -51,7 +51,7 @@ pub struct RecordedRequest {
     pub body_base64: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordedResponse {
     pub status: u16,
@@ -91,7 +91,37 @@ impl Recording {
                 ),
             ));
         }
+        recording.check_bodies(text)?;
         Ok(recording)
+    }
+
+    /// Every `body_base64` must decode: a replay could not answer it.
+    fn check_bodies(&self, text: &str) -> Result<(), (Option<(usize, usize)>, String)> {
+        use base64::Engine as _;
+        for (i, interaction) in self.interactions.iter().enumerate() {
+            for (side, body) in [
+                ("request", &interaction.request.body_base64),
+                ("response", &interaction.response.body_base64),
+            ] {
+                let Some(body) = body else { continue };
+                if let Err(error) = base64::engine::general_purpose::STANDARD.decode(body.trim()) {
+                    // Where the field is, when the position tree can say.
+                    let at = super::tree::parse(text).ok().flatten().and_then(|root| {
+                        let interaction = root.entry("interactions")?.value.items()?.get(i)?;
+                        let field = interaction.entry(side)?.value.entry("body_base64")?;
+                        Some(field.value.at)
+                    });
+                    return Err((
+                        at,
+                        format!(
+                            "interaction {}: `{side}.body_base64` is not base64 ({error})",
+                            i + 1
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn to_yaml(&self) -> String {
@@ -117,6 +147,19 @@ impl Recording {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_body_that_is_not_base64_is_refused_at_its_line() {
+        let text = "version: 1\ninteractions:\n  - request: { method: GET, path: /x }\n    response:\n      status: 200\n      body_base64: \"!!!\"\n";
+        let (at, message) = Recording::parse(text).unwrap_err();
+        assert_eq!(at, Some((6, 20)), "{message}");
+        assert!(
+            message.contains("`response.body_base64` is not base64"),
+            "{message}"
+        );
+        let good = text.replace("!!!", "iVBORw0KGgo=");
+        assert!(Recording::parse(&good).is_ok());
+    }
     use super::*;
 
     #[test]

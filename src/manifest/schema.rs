@@ -12,6 +12,18 @@ use super::Manifest;
 const NAME_PATTERN: &str = "^[a-z][a-z0-9-]{0,39}$";
 const ENV_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
 
+/// The JSON Schema of a recording file (`sandbox schema --recording`).
+pub fn recording_schema() -> Value {
+    let mut schema =
+        serde_json::to_value(schemars::schema_for!(super::Recording)).unwrap_or(Value::Null);
+    patch(
+        &mut schema,
+        "/properties/version",
+        json!({"type": "integer", "const": super::recording::RECORDING_VERSION}),
+    );
+    schema
+}
+
 /// The JSON Schema of `sandbox.yaml`.
 pub fn json_schema() -> Value {
     let mut schema = serde_json::to_value(schemars::schema_for!(Manifest)).unwrap_or(Value::Null);

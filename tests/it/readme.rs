@@ -38,7 +38,64 @@ fn the_validate_example_prints_what_the_readme_shows() {
     assert_eq!(stderr(&out), example("validate output"));
 }
 
+/// The README's recording example is a recording `replay` accepts, and
+/// `schema --recording` describes every field it uses.
+fn the_recording_example_is_a_valid_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let recording = example("recording");
+    std::fs::write(dir.path().join("example.yaml"), &recording).unwrap();
+    std::fs::write(
+        dir.path().join("sandbox.yaml"),
+        "version: 1\nservice:\n  name: web\n  image: web:dev\ndependencies:\n  items:\n    replay: example.yaml\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .arg("validate")
+        .current_dir(dir.path())
+        .env_remove("SANDBOX_FILE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = Command::new(BIN)
+        .args(["schema", "--recording"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fields = |def: &str| -> Vec<String> {
+        let properties = if def.is_empty() {
+            &schema["properties"]
+        } else {
+            &schema["$defs"][def]["properties"]
+        };
+        properties
+            .as_object()
+            .unwrap_or_else(|| panic!("no properties for {def:?} in {schema}"))
+            .keys()
+            .cloned()
+            .collect()
+    };
+    assert_eq!(fields(""), ["interactions", "version"]);
+    for key in ["method", "path", "query", "headers", "body", "body_base64"] {
+        assert!(fields("RecordedRequest").contains(&key.to_owned()), "{key}");
+        assert!(
+            recording.contains(&format!("{key}:")),
+            "the example shows {key}"
+        );
+    }
+    for key in ["status", "headers", "body", "body_base64"] {
+        assert!(
+            fields("RecordedResponse").contains(&key.to_owned()),
+            "{key}"
+        );
+    }
+}
+
 cases! {
     docker: [],
-    plain: [the_validate_example_prints_what_the_readme_shows],
+    plain: [
+        the_validate_example_prints_what_the_readme_shows,
+        the_recording_example_is_a_valid_recording,
+    ],
 }
