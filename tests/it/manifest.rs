@@ -109,6 +109,8 @@ invalid! {
     env_names => "env-names.yaml",
     alias_bomb_is_refused_at_the_alias_that_crosses_the_bound => "alias-bomb.yaml",
     record_targets_that_cannot_be_written => "record-to.yaml",
+    version_as_a_string_says_so => "version-string.yaml",
+    ports_as_a_list_shows_the_map_once => "ports-list.yaml",
 }
 
 fn valid_manifests_pass() {
@@ -489,5 +491,7 @@ cases! {
         env_names,
         alias_bomb_is_refused_at_the_alias_that_crosses_the_bound,
         record_targets_that_cannot_be_written,
+        version_as_a_string_says_so,
+        ports_as_a_list_shows_the_map_once,
     ],
 }

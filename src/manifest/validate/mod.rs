@@ -193,6 +193,9 @@ struct EntryInfo {
     label: String,
     /// The declared port names (none for agent-served kinds).
     ports: Vec<String>,
+    /// `ports` is there but not a map: already reported, so nothing that
+    /// names a port reports again.
+    ports_broken: bool,
     /// The kind, when exactly one is given.
     kind: Option<Kind>,
 }

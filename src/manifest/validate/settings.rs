@@ -114,6 +114,9 @@ impl Checker {
 
     /// Whether the entry has ports; reports at `entry` when it has none.
     pub(super) fn needs_ports(&mut self, entry: &Entry, info: &EntryInfo, what: &str) -> bool {
+        if info.ports_broken {
+            return false;
+        }
         if info.ports.is_empty() {
             self.report(
                 entry.key_at,
@@ -129,7 +132,7 @@ impl Checker {
     }
 
     pub(super) fn port_name(&mut self, path: &str, node: &Node, port: &str, info: &EntryInfo) {
-        if info.ports.iter().any(|p| p == port) {
+        if info.ports_broken || info.ports.iter().any(|p| p == port) {
             return;
         }
         let declared: Vec<&str> = info.ports.iter().map(String::as_str).collect();
@@ -231,6 +234,7 @@ impl Checker {
         } else if !info.kind.is_some_and(Kind::is_agent)
             && info.kind.is_some()
             && info.ports.is_empty()
+            && !info.ports_broken
         {
             self.report(
                 node.at,

@@ -62,8 +62,12 @@ fn version_must_be_one() {
     let (message, help) = only("service:\n  name: orders\n  image: x\n");
     assert_eq!(message, "1:1: the manifest has no `version`");
     assert_eq!(help.as_deref(), Some("write `version: 1` at the top"));
-    let (message, _) = only("version: '1'\nservice:\n  name: orders\n  image: x\n");
-    assert_eq!(message, "1:10: version `1` is not supported");
+    let (message, help) = only("version: '1'\nservice:\n  name: orders\n  image: x\n");
+    assert_eq!(
+        message,
+        "1:10: `version` is the string \"1\"; it must be the number 1"
+    );
+    assert_eq!(help.as_deref(), Some("write `version: 1` without quotes"));
 }
 
 #[test]
