@@ -1,7 +1,9 @@
 //! `sandbox validate`, `sandbox schema` and `sandbox init`.
 //!
 //! `validate --json` prints one document on stdout:
-//! `{"valid": true, "file", "sandbox", "entries": [{"name", "role", "kind"}]}`,
+//! `{"valid": true, "file", "sandbox", "entries": [{"name", "role", "kind"}],
+//! "warnings": [PROBLEM]}` (a warning is legal but likely a mistake, e.g. an
+//! unknown HTTP method; shaped as a problem),
 //! or `{"valid": false, "file", "problems": [{"file", "line", "column",
 //! "message", "help"}]}` (line, column and help may be null) and exits 2.
 
@@ -48,14 +50,15 @@ pub fn validate(globals: &Globals, args: ValidateArgs) -> Result<()> {
         ))?;
         return Ok(());
     }
-    match globals.load() {
+    match globals.load_quietly() {
         Ok(loaded) => {
+            let warnings: Vec<_> = loaded.warnings.iter().map(problem_json).collect();
             let entries: Vec<_> = entries(&loaded)
                 .into_iter()
                 .map(|(name, role, kind)| json!({"name": name, "role": role, "kind": kind}))
                 .collect();
             print_line(
-                &json!({"valid": true, "file": file, "sandbox": loaded.name, "entries": entries})
+                &json!({"valid": true, "file": file, "sandbox": loaded.name, "entries": entries, "warnings": warnings})
                     .to_string(),
             )
         }

@@ -53,6 +53,9 @@ pub struct Loaded {
     /// absolute with every symbolic link resolved; each is inside the
     /// manifest's folder. Read them through [`Loaded::path`].
     pub paths: IndexMap<String, PathBuf>,
+    /// What is legal but likely a mistake (an unknown HTTP method): shown
+    /// as `warning: FILE:L:C: ...` by every command, never fatal.
+    pub warnings: Vec<Problem>,
 }
 
 impl Loaded {

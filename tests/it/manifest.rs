@@ -111,6 +111,57 @@ invalid! {
     record_targets_that_cannot_be_written => "record-to.yaml",
     version_as_a_string_says_so => "version-string.yaml",
     ports_as_a_list_shows_the_map_once => "ports-list.yaml",
+    malformed_route_path_templates => "route-paths.yaml",
+}
+
+/// An extension method is legal HTTP, so it is a warning: shown with its
+/// place and the close standard method by `validate` (text and JSON) and by
+/// every command that loads the manifest; the exit code is unchanged.
+fn unknown_methods_are_warnings_with_a_suggestion() {
+    let output = sandbox(&fixtures(), &["validate", "-f", "route-methods.yaml"]);
+    let stderr = redacted(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: route-methods.yaml:9:28: `dependencies.payments.stub.routes[0].match.method` is `GTE`, which is not a standard HTTP method\n  help: did you mean `GET`?\n"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("route-methods.yaml:11:28: "), "{stderr}");
+    assert!(!stderr.contains(":13:"), "lowercase `get` is GET: {stderr}");
+    assert_eq!(stderr.matches("warning: ").count(), 2, "{stderr}");
+
+    let output = sandbox(
+        &fixtures(),
+        &["validate", "--json", "-f", "route-methods.yaml"],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    assert!(output.stderr.is_empty(), "{}", redacted(&output.stderr));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(document["valid"], true);
+    let warnings = document["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2);
+    assert_eq!(warnings[0]["line"], 9);
+    assert_eq!(warnings[0]["column"], 28);
+    assert_eq!(warnings[0]["help"], "did you mean `GET`?");
+    let output = sandbox(&fixtures(), &["validate", "--json", "-f", "valid.yaml"]);
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(document["warnings"], serde_json::json!([]));
+
+    // Any command that loads the manifest shows them (here `down`, which
+    // then fails to reach an engine).
+    let output = limit_memory(
+        Command::new(env!("CARGO_BIN_EXE_sandbox"))
+            .current_dir(fixtures())
+            .args(["down", "-f", "route-methods.yaml"])
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .env_remove("SANDBOX_FILE"),
+    )
+    .output()
+    .unwrap();
+    let stderr = redacted(&output.stderr);
+    assert!(
+        stderr.starts_with("warning: route-methods.yaml:9:28: "),
+        "{stderr}"
+    );
 }
 
 fn valid_manifests_pass() {
@@ -493,5 +544,7 @@ cases! {
         record_targets_that_cannot_be_written,
         version_as_a_string_says_so,
         ports_as_a_list_shows_the_map_once,
+        malformed_route_path_templates,
+        unknown_methods_are_warnings_with_a_suggestion,
     ],
 }

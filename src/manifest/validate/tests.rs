@@ -484,3 +484,28 @@ fn named_files_are_shown_beside_the_manifest() {
     };
     assert_eq!(problems[0].file, Path::new("some/where/stubs/s.yaml"));
 }
+
+#[test]
+fn route_templates_take_whole_segment_identifiers() {
+    use super::settings::check_template;
+    for good in ["/", "/x/{id}", "/x/{ id }/{_v2}/y", "/a//b"] {
+        assert_eq!(check_template(good), Ok(()), "{good}");
+    }
+    for (bad, help) in [
+        ("/x/{id", "close it: `/x/{id}`"),
+        (
+            "/x/id}",
+            "a parameter is a whole segment in braces: `/x/{id}`",
+        ),
+        (
+            "/x/{}",
+            "name it, e.g. `/x/{id}`; a response reads it as `{{path.id}}`",
+        ),
+        (
+            "/x/{1st}",
+            "use letters, digits and `_`, starting with a letter, e.g. `/x/{p1st}`",
+        ),
+    ] {
+        assert_eq!(check_template(bad).unwrap_err().1, help, "{bad}");
+    }
+}
