@@ -112,6 +112,7 @@ invalid! {
     version_as_a_string_says_so => "version-string.yaml",
     ports_as_a_list_shows_the_map_once => "ports-list.yaml",
     malformed_route_path_templates => "route-paths.yaml",
+    misspelled_files_suggest_the_close_one => "misspelled-files.yaml",
 }
 
 /// An extension method is legal HTTP, so it is a warning: shown with its
@@ -545,6 +546,7 @@ cases! {
         version_as_a_string_says_so,
         ports_as_a_list_shows_the_map_once,
         malformed_route_path_templates,
+        misspelled_files_suggest_the_close_one,
         unknown_methods_are_warnings_with_a_suggestion,
     ],
 }
