@@ -258,6 +258,22 @@ impl Globals {
     }
 }
 
+/// After `logs` and `calls`, `-f` means follow, so `logs -f sandbox.yaml`
+/// takes the manifest for an entry name: say so when the entry argument
+/// cannot be an entry and names a file or a YAML file name.
+pub(crate) fn follow_not_file(command: &str, follow: bool, entry: Option<&str>) -> Result<()> {
+    let Some(entry) = entry.filter(|_| follow) else {
+        return Ok(());
+    };
+    let yaml = entry.ends_with(".yaml") || entry.ends_with(".yml");
+    if manifest::is_valid_name(entry) || !(yaml || std::path::Path::new(entry).is_file()) {
+        return Ok(());
+    }
+    Err(crate::Error::Usage(format!(
+        "`{entry}` is not an entry: after `{command}`, `-f` means follow\n  help: name the manifest with `--file {entry}`"
+    )))
+}
+
 /// Warnings as `warning: FILE:L:C: message` lines, each with its help line.
 pub(crate) fn render_warnings(warnings: &[manifest::Problem]) -> String {
     warnings

@@ -67,6 +67,14 @@ pub fn validate(globals: &Globals, args: ValidateArgs) -> Result<()> {
             print_line(&json!({"valid": false, "file": file, "problems": problems}).to_string())?;
             Err(Error::Status(exit::USAGE))
         }
+        Err(Error::Manifest(ManifestError::Missing {
+            file: missing,
+            folder,
+        })) => {
+            let problem = json!({"file": missing, "line": null, "column": null, "message": manifest::missing_message(&missing, &folder), "help": manifest::MISSING_HELP});
+            print_line(&json!({"valid": false, "file": file, "problems": [problem]}).to_string())?;
+            Err(Error::Status(exit::USAGE))
+        }
         Err(Error::Manifest(error @ ManifestError::Read { .. })) => {
             let problem = json!({"file": file, "line": null, "column": null, "message": output::one_line(&error), "help": null});
             print_line(&json!({"valid": false, "file": file, "problems": [problem]}).to_string())?;

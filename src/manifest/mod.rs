@@ -119,8 +119,36 @@ pub enum ManifestError {
         file: PathBuf,
         cause: std::io::Error,
     },
+    /// There is no manifest where one was looked for.
+    #[error("{}\n  help: {}", missing_message(file, folder), MISSING_HELP)]
+    Missing {
+        /// The manifest's path as given.
+        file: PathBuf,
+        /// Its folder, absolute.
+        folder: PathBuf,
+    },
     #[error("{}", render_problems(problems))]
     Invalid { problems: Vec<Problem> },
+}
+
+/// How to get a manifest when there is none.
+pub const MISSING_HELP: &str =
+    "write one with `sandbox init`, or name another with `-f PATH` (or the SANDBOX_FILE variable)";
+
+/// `there is no `sandbox.yaml` in this folder (/abs)`.
+pub fn missing_message(file: &Path, folder: &Path) -> String {
+    let name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let here = file
+        .parent()
+        .is_none_or(|p| p.as_os_str().is_empty() || p == Path::new("."));
+    if here {
+        format!("there is no `{name}` in this folder ({})", folder.display())
+    } else {
+        format!("there is no `{name}` in {}", folder.display())
+    }
 }
 
 fn render_problems(problems: &[Problem]) -> String {
@@ -142,9 +170,18 @@ pub fn load(file: &Path) -> Result<Loaded, ManifestError> {
         file: file.to_path_buf(),
         cause,
     })?;
-    let text = bounds::read_manifest(&absolute).map_err(|cause| ManifestError::Read {
-        file: file.to_path_buf(),
-        cause,
+    let text = bounds::read_manifest(&absolute).map_err(|cause| {
+        if cause.kind() == std::io::ErrorKind::NotFound {
+            ManifestError::Missing {
+                file: file.to_path_buf(),
+                folder: absolute.parent().map(Path::to_path_buf).unwrap_or_default(),
+            }
+        } else {
+            ManifestError::Read {
+                file: file.to_path_buf(),
+                cause,
+            }
+        }
     })?;
     match text {
         Ok(text) => validate::load_text(file, &absolute, &text),

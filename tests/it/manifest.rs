@@ -190,7 +190,13 @@ fn valid_manifests_pass() {
 fn a_missing_manifest_exits_2() {
     let output = sandbox(&fixtures(), &["validate", "-f", "no-such-file.yaml"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(redacted(&output.stderr).contains("cannot read manifest no-such-file.yaml"));
+    let stderr = redacted(&output.stderr);
+    assert!(
+        stderr.contains(
+            "there is no `no-such-file.yaml` in this folder ([repo]/tests/fixtures/manifests)"
+        ),
+        "{stderr}"
+    );
 }
 
 fn json_output_lists_entries_or_problems() {
