@@ -196,11 +196,70 @@ pub fn load(file: &Path) -> Result<Loaded, ManifestError> {
     }
 }
 
+/// Where the starter's service comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StarterSource {
+    /// `build:` this folder (`.` or `./sub`), which has a Dockerfile.
+    Build(String),
+    /// A project (its marker file, e.g. `Cargo.toml`) with no Dockerfile
+    /// yet: `image:` until one is added.
+    Project(String),
+    /// Nothing to build: `image:`.
+    Image,
+}
+
 /// A commented starter manifest for a service called `name` (what
-/// `sandbox init` writes). It validates as written once `./app/Dockerfile`
-/// exists.
-pub fn starter(name: &str) -> String {
-    include_str!("starter.yaml").replace("{{name}}", name)
+/// `sandbox init` writes). It validates as written; comments are aligned in
+/// one column whatever the name's length.
+pub fn starter(name: &str, source: &StarterSource) -> String {
+    let lines = match source {
+        StarterSource::Build(context) => format!(
+            "  build: {context}  # a folder with a Dockerfile inside\n  # image: {{{{name}}}}:dev  # ... or an image already present locally"
+        ),
+        StarterSource::Project(marker) => format!(
+            "  # This folder has a {marker} but no Dockerfile: add one, then replace\n  # `image:` below with `build: .`.\n  image: {{{{name}}}}:dev  # until then: an image already present locally"
+        ),
+        StarterSource::Image => "  image: {{name}}:dev  # an image already present locally\n  # build: ./app  # ... or a folder with a Dockerfile inside".to_owned(),
+    };
+    let text = include_str!("starter.yaml")
+        .replace("{{source}}", &lines)
+        .replace("{{name}}", name);
+    align_comments(&text)
+}
+
+/// Puts every trailing comment (`code  # comment`) in one column: at least
+/// 32, else two past the longest code.
+fn align_comments(text: &str) -> String {
+    let split = |line: &str| -> Option<(usize, usize)> {
+        let start = line.len() - line.trim_start().len();
+        // A commented-out line may have its own comment: `  # key: x  # ...`.
+        let from = if line[start..].starts_with("# ") {
+            start + 2
+        } else {
+            start
+        };
+        let hash = from + line[from..].find("  # ")? + 2;
+        let code = line[..hash].trim_end();
+        (!code.trim().is_empty()).then_some((code.len(), hash))
+    };
+    let column = text
+        .lines()
+        .filter_map(split)
+        .map(|(code, _)| code + 2)
+        .max()
+        .unwrap_or(0)
+        .max(32);
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        match split(line) {
+            Some((code, hash)) => {
+                out.push_str(&format!("{:<column$}{}", &line[..code], &line[hash..]));
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// The sandbox name of a manifest that may not validate: its `name:` when

@@ -91,10 +91,82 @@ fn dash_f_after_logs_and_calls_means_follow_and_says_so() {
     );
 }
 
+/// `init` in a folder holding `files`: the manifest written, stderr; the
+/// manifest must validate as written, its trailing comments in one column.
+fn init_in(folder_name: &str, files: &[&str]) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join(folder_name);
+    for file in files {
+        let path = folder.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "FROM scratch\n").unwrap();
+    }
+    std::fs::create_dir_all(&folder).unwrap();
+    let output = sandbox(&folder, &["init"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let written = std::fs::read_to_string(folder.join("sandbox.yaml")).unwrap();
+    let validated = sandbox(&folder, &["validate"]);
+    assert_eq!(
+        validated.status.code(),
+        Some(0),
+        "{files:?}:\n{written}\n{}",
+        stderr(&validated)
+    );
+    let columns: std::collections::BTreeSet<usize> = written
+        .lines()
+        .filter_map(|l| {
+            let start = l.len() - l.trim_start().len();
+            let from = if l[start..].starts_with("# ") {
+                start + 2
+            } else {
+                start
+            };
+            l[from..].find("  # ").map(|i| from + i + 2)
+        })
+        .collect();
+    assert_eq!(columns.len(), 1, "comments not aligned:\n{written}");
+    (written, stderr(&output))
+}
+
+fn init_writes_a_manifest_that_validates_in_every_kind_of_folder() {
+    let (written, said) = init_in("shop", &["Dockerfile", "Cargo.toml"]);
+    assert!(written.contains("\n  build: .  "), "{written}");
+    assert!(said.contains("built from ."), "{said}");
+
+    let (written, _) = init_in("shop", &["api/Dockerfile"]);
+    assert!(written.contains("\n  build: ./api  "), "{written}");
+
+    for marker in ["Cargo.toml", "go.mod", "package.json", "pyproject.toml"] {
+        let (written, said) = init_in("shop", &[marker]);
+        assert!(
+            written.contains(&format!("has a {marker} but no Dockerfile")),
+            "{written}"
+        );
+        assert!(written.contains("\n  image: shop:dev  "), "{written}");
+        assert!(
+            said.contains(&format!(
+                "this folder has a {marker} but no Dockerfile: add one"
+            )),
+            "{said}"
+        );
+    }
+
+    let (written, said) = init_in("shop", &[]);
+    assert!(written.contains("\n  image: shop:dev  "), "{written}");
+    assert!(said.contains("set `image:`"), "{said}");
+
+    // A long name pushes every comment out, all to one column (checked in
+    // `init_in`).
+    let long = "a-service-with-a-name-of-forty-chars-xyz";
+    let (written, _) = init_in(long, &[]);
+    assert!(written.contains(&format!("  name: {long}  ")), "{written}");
+}
+
 cases! {
     docker: [],
     plain: [
         no_manifest_names_the_folder_and_how_to_get_one,
         dash_f_after_logs_and_calls_means_follow_and_says_so,
+        init_writes_a_manifest_that_validates_in_every_kind_of_folder,
     ],
 }
