@@ -104,6 +104,7 @@ pub(crate) async fn fetch(
 }
 
 pub async fn run(globals: &Globals, args: CallsArgs) -> Result<()> {
+    super::follow_not_file("calls", args.follow, args.dependency.as_deref())?;
     let sandbox = globals.sandbox_name()?;
     let engine = super::connect().await?;
     let found = super::find_running(&engine, &sandbox).await?;

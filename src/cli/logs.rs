@@ -29,6 +29,7 @@ pub async fn run(globals: &Globals, args: LogsArgs) -> Result<()> {
     // Ctrl-C or SIGTERM ends the command; listening from the start keeps a
     // signal that comes early from killing the process mid-line.
     let mut interrupted = globals.interrupted();
+    super::follow_not_file("logs", args.follow, args.entry.as_deref())?;
     let sandbox = globals.sandbox_name()?;
     let engine = super::connect().await?;
     let found = super::find_running(&engine, &sandbox).await?;

@@ -206,8 +206,20 @@ impl Globals {
             .unwrap_or_else(|| PathBuf::from(manifest::DEFAULT_FILE))
     }
 
-    /// Loads and validates the manifest, applying `--name`.
+    /// Loads and validates the manifest, applying `--name`; its warnings
+    /// go to stderr (once per process, however often it is loaded).
     pub fn load(&self) -> Result<Loaded> {
+        let loaded = self.load_quietly()?;
+        static SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if !loaded.warnings.is_empty() && !SHOWN.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            crate::output::eprintln(&render_warnings(&loaded.warnings));
+        }
+        Ok(loaded)
+    }
+
+    /// [`Globals::load`] without printing the warnings (for a caller that
+    /// shows them otherwise, as `validate --json` does).
+    pub fn load_quietly(&self) -> Result<Loaded> {
         let mut loaded = manifest::load(&self.manifest_path())?;
         if let Some(name) = &self.name {
             if !manifest::is_valid_name(name) {
@@ -244,6 +256,31 @@ impl Globals {
             Err(other) => Err(other),
         }
     }
+}
+
+/// After `logs` and `calls`, `-f` means follow, so `logs -f sandbox.yaml`
+/// takes the manifest for an entry name: say so when the entry argument
+/// cannot be an entry and names a file or a YAML file name.
+pub(crate) fn follow_not_file(command: &str, follow: bool, entry: Option<&str>) -> Result<()> {
+    let Some(entry) = entry.filter(|_| follow) else {
+        return Ok(());
+    };
+    let yaml = entry.ends_with(".yaml") || entry.ends_with(".yml");
+    if manifest::is_valid_name(entry) || !(yaml || std::path::Path::new(entry).is_file()) {
+        return Ok(());
+    }
+    Err(crate::Error::Usage(format!(
+        "`{entry}` is not an entry: after `{command}`, `-f` means follow\n  help: name the manifest with `--file {entry}`"
+    )))
+}
+
+/// Warnings as `warning: FILE:L:C: message` lines, each with its help line.
+pub(crate) fn render_warnings(warnings: &[manifest::Problem]) -> String {
+    warnings
+        .iter()
+        .map(|w| format!("warning: {w}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Connects to the engine (one line naming the socket when it can't).

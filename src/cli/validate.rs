@@ -1,7 +1,9 @@
 //! `sandbox validate`, `sandbox schema` and `sandbox init`.
 //!
 //! `validate --json` prints one document on stdout:
-//! `{"valid": true, "file", "sandbox", "entries": [{"name", "role", "kind"}]}`,
+//! `{"valid": true, "file", "sandbox", "entries": [{"name", "role", "kind"}],
+//! "warnings": [PROBLEM]}` (a warning is legal but likely a mistake, e.g. an
+//! unknown HTTP method; shaped as a problem),
 //! or `{"valid": false, "file", "problems": [{"file", "line", "column",
 //! "message", "help"}]}` (line, column and help may be null) and exits 2.
 
@@ -12,7 +14,7 @@ use serde_json::json;
 
 use super::Globals;
 use crate::error::exit;
-use crate::manifest::{self, Loaded, ManifestError, Problem};
+use crate::manifest::{self, Loaded, ManifestError, Problem, StarterSource};
 use crate::output::{self, println as print_line};
 use crate::{Error, Result};
 
@@ -48,20 +50,29 @@ pub fn validate(globals: &Globals, args: ValidateArgs) -> Result<()> {
         ))?;
         return Ok(());
     }
-    match globals.load() {
+    match globals.load_quietly() {
         Ok(loaded) => {
+            let warnings: Vec<_> = loaded.warnings.iter().map(problem_json).collect();
             let entries: Vec<_> = entries(&loaded)
                 .into_iter()
                 .map(|(name, role, kind)| json!({"name": name, "role": role, "kind": kind}))
                 .collect();
             print_line(
-                &json!({"valid": true, "file": file, "sandbox": loaded.name, "entries": entries})
+                &json!({"valid": true, "file": file, "sandbox": loaded.name, "entries": entries, "warnings": warnings})
                     .to_string(),
             )
         }
         Err(Error::Manifest(ManifestError::Invalid { problems })) => {
             let problems: Vec<_> = problems.iter().map(problem_json).collect();
             print_line(&json!({"valid": false, "file": file, "problems": problems}).to_string())?;
+            Err(Error::Status(exit::USAGE))
+        }
+        Err(Error::Manifest(ManifestError::Missing {
+            file: missing,
+            folder,
+        })) => {
+            let problem = json!({"file": missing, "line": null, "column": null, "message": manifest::missing_message(&missing, &folder), "help": manifest::MISSING_HELP});
+            print_line(&json!({"valid": false, "file": file, "problems": [problem]}).to_string())?;
             Err(Error::Status(exit::USAGE))
         }
         Err(Error::Manifest(error @ ManifestError::Read { .. })) => {
@@ -146,11 +157,51 @@ pub fn init(globals: &Globals, args: InitArgs) -> Result<()> {
         .and_then(|t| t.parent().map(Path::to_path_buf))
         .unwrap_or_default();
     let name = starter_name(&folder);
-    std::fs::write(&target, manifest::starter(&name))
+    let source = starter_source(&folder);
+    std::fs::write(&target, manifest::starter(&name, &source))
         .map_err(|error| Error::io(format!("cannot write {}", target.display()), error))?;
-    output::eprintln(&format!(
-        "wrote {}; put a Dockerfile in ./app (or switch to `image:`), then run `sandbox validate`",
-        target.display()
-    ));
+    let next = match &source {
+        StarterSource::Build(context) => format!(
+            "the service `{name}` is built from {context}; run `sandbox validate`, then `sandbox up`"
+        ),
+        StarterSource::Project(marker) => format!(
+            "this folder has a {marker} but no Dockerfile: add one, then replace `image:` with `build: .` (until then it uses the image `{name}:dev`)"
+        ),
+        StarterSource::Image => format!(
+            "set `image:` to your service's image (now `{name}:dev`), or `build:` a folder with a Dockerfile; then run `sandbox up`"
+        ),
+    };
+    output::eprintln(&format!("wrote {}; {next}", target.display()));
     Ok(())
+}
+
+/// What the starter builds or runs, from what the folder holds: its
+/// Dockerfile, else a subfolder's, else a project with no Dockerfile yet,
+/// else nothing.
+fn starter_source(folder: &Path) -> StarterSource {
+    if folder.join("Dockerfile").is_file() {
+        return StarterSource::Build(".".into());
+    }
+    let mut subfolders: Vec<String> = std::fs::read_dir(folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("Dockerfile").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| {
+            !n.starts_with('.')
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        })
+        .collect();
+    subfolders.sort();
+    if let Some(sub) = subfolders.first() {
+        return StarterSource::Build(format!("./{sub}"));
+    }
+    ["Cargo.toml", "go.mod", "package.json", "pyproject.toml"]
+        .into_iter()
+        .find(|marker| folder.join(marker).is_file())
+        .map_or(StarterSource::Image, |marker| {
+            StarterSource::Project(marker.into())
+        })
 }

@@ -53,6 +53,9 @@ pub struct Loaded {
     /// absolute with every symbolic link resolved; each is inside the
     /// manifest's folder. Read them through [`Loaded::path`].
     pub paths: IndexMap<String, PathBuf>,
+    /// What is legal but likely a mistake (an unknown HTTP method): shown
+    /// as `warning: FILE:L:C: ...` by every command, never fatal.
+    pub warnings: Vec<Problem>,
 }
 
 impl Loaded {
@@ -116,8 +119,36 @@ pub enum ManifestError {
         file: PathBuf,
         cause: std::io::Error,
     },
+    /// There is no manifest where one was looked for.
+    #[error("{}\n  help: {}", missing_message(file, folder), MISSING_HELP)]
+    Missing {
+        /// The manifest's path as given.
+        file: PathBuf,
+        /// Its folder, absolute.
+        folder: PathBuf,
+    },
     #[error("{}", render_problems(problems))]
     Invalid { problems: Vec<Problem> },
+}
+
+/// How to get a manifest when there is none.
+pub const MISSING_HELP: &str =
+    "write one with `sandbox init`, or name another with `-f PATH` (or the SANDBOX_FILE variable)";
+
+/// `there is no `sandbox.yaml` in this folder (/abs)`.
+pub fn missing_message(file: &Path, folder: &Path) -> String {
+    let name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let here = file
+        .parent()
+        .is_none_or(|p| p.as_os_str().is_empty() || p == Path::new("."));
+    if here {
+        format!("there is no `{name}` in this folder ({})", folder.display())
+    } else {
+        format!("there is no `{name}` in {}", folder.display())
+    }
 }
 
 fn render_problems(problems: &[Problem]) -> String {
@@ -139,9 +170,18 @@ pub fn load(file: &Path) -> Result<Loaded, ManifestError> {
         file: file.to_path_buf(),
         cause,
     })?;
-    let text = bounds::read_manifest(&absolute).map_err(|cause| ManifestError::Read {
-        file: file.to_path_buf(),
-        cause,
+    let text = bounds::read_manifest(&absolute).map_err(|cause| {
+        if cause.kind() == std::io::ErrorKind::NotFound {
+            ManifestError::Missing {
+                file: file.to_path_buf(),
+                folder: absolute.parent().map(Path::to_path_buf).unwrap_or_default(),
+            }
+        } else {
+            ManifestError::Read {
+                file: file.to_path_buf(),
+                cause,
+            }
+        }
     })?;
     match text {
         Ok(text) => validate::load_text(file, &absolute, &text),
@@ -156,11 +196,70 @@ pub fn load(file: &Path) -> Result<Loaded, ManifestError> {
     }
 }
 
+/// Where the starter's service comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StarterSource {
+    /// `build:` this folder (`.` or `./sub`), which has a Dockerfile.
+    Build(String),
+    /// A project (its marker file, e.g. `Cargo.toml`) with no Dockerfile
+    /// yet: `image:` until one is added.
+    Project(String),
+    /// Nothing to build: `image:`.
+    Image,
+}
+
 /// A commented starter manifest for a service called `name` (what
-/// `sandbox init` writes). It validates as written once `./app/Dockerfile`
-/// exists.
-pub fn starter(name: &str) -> String {
-    include_str!("starter.yaml").replace("{{name}}", name)
+/// `sandbox init` writes). It validates as written; comments are aligned in
+/// one column whatever the name's length.
+pub fn starter(name: &str, source: &StarterSource) -> String {
+    let lines = match source {
+        StarterSource::Build(context) => format!(
+            "  build: {context}  # a folder with a Dockerfile inside\n  # image: {{{{name}}}}:dev  # ... or an image already present locally"
+        ),
+        StarterSource::Project(marker) => format!(
+            "  # This folder has a {marker} but no Dockerfile: add one, then replace\n  # `image:` below with `build: .`.\n  image: {{{{name}}}}:dev  # until then: an image already present locally"
+        ),
+        StarterSource::Image => "  image: {{name}}:dev  # an image already present locally\n  # build: ./app  # ... or a folder with a Dockerfile inside".to_owned(),
+    };
+    let text = include_str!("starter.yaml")
+        .replace("{{source}}", &lines)
+        .replace("{{name}}", name);
+    align_comments(&text)
+}
+
+/// Puts every trailing comment (`code  # comment`) in one column: at least
+/// 32, else two past the longest code.
+fn align_comments(text: &str) -> String {
+    let split = |line: &str| -> Option<(usize, usize)> {
+        let start = line.len() - line.trim_start().len();
+        // A commented-out line may have its own comment: `  # key: x  # ...`.
+        let from = if line[start..].starts_with("# ") {
+            start + 2
+        } else {
+            start
+        };
+        let hash = from + line[from..].find("  # ")? + 2;
+        let code = line[..hash].trim_end();
+        (!code.trim().is_empty()).then_some((code.len(), hash))
+    };
+    let column = text
+        .lines()
+        .filter_map(split)
+        .map(|(code, _)| code + 2)
+        .max()
+        .unwrap_or(0)
+        .max(32);
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        match split(line) {
+            Some((code, hash)) => {
+                out.push_str(&format!("{:<column$}{}", &line[..code], &line[hash..]));
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// The sandbox name of a manifest that may not validate: its `name:` when

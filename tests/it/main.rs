@@ -44,6 +44,7 @@ mod common;
 
 mod agent;
 mod faults;
+mod first_hour;
 mod fuzz;
 mod manifest;
 mod output;
@@ -61,6 +62,7 @@ fn main() -> ExitCode {
     let cases: Vec<Case> = [
         agent::cases(),
         faults::cases(),
+        first_hour::cases(),
         fuzz::cases(),
         manifest::cases(),
         output::cases(),

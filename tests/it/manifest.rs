@@ -109,6 +109,60 @@ invalid! {
     env_names => "env-names.yaml",
     alias_bomb_is_refused_at_the_alias_that_crosses_the_bound => "alias-bomb.yaml",
     record_targets_that_cannot_be_written => "record-to.yaml",
+    version_as_a_string_says_so => "version-string.yaml",
+    ports_as_a_list_shows_the_map_once => "ports-list.yaml",
+    malformed_route_path_templates => "route-paths.yaml",
+    misspelled_files_suggest_the_close_one => "misspelled-files.yaml",
+}
+
+/// An extension method is legal HTTP, so it is a warning: shown with its
+/// place and the close standard method by `validate` (text and JSON) and by
+/// every command that loads the manifest; the exit code is unchanged.
+fn unknown_methods_are_warnings_with_a_suggestion() {
+    let output = sandbox(&fixtures(), &["validate", "-f", "route-methods.yaml"]);
+    let stderr = redacted(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: route-methods.yaml:9:28: `dependencies.payments.stub.routes[0].match.method` is `GTE`, which is not a standard HTTP method\n  help: did you mean `GET`?\n"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("route-methods.yaml:11:28: "), "{stderr}");
+    assert!(!stderr.contains(":13:"), "lowercase `get` is GET: {stderr}");
+    assert_eq!(stderr.matches("warning: ").count(), 2, "{stderr}");
+
+    let output = sandbox(
+        &fixtures(),
+        &["validate", "--json", "-f", "route-methods.yaml"],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    assert!(output.stderr.is_empty(), "{}", redacted(&output.stderr));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(document["valid"], true);
+    let warnings = document["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2);
+    assert_eq!(warnings[0]["line"], 9);
+    assert_eq!(warnings[0]["column"], 28);
+    assert_eq!(warnings[0]["help"], "did you mean `GET`?");
+    let output = sandbox(&fixtures(), &["validate", "--json", "-f", "valid.yaml"]);
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(document["warnings"], serde_json::json!([]));
+
+    // Any command that loads the manifest shows them (here `down`, which
+    // then fails to reach an engine).
+    let output = limit_memory(
+        Command::new(env!("CARGO_BIN_EXE_sandbox"))
+            .current_dir(fixtures())
+            .args(["down", "-f", "route-methods.yaml"])
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .env_remove("SANDBOX_FILE"),
+    )
+    .output()
+    .unwrap();
+    let stderr = redacted(&output.stderr);
+    assert!(
+        stderr.starts_with("warning: route-methods.yaml:9:28: "),
+        "{stderr}"
+    );
 }
 
 fn valid_manifests_pass() {
@@ -136,7 +190,13 @@ fn valid_manifests_pass() {
 fn a_missing_manifest_exits_2() {
     let output = sandbox(&fixtures(), &["validate", "-f", "no-such-file.yaml"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(redacted(&output.stderr).contains("cannot read manifest no-such-file.yaml"));
+    let stderr = redacted(&output.stderr);
+    assert!(
+        stderr.contains(
+            "there is no `no-such-file.yaml` in this folder ([repo]/tests/fixtures/manifests)"
+        ),
+        "{stderr}"
+    );
 }
 
 fn json_output_lists_entries_or_problems() {
@@ -187,12 +247,7 @@ fn init_writes_a_starter_that_validates() {
     let written = std::fs::read_to_string(dir.path().join("sandbox.yaml")).unwrap();
     assert!(written.contains("version: 1"));
 
-    // As written it only lacks the build folder it points at.
-    let output = sandbox(dir.path(), &["validate"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("build context `./app`"));
-    std::fs::create_dir(dir.path().join("app")).unwrap();
-    std::fs::write(dir.path().join("app/Dockerfile"), "FROM scratch\n").unwrap();
+    // It validates as written (every kind of folder: first_hour).
     let output = sandbox(dir.path(), &["validate"]);
     assert_eq!(
         output.status.code(),
@@ -489,5 +544,10 @@ cases! {
         env_names,
         alias_bomb_is_refused_at_the_alias_that_crosses_the_bound,
         record_targets_that_cannot_be_written,
+        version_as_a_string_says_so,
+        ports_as_a_list_shows_the_map_once,
+        malformed_route_path_templates,
+        misspelled_files_suggest_the_close_one,
+        unknown_methods_are_warnings_with_a_suggestion,
     ],
 }

@@ -47,7 +47,7 @@ impl Checker {
                 Some(e) => {
                     let there = format!("{here}.match");
                     if let Some(m) = self.map(&there, &e.value, Some(keys::ROUTE_MATCH)) {
-                        self.request_fields(&there, m);
+                        self.request_fields(&there, m, true);
                     }
                 }
             }

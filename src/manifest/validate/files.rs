@@ -185,11 +185,11 @@ impl Checker {
                 }
             },
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                self.report(
-                    at,
-                    format!("{what} `{file}` does not exist"),
-                    Some("paths are relative to the manifest's folder".into()),
-                );
+                let help = match close_file(&full, file) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => "paths are relative to the manifest's folder".into(),
+                };
+                self.report(at, format!("{what} `{file}` does not exist"), Some(help));
                 None
             }
             Err(error) => {
@@ -198,4 +198,30 @@ impl Checker {
             }
         }
     }
+}
+
+/// A file beside the missing `full` whose name is close to its name, as
+/// `written` would name it: `recordings/inventory.yaml` for
+/// `recordings/inventroy.yaml`.
+fn close_file(full: &Path, written: &str) -> Option<String> {
+    let name = full.file_name()?.to_str()?;
+    let names: Vec<String> = std::fs::read_dir(full.parent()?)
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    // Tighter than key suggestions: file names share much (`.yaml`).
+    let limit = if name.len() >= 8 { 2 } else { 1 };
+    let close = names
+        .iter()
+        .map(|n| (strsim::damerau_levenshtein(name, n), n))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, n)| n)?;
+    let folder = written.rsplit_once('/').map(|(folder, _)| folder);
+    Some(match folder {
+        Some(folder) => format!("{folder}/{close}"),
+        None => close.to_owned(),
+    })
 }

@@ -99,6 +99,7 @@ pub(super) fn load_text(
         recordings: checker.recordings,
         openapi: checker.openapi,
         paths: checker.resolved,
+        warnings: checker.warnings,
     })
 }
 
@@ -180,6 +181,8 @@ struct Checker {
     /// The manifest's folder, absolute.
     dir: PathBuf,
     problems: Vec<Problem>,
+    /// What is legal but likely a mistake (e.g. an unknown HTTP method).
+    warnings: Vec<Problem>,
     file_routes: IndexMap<String, Vec<Route>>,
     recordings: IndexMap<String, Recording>,
     openapi: IndexMap<String, serde_json::Value>,
@@ -193,6 +196,9 @@ struct EntryInfo {
     label: String,
     /// The declared port names (none for agent-served kinds).
     ports: Vec<String>,
+    /// `ports` is there but not a map: already reported, so nothing that
+    /// names a port reports again.
+    ports_broken: bool,
     /// The kind, when exactly one is given.
     kind: Option<Kind>,
 }
@@ -204,6 +210,7 @@ impl Checker {
             shown_dir: shown.parent().map(Path::to_path_buf).unwrap_or_default(),
             dir: dir.to_path_buf(),
             problems: Vec::new(),
+            warnings: Vec::new(),
             file_routes: IndexMap::new(),
             recordings: IndexMap::new(),
             openapi: IndexMap::new(),
@@ -232,6 +239,16 @@ impl Checker {
 
     fn report(&mut self, at: At, message: impl Into<String>, help: Option<String>) {
         self.problems.push(Problem {
+            file: self.file.clone(),
+            at: Some(at),
+            message: message.into(),
+            help,
+        });
+    }
+
+    /// Something legal that is likely a mistake: shown, never fatal.
+    fn warn(&mut self, at: At, message: impl Into<String>, help: Option<String>) {
+        self.warnings.push(Problem {
             file: self.file.clone(),
             at: Some(at),
             message: message.into(),

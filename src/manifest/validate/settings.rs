@@ -114,6 +114,9 @@ impl Checker {
 
     /// Whether the entry has ports; reports at `entry` when it has none.
     pub(super) fn needs_ports(&mut self, entry: &Entry, info: &EntryInfo, what: &str) -> bool {
+        if info.ports_broken {
+            return false;
+        }
         if info.ports.is_empty() {
             self.report(
                 entry.key_at,
@@ -129,7 +132,7 @@ impl Checker {
     }
 
     pub(super) fn port_name(&mut self, path: &str, node: &Node, port: &str, info: &EntryInfo) {
-        if info.ports.iter().any(|p| p == port) {
+        if info.ports_broken || info.ports.iter().any(|p| p == port) {
             return;
         }
         let declared: Vec<&str> = info.ports.iter().map(String::as_str).collect();
@@ -211,7 +214,7 @@ impl Checker {
         let Some(fields) = self.map(path, node, Some(keys::CHECK_REQUEST)) else {
             return;
         };
-        self.request_fields(path, fields);
+        self.request_fields(path, fields, false);
         if let Some(e) = field(fields, "port") {
             if let Some(port) = self.string(&format!("{path}.port"), &e.value) {
                 let port = port.to_owned();
@@ -231,6 +234,7 @@ impl Checker {
         } else if !info.kind.is_some_and(Kind::is_agent)
             && info.kind.is_some()
             && info.ports.is_empty()
+            && !info.ports_broken
         {
             self.report(
                 node.at,
@@ -245,32 +249,56 @@ impl Checker {
 
     /// `method`, `path`, `headers`, `json`, `body` of a check request or a
     /// route match.
-    pub(super) fn request_fields(&mut self, path: &str, fields: &[Entry]) {
+    /// In a route match (`route`), `path` is a template: `{name}` segments
+    /// capture.
+    pub(super) fn request_fields(&mut self, path: &str, fields: &[Entry], route: bool) {
         for e in fields {
             let here = format!("{path}.{}", e.key);
             match e.key.as_str() {
                 "method" => {
-                    if let Some(method) = self.string(&here, &e.value)
-                        && (method.is_empty() || !method.chars().all(|c| c.is_ascii_alphabetic()))
-                    {
-                        self.report(
-                            e.value.at,
-                            format!(
-                                "`{here}` is `{method}`; expected an HTTP method such as `GET`"
-                            ),
-                            None,
-                        );
+                    if let Some(method) = self.string(&here, &e.value) {
+                        if method.is_empty() || !method.chars().all(|c| c.is_ascii_alphabetic()) {
+                            self.report(
+                                e.value.at,
+                                format!(
+                                    "`{here}` is `{method}`; expected an HTTP method such as `GET`"
+                                ),
+                                None,
+                            );
+                        } else if !STANDARD_METHODS.contains(&method.to_ascii_uppercase().as_str())
+                        {
+                            let help = match close_method(method) {
+                                Some(close) => format!("did you mean `{close}`?"),
+                                None => format!(
+                                    "the standard methods are {}; an extension method is sent as written",
+                                    STANDARD_METHODS.join(", ")
+                                ),
+                            };
+                            self.warn(
+                                e.value.at,
+                                format!(
+                                    "`{here}` is `{method}`, which is not a standard HTTP method"
+                                ),
+                                Some(help),
+                            );
+                        }
                     }
                 }
                 "path" => {
-                    if let Some(text) = self.string(&here, &e.value)
-                        && !text.starts_with('/')
-                    {
-                        self.report(
-                            e.value.at,
-                            format!("`{here}` must start with `/`, found `{text}`"),
-                            Some(format!("write `/{text}`")),
-                        );
+                    if let Some(text) = self.string(&here, &e.value) {
+                        if !text.starts_with('/') {
+                            self.report(
+                                e.value.at,
+                                format!("`{here}` must start with `/`, found `{text}`"),
+                                Some(format!("write `/{text}`")),
+                            );
+                        } else if route && let Err((message, help)) = check_template(text) {
+                            self.report(
+                                e.value.at,
+                                format!("`{here}` is `{text}`: {message}"),
+                                Some(help),
+                            );
+                        }
                     }
                 }
                 "headers" | "query" => self.text_map(&here, &e.value),
@@ -443,4 +471,101 @@ pub(super) fn json_kind(value: &serde_json::Value) -> &'static str {
         serde_json::Value::Array(_) => "a list",
         serde_json::Value::Object(_) => "a map",
     }
+}
+
+/// The methods of RFC 9110 and PATCH (RFC 5789).
+const STANDARD_METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
+/// The standard method `method` is probably a typo of: one edit away (two
+/// for the longer names).
+fn close_method(method: &str) -> Option<&'static str> {
+    let upper = method.to_ascii_uppercase();
+    STANDARD_METHODS
+        .iter()
+        .map(|m| (strsim::damerau_levenshtein(&upper, m), *m))
+        .filter(|(distance, m)| *distance <= if m.len() >= 6 { 2 } else { 1 })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, m)| m)
+}
+
+/// Checks a route's path template: each `{name}` is a whole segment and
+/// `name` an identifier; every other segment has no braces.
+pub(super) fn check_template(path: &str) -> Result<(), (String, String)> {
+    let segments: Vec<&str> = path.split('/').collect();
+    // The path with segment `i` replaced by `{name}`.
+    let fixed = |i: usize, name: &str| {
+        let mut fixed: Vec<String> = segments.iter().map(|s| (*s).to_owned()).collect();
+        fixed[i] = format!("{{{name}}}");
+        fixed.join("/")
+    };
+    for (i, segment) in segments.iter().copied().enumerate() {
+        if !segment.contains(['{', '}']) {
+            continue;
+        }
+        let Some(inner) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) else {
+            let opens = segment.matches('{').count();
+            let closes = segment.matches('}').count();
+            let name: String = segment
+                .split(['{', '}'])
+                .find(|part| !part.is_empty() && segment.contains(&format!("{{{part}")))
+                .unwrap_or(segment)
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let name = if name.is_empty() { "id".into() } else { name };
+            let example = fixed(i, &name);
+            return Err(if opens > closes {
+                (
+                    format!("`{segment}` opens a `{{` it never closes"),
+                    format!("close it: `{example}`"),
+                )
+            } else if closes > opens {
+                (
+                    format!("`{segment}` closes a `}}` it never opened"),
+                    format!("a parameter is a whole segment in braces: `{example}`"),
+                )
+            } else {
+                (
+                    format!("`{segment}` has a parameter that is not a whole segment"),
+                    format!(
+                        "a parameter matches a whole segment, e.g. `{example}`; part of a segment cannot be matched"
+                    ),
+                )
+            });
+        };
+        let name = inner.trim();
+        if name.is_empty() {
+            return Err((
+                "`{}` is a parameter with no name".into(),
+                format!(
+                    "name it, e.g. `{}`; a response reads it as `{{{{path.id}}}}`",
+                    fixed(i, "id")
+                ),
+            ));
+        }
+        let mut chars = name.chars();
+        let identifier = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !identifier {
+            let fixed_name: String = name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            let fixed_name = if fixed_name.starts_with(|c: char| c.is_ascii_digit()) {
+                format!("p{fixed_name}")
+            } else {
+                fixed_name
+            };
+            return Err((
+                format!("`{name}` is not a parameter name"),
+                format!(
+                    "use letters, digits and `_`, starting with a letter, e.g. `{}`",
+                    fixed(i, &fixed_name)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

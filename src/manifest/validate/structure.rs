@@ -26,6 +26,11 @@ impl Checker {
             ),
             Some(entry) => match entry.value.scalar() {
                 Some(Scalar::Int(1)) => {}
+                Some(Scalar::Str(text)) if text.trim() == "1" => self.report(
+                    entry.value.at,
+                    format!("`version` is the string \"{text}\"; it must be the number 1"),
+                    Some("write `version: 1` without quotes".into()),
+                ),
                 _ => self.report(
                     entry.value.at,
                     format!(
@@ -236,9 +241,17 @@ impl Checker {
 
         // Ports first: health and checks refer to them.
         let mut ports = Vec::new();
+        let mut ports_broken = false;
         if let Some(e) = field(fields, "ports") {
             let here = format!("{path}.ports");
-            if let Some(entries) = self.map(&here, &e.value, None) {
+            if e.value.entries().is_none() {
+                ports_broken = true;
+                self.report(
+                    e.value.at,
+                    format!("`{here}` must be a map, found {}", e.value.describe()),
+                    Some(ports_help(&e.value)),
+                );
+            } else if let Some(entries) = self.map(&here, &e.value, None) {
                 for port in entries {
                     if port.key.is_empty() {
                         self.report(
@@ -255,6 +268,7 @@ impl Checker {
         let info = EntryInfo {
             label,
             ports: if agent { Vec::new() } else { ports },
+            ports_broken,
             kind,
         };
         if let Some(e) = field(fields, "health")
@@ -377,4 +391,21 @@ pub(super) fn kind_of(key: &str) -> Kind {
         "build" => Kind::Build,
         _ => Kind::Image,
     }
+}
+
+/// How to write `ports` as the map it must be, from what was written: a
+/// number or a list of numbers becomes `{ http: N }` (more names to add).
+fn ports_help(node: &Node) -> String {
+    let number = |n: &Node| match n.scalar() {
+        Some(Scalar::Int(port)) => Some(port.to_string()),
+        _ => None,
+    };
+    let first = match &node.value {
+        Value::Seq(items) => items.first().and_then(number),
+        _ => number(node),
+    };
+    let example = format!("ports: {{ http: {} }}", first.as_deref().unwrap_or("8080"));
+    format!(
+        "`ports` names each port: write `{example}` (name -> port inside the container); health checks and checks refer to the name"
+    )
 }

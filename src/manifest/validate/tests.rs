@@ -62,8 +62,12 @@ fn version_must_be_one() {
     let (message, help) = only("service:\n  name: orders\n  image: x\n");
     assert_eq!(message, "1:1: the manifest has no `version`");
     assert_eq!(help.as_deref(), Some("write `version: 1` at the top"));
-    let (message, _) = only("version: '1'\nservice:\n  name: orders\n  image: x\n");
-    assert_eq!(message, "1:10: version `1` is not supported");
+    let (message, help) = only("version: '1'\nservice:\n  name: orders\n  image: x\n");
+    assert_eq!(
+        message,
+        "1:10: `version` is the string \"1\"; it must be the number 1"
+    );
+    assert_eq!(help.as_deref(), Some("write `version: 1` without quotes"));
 }
 
 #[test]
@@ -479,4 +483,29 @@ fn named_files_are_shown_beside_the_manifest() {
         panic!("a torn stub file is a problem");
     };
     assert_eq!(problems[0].file, Path::new("some/where/stubs/s.yaml"));
+}
+
+#[test]
+fn route_templates_take_whole_segment_identifiers() {
+    use super::settings::check_template;
+    for good in ["/", "/x/{id}", "/x/{ id }/{_v2}/y", "/a//b"] {
+        assert_eq!(check_template(good), Ok(()), "{good}");
+    }
+    for (bad, help) in [
+        ("/x/{id", "close it: `/x/{id}`"),
+        (
+            "/x/id}",
+            "a parameter is a whole segment in braces: `/x/{id}`",
+        ),
+        (
+            "/x/{}",
+            "name it, e.g. `/x/{id}`; a response reads it as `{{path.id}}`",
+        ),
+        (
+            "/x/{1st}",
+            "use letters, digits and `_`, starting with a letter, e.g. `/x/{p1st}`",
+        ),
+    ] {
+        assert_eq!(check_template(bad).unwrap_err().1, help, "{bad}");
+    }
 }
