@@ -132,25 +132,26 @@ fn a_closed_or_full_stderr_does_not_crash_a_command() {
     assert!(dir.path().join("sandbox.yaml").exists());
 }
 
-fn a_missing_manifest_names_its_cause_once() {
-    let out = bin(&["-f", "no-such-file.yaml", "validate"])
-        .output()
-        .unwrap();
+fn a_manifest_that_cannot_be_read_names_its_cause_once() {
+    // A folder where the manifest should be: reading it fails.
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().to_str().unwrap().to_owned();
+    let out = bin(&["-f", &folder, "validate"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("cannot read manifest no-such-file.yaml"),
+        err.contains(&format!("cannot read manifest {folder}")),
         "{err}"
     );
-    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    assert_eq!(err.matches("Is a directory").count(), 1, "{err}");
     // `validate --json` keeps the cause in its one-line message.
-    let out = bin(&["-f", "no-such-file.yaml", "validate", "--json"])
+    let out = bin(&["-f", &folder, "validate", "--json"])
         .output()
         .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let message = doc["problems"][0]["message"].as_str().unwrap();
     assert!(
-        message.starts_with("cannot read manifest no-such-file.yaml: No such file"),
+        message.starts_with(&format!("cannot read manifest {folder}: Is a directory")),
         "{message}"
     );
 }
@@ -323,7 +324,7 @@ cases! {
         schema_and_completions_end_quietly_on_a_closed_stdout,
         a_full_stdout_is_one_error_line_and_exit_1,
         a_closed_or_full_stderr_does_not_crash_a_command,
-        a_missing_manifest_names_its_cause_once,
+        a_manifest_that_cannot_be_read_names_its_cause_once,
         a_file_that_cannot_be_written_names_its_cause_once,
     ],
 }
