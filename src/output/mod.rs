@@ -90,6 +90,12 @@ pub fn status_table(doc: &StatusDoc) -> String {
         .collect();
     let mut text = table(&["NAME", "ROLE", "KIND", "STATE", "HEALTH", "URL"], &rows);
     for entry in &doc.entries {
+        if let Some(address) = &entry.debug {
+            text.push_str(&format!(
+                "{}: debug mode, debugger port {address}\n",
+                entry.name
+            ));
+        }
         for (what, value) in [("limits", &entry.limits), ("faults", &entry.faults)] {
             if let Some(serde_json::Value::Object(map)) = value {
                 let pairs: Vec<String> = map
@@ -258,11 +264,13 @@ mod tests {
         };
         let mut payments = entry("payments", "dependency", "stub", Some("http://127.0.0.1:2"));
         payments.faults = Some(serde_json::json!({"latency": "200ms", "error_rate": 0.5}));
+        let mut orders = entry("orders", "service", "build", Some("http://127.0.0.1:1"));
+        orders.debug = Some("127.0.0.1:4".into());
         let doc = StatusDoc {
             sandbox: "shop".into(),
             registry_url: Some("http://127.0.0.1:3".into()),
             entries: vec![
-                entry("orders", "service", "build", Some("http://127.0.0.1:1")),
+                orders,
                 payments,
                 entry("worker", "dependency", "image", None),
             ],
@@ -273,6 +281,7 @@ mod tests {
         orders    service     build  running  up      http://127.0.0.1:1
         payments  dependency  stub   running  up      http://127.0.0.1:2
         worker    dependency  image  running  up      -
+        orders: debug mode, debugger port 127.0.0.1:4
         payments: faults error_rate: 0.5, latency: 200ms
 
         registry: http://127.0.0.1:3
