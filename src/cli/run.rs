@@ -161,7 +161,7 @@ async fn report_failure(engine: &crate::engine::Engine, sandbox: &str) {
         if !unmatched.is_empty() {
             output::eprintln("--- calls that no stub or recording matched:");
             for call in unmatched {
-                output::eprint(&format!("  {}", super::calls::render_call(call)));
+                output::eprint(&format!("  {}", super::calls::render_call(call, false)));
             }
         }
     }
