@@ -8,10 +8,11 @@ use clap::Args;
 use super::Globals;
 use super::up::{UpRequest, bring_up};
 use crate::engine::labels;
+use crate::manifest::ProbeKind;
 use crate::manifest::env_stem;
 use crate::output;
+use crate::runner;
 use crate::runner::status::Found;
-use crate::runner::{self, FAILURE_LOG_LINES};
 use crate::{Error, Result};
 
 #[derive(Debug, Args)]
@@ -108,7 +109,8 @@ pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
 
     let engine = super::connect().await?;
     if code != 0 {
-        report_failure(&engine, &sandbox).await;
+        let probes = probe_requests(&globals.load()?.manifest);
+        report_failure(&engine, &sandbox, &probes).await;
     }
     if args.keep {
         output::eprintln(&format!(
@@ -129,9 +131,37 @@ pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
     }
 }
 
+/// The method and path of each entry's HTTP health probe, to leave its
+/// requests out of the log lines shown.
+fn probe_requests(manifest: &crate::manifest::Manifest) -> HashMap<String, (String, String)> {
+    let service = std::iter::once((&manifest.service.name, &manifest.service.health));
+    let dependencies = manifest
+        .dependencies
+        .iter()
+        .map(|(name, dep)| (name, &dep.health));
+    service
+        .chain(dependencies)
+        .filter_map(|(name, health)| match health.as_ref()?.probe()? {
+            ProbeKind::Http(path) => {
+                let path = if path.starts_with('/') {
+                    path
+                } else {
+                    format!("/{path}")
+                };
+                Some((name.clone(), ("GET".to_owned(), path)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// What helps to understand a failed command: the last log lines of every
 /// entry that is not healthy, and the calls nothing matched.
-async fn report_failure(engine: &crate::engine::Engine, sandbox: &str) {
+async fn report_failure(
+    engine: &crate::engine::Engine,
+    sandbox: &str,
+    probes: &HashMap<String, (String, String)>,
+) {
     let Ok(found) = Found::load(engine, sandbox).await else {
         return;
     };
@@ -145,12 +175,18 @@ async fn report_failure(engine: &crate::engine::Engine, sandbox: &str) {
             entry.name, entry.health, entry.state
         ));
         if let Some(container) = found.container_of(&entry.name) {
-            for line in engine
-                .tail_logs(&container.id, FAILURE_LOG_LINES)
-                .await
-                .lines()
-            {
+            let probe = probes
+                .get(&entry.name)
+                .map(|(method, path)| (method.as_str(), path.as_str()));
+            let (logs, left_out) = runner::failure_logs(engine, &container.id, probe).await;
+            for line in logs.lines() {
                 output::eprintln(&format!("  | {line}"));
+            }
+            if left_out > 0 {
+                output::eprintln(&format!(
+                    "  ({left_out} health-probe line{} left out)",
+                    if left_out == 1 { "" } else { "s" }
+                ));
             }
         }
     }

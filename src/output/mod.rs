@@ -31,7 +31,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::runner::status::StatusDoc;
-use crate::runner::{Event, Reporter};
+use crate::runner::{Event, Reporter, ServedState};
 
 pub mod attach;
 pub mod stdio;
@@ -209,6 +209,21 @@ pub fn describe(event: &Event) -> (String, String, bool) {
         Event::ProbeFailed { entry, reason } => {
             (entry.clone(), format!("not ready: {reason}"), false)
         }
+        Event::Served { entry, kind, state } => match state {
+            ServedState::Waiting => (
+                entry.clone(),
+                format!("{kind} served by the agent, waiting for it"),
+                false,
+            ),
+            ServedState::Healthy(after) => (
+                entry.clone(),
+                format!(
+                    "{kind} served by the agent, healthy after {:.1}s",
+                    after.as_secs_f64()
+                ),
+                true,
+            ),
+        },
         Event::Warning { message } => ("warning".into(), message.clone(), true),
         Event::LockWaiting { holder } => (
             "sandbox".into(),
@@ -286,6 +301,36 @@ mod tests {
 
         registry: http://127.0.0.1:3
         ");
+    }
+
+    #[test]
+    fn agent_served_dependencies_show_by_their_own_name_and_kind() {
+        let waiting = Event::Served {
+            entry: "payments".into(),
+            kind: "stub".into(),
+            state: ServedState::Waiting,
+        };
+        assert_eq!(
+            describe(&waiting),
+            (
+                "payments".into(),
+                "stub served by the agent, waiting for it".into(),
+                false
+            )
+        );
+        let healthy = Event::Served {
+            entry: "inventory".into(),
+            kind: "replay".into(),
+            state: ServedState::Healthy(Duration::from_millis(420)),
+        };
+        assert_eq!(
+            describe(&healthy),
+            (
+                "inventory".into(),
+                "replay served by the agent, healthy after 0.4s".into(),
+                true
+            )
+        );
     }
 
     #[test]

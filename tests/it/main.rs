@@ -47,6 +47,7 @@ mod faults;
 mod fuzz;
 mod manifest;
 mod output;
+mod output_edges;
 mod registry;
 mod registry_live;
 mod shared_engine;
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
         fuzz::cases(),
         manifest::cases(),
         output::cases(),
+        output_edges::cases(),
         registry::cases(),
         registry_live::cases(),
         shared_engine::cases(),
