@@ -147,8 +147,70 @@ pub enum UpError {
         /// How many of the probe's requests were left out of `logs`.
         left_out: usize,
     },
-    #[error("interrupted")]
-    Interrupted,
+    #[error("{0}")]
+    Interrupted(Cleanup),
+}
+
+/// What an interrupted `up` did with what it had started.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cleanup {
+    /// Empty when `up` was interrupted before it started anything.
+    pub sandbox: String,
+    /// Containers removed (or, with `kept`, left in place).
+    pub containers: usize,
+    /// Whether the sandbox's network was removed (or left).
+    pub network: bool,
+    /// `--keep`: what was started is left in place.
+    pub kept: bool,
+}
+
+impl std::fmt::Display for Cleanup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.sandbox.is_empty() {
+            return write!(f, "interrupted before anything was started");
+        }
+        if self.containers == 0 && !self.network {
+            return write!(
+                f,
+                "interrupted: nothing of sandbox `{}` had been started",
+                self.sandbox
+            );
+        }
+        let containers = match self.containers {
+            0 => None,
+            1 => Some("1 container".to_owned()),
+            n => Some(format!("{n} containers")),
+        };
+        let what = match (containers, self.network) {
+            (Some(c), true) => format!("{c} and the network"),
+            (Some(c), false) => c,
+            (None, _) => "the network".to_owned(),
+        };
+        if self.kept {
+            write!(
+                f,
+                "interrupted: left {what} of sandbox `{0}` in place; `sandbox down --name {0}` removes them",
+                self.sandbox
+            )
+        } else {
+            write!(
+                f,
+                "interrupted: removed {what} of sandbox `{}`",
+                self.sandbox
+            )
+        }
+    }
+}
+
+impl UpError {
+    /// Interrupted before anything was started.
+    pub fn interrupted() -> UpError {
+        UpError::Interrupted(Cleanup::default())
+    }
+
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, UpError::Interrupted(_))
+    }
 }
 
 /// The last log lines of a failed entry, and how many health-probe lines
@@ -305,7 +367,7 @@ pub async fn up(
             entry: "agent".into(),
             message,
         })?,
-        _ = cancel.changed() => return Err(UpError::Interrupted),
+        _ = cancel.changed() => return Err(UpError::interrupted()),
     };
     let sandbox = plan.sandbox.clone();
     let lock = lock::Lock::acquire(engine, &sandbox, &agent_image, reporter, &mut cancel).await?;
@@ -381,7 +443,7 @@ async fn up_locked(
         let mut interrupted = cancel.clone();
         tokio::select! {
             resolved = resolve_images(engine, &mut plan, reporter) => resolved?,
-            _ = interrupted.wait_for(|stop| *stop) => return Err(UpError::Interrupted),
+            _ = interrupted.wait_for(|stop| *stop) => return Err(UpError::interrupted()),
         }
         let existing = engine
             .containers_with_label(&labels::of_sandbox(&plan.sandbox))
@@ -473,51 +535,69 @@ async fn up_locked(
     match result {
         Ok(()) => Ok(outcome),
         Err(error) => {
-            if !options.keep {
-                if outcome.kept.is_empty() {
-                    // Nothing of the sandbox was running before: remove
-                    // every object of it by label, so a container whose
-                    // creation was cut short goes too (the lock stays until
-                    // released).
-                    let _ = remove_by_label(engine, &plan.sandbox).await;
-                } else {
-                    // Remove what this call started; leave what it kept.
-                    let removals = outcome
-                        .created
-                        .iter()
-                        .map(|id| engine.remove_container(id, Some(STOP_GRACE)));
-                    let _ = join_all(removals).await;
-                    if created_network {
-                        let _ = remove_networks(engine, &labels::of_sandbox(&plan.sandbox)).await;
-                    }
+            let mut cleanup = Cleanup {
+                sandbox: plan.sandbox.clone(),
+                kept: options.keep,
+                ..Cleanup::default()
+            };
+            if options.keep {
+                cleanup.containers = outcome.created.len();
+                cleanup.network = created_network;
+            } else if outcome.kept.is_empty() {
+                // Nothing of the sandbox was running before: remove
+                // every object of it by label, so a container whose
+                // creation was cut short goes too (the lock stays until
+                // released).
+                if let Ok((containers, networks)) = remove_by_label(engine, &plan.sandbox).await {
+                    cleanup.containers = containers;
+                    cleanup.network = networks > 0;
+                }
+            } else {
+                // Remove what this call started; leave what it kept.
+                let removals = outcome
+                    .created
+                    .iter()
+                    .map(|id| engine.remove_container(id, Some(STOP_GRACE)));
+                cleanup.containers = join_all(removals)
+                    .await
+                    .iter()
+                    .filter(|r| r.is_ok())
+                    .count();
+                if created_network {
+                    cleanup.network = remove_networks(engine, &labels::of_sandbox(&plan.sandbox))
+                        .await
+                        .is_ok_and(|n| n > 0);
                 }
             }
             // A signal that arrived while we failed still means "interrupted".
-            if *cancel.borrow_and_update() {
-                return Err(UpError::Interrupted);
+            if *cancel.borrow_and_update() || error.is_interrupted() {
+                return Err(UpError::Interrupted(cleanup));
             }
             Err(error)
         }
     }
 }
 
-/// Removes every container (but the lock) and network of a sandbox.
-async fn remove_by_label(engine: &Engine, sandbox: &str) -> Result<(), EngineError> {
+/// Removes every container (but the lock) and network of a sandbox; says
+/// how many of each.
+async fn remove_by_label(engine: &Engine, sandbox: &str) -> Result<(usize, usize), EngineError> {
     let selector = labels::of_sandbox(sandbox);
     let containers = engine.containers_with_label(&selector).await?;
     let removals = containers
         .iter()
         .filter(|c| c.label(labels::ROLE) != Some("lock"))
         .map(|c| engine.remove_container(&c.id, grace(c)));
+    let mut count = 0;
     for removed in join_all(removals).await {
         removed?;
+        count += 1;
     }
-    remove_networks(engine, &selector).await.map(drop)
+    Ok((count, remove_networks(engine, &selector).await?))
 }
 
 fn check_cancel(cancel: &watch::Receiver<bool>) -> Result<(), UpError> {
     if *cancel.borrow() {
-        Err(UpError::Interrupted)
+        Err(UpError::interrupted())
     } else {
         Ok(())
     }
@@ -688,7 +768,7 @@ async fn wait_ready(
         };
         tokio::select! {
             _ = tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))) => {}
-            _ = cancel.changed() => return Err(UpError::Interrupted),
+            _ = cancel.changed() => return Err(UpError::interrupted()),
         }
     }
 }
@@ -971,6 +1051,32 @@ mod tests {
         // One the deadline cut short does not.
         assert!(!replaces(Some(answer), "timed out after 40ms", true));
         assert_eq!(health::http::human(Duration::ZERO), "0s");
+    }
+
+    #[test]
+    fn an_interruption_says_what_was_removed_or_left() {
+        let cleanup = |containers, network, kept| Cleanup {
+            sandbox: "shop".into(),
+            containers,
+            network,
+            kept,
+        };
+        assert_eq!(
+            UpError::Interrupted(cleanup(3, true, false)).to_string(),
+            "interrupted: removed 3 containers and the network of sandbox `shop`"
+        );
+        assert_eq!(
+            cleanup(1, false, true).to_string(),
+            "interrupted: left 1 container of sandbox `shop` in place; `sandbox down --name shop` removes them"
+        );
+        assert_eq!(
+            cleanup(0, false, false).to_string(),
+            "interrupted: nothing of sandbox `shop` had been started"
+        );
+        assert_eq!(
+            UpError::interrupted().to_string(),
+            "interrupted before anything was started"
+        );
     }
 
     /// A service's log in which the health probe's requests bury the cause.

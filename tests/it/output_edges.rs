@@ -2,6 +2,9 @@
 //! health check, progress of agent-served dependencies, failure logs
 //! without the probe's own requests, interruption and `run`'s summary.
 
+use std::process::Stdio;
+use std::time::Duration;
+
 use crate::common::*;
 
 /// A service whose health check asks a path the fixture answers 404.
@@ -68,10 +71,102 @@ fn agent_served_dependencies_show_by_name_and_waiting_is_quiet() {
     assert!(!err.contains("connection error"), "{err}");
 }
 
+fn interrupting_up_says_what_was_removed() {
+    if !docker_or_skip() {
+        return;
+    }
+    let manifest = NOT_THERE.replace("timeout: 1s", "timeout: 120s");
+    let sandbox = Sandbox::new("edgeint", &manifest);
+    let child = sandbox
+        .command(&["up"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = Reaped(Some(child));
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            let out = sandbox.run(&["status", "--json"]);
+            String::from_utf8_lossy(&out.stdout).contains("\"web\"")
+        }),
+        "up never started the service"
+    );
+    let process = child.0.take().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &process.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = process.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "interrupted: removed 2 containers and the network of sandbox `{}`",
+            sandbox.name
+        )),
+        "{err}"
+    );
+    assert_eq!(sandbox.leftovers(), 0);
+}
+
+fn interrupting_up_with_keep_says_what_was_left() {
+    if !docker_or_skip() {
+        return;
+    }
+    let manifest = NOT_THERE.replace("timeout: 1s", "timeout: 120s");
+    let sandbox = Sandbox::new("edgeintkeep", &manifest);
+    let child = sandbox
+        .command(&["up", "--keep"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = Reaped(Some(child));
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            let out = sandbox.run(&["status", "--json"]);
+            String::from_utf8_lossy(&out.stdout).contains("\"web\"")
+        }),
+        "up never started the service"
+    );
+    let process = child.0.take().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &process.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = process.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "interrupted: left 2 containers and the network of sandbox `{}` in place",
+            sandbox.name
+        )),
+        "{err}"
+    );
+    assert!(sandbox.leftovers() > 0);
+}
+
+/// A child killed and reaped when the test ends, pass or fail.
+struct Reaped(Option<std::process::Child>);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 cases! {
     docker: [
         a_short_health_timeout_ends_with_the_last_real_answer,
         agent_served_dependencies_show_by_name_and_waiting_is_quiet,
+        interrupting_up_says_what_was_removed,
+        interrupting_up_with_keep_says_what_was_left,
     ],
     plain: [],
 }
