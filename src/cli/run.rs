@@ -1,6 +1,6 @@
 //! `sandbox run`: an ephemeral sandbox around one command, for CI.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::process::Stdio;
 
 use clap::Args;
@@ -12,7 +12,7 @@ use crate::manifest::ProbeKind;
 use crate::manifest::env_stem;
 use crate::output;
 use crate::runner;
-use crate::runner::status::Found;
+use crate::runner::status::{Found, StatusEntry};
 use crate::{Error, Result};
 
 #[derive(Debug, Args)]
@@ -110,7 +110,8 @@ pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
     let engine = super::connect().await?;
     if code != 0 {
         let probes = probe_requests(&globals.load()?.manifest);
-        report_failure(&engine, &sandbox, &probes).await;
+        let healthy: HashSet<String> = doc.entries.iter().map(|e| e.name.clone()).collect();
+        report_failure(&engine, &sandbox, &probes, &healthy).await;
     }
     if args.keep {
         output::eprintln(&format!(
@@ -128,6 +129,21 @@ pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
         Ok(())
     } else {
         Err(Error::Status(code))
+    }
+}
+
+/// Whether a failed command's summary shows `entry`: its container stopped,
+/// or its health is known to be bad. An entry `up` saw pass its readiness
+/// check (in `healthy`) is not called `starting` or `unknown` because the
+/// registry has not probed it yet or does not answer.
+fn needs_report(entry: &StatusEntry, healthy: &HashSet<String>) -> bool {
+    if entry.state != "running" {
+        return true;
+    }
+    match entry.health.as_str() {
+        "up" => false,
+        "down" => true,
+        _ => !healthy.contains(&entry.name),
     }
 }
 
@@ -161,13 +177,14 @@ async fn report_failure(
     engine: &crate::engine::Engine,
     sandbox: &str,
     probes: &HashMap<String, (String, String)>,
+    healthy: &HashSet<String>,
 ) {
     let Ok(found) = Found::load(engine, sandbox).await else {
         return;
     };
     let health = super::registry_health(&found).await;
     for entry in found.entries(&health) {
-        if entry.health == "up" {
+        if !needs_report(&entry, healthy) {
             continue;
         }
         output::eprintln(&format!(
@@ -206,6 +223,34 @@ async fn report_failure(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_up_saw_healthy_are_not_called_starting() {
+        let entry = |name: &str, state: &str, health: &str| StatusEntry {
+            name: name.into(),
+            role: "dependency".into(),
+            kind: "image".into(),
+            state: state.into(),
+            health: health.into(),
+            host_url: None,
+            ports: Default::default(),
+            debug: None,
+            limits: None,
+            faults: None,
+        };
+        let healthy: HashSet<String> = ["web".to_owned(), "db".to_owned()].into();
+        assert!(!needs_report(&entry("web", "running", "up"), &healthy));
+        // The registry has not probed it yet, or does not answer: up saw it pass.
+        assert!(!needs_report(
+            &entry("web", "running", "starting"),
+            &healthy
+        ));
+        assert!(!needs_report(&entry("db", "running", "unknown"), &healthy));
+        // Known bad: said.
+        assert!(needs_report(&entry("db", "running", "down"), &healthy));
+        assert!(needs_report(&entry("db", "exited", "starting"), &healthy));
+        assert!(needs_report(&entry("new", "running", "starting"), &healthy));
+    }
 
     #[test]
     fn run_names_are_valid_even_for_long_sandbox_names() {

@@ -149,6 +149,27 @@ fn interrupting_up_with_keep_says_what_was_left() {
     assert!(sandbox.leftovers() > 0);
 }
 
+fn a_failed_run_does_not_call_healthy_entries_starting() {
+    if !docker_or_skip() {
+        return;
+    }
+    let manifest = web_with!(
+        r#"  payments:
+    stub:
+      routes:
+        - match: { path: /charge }
+          respond: { body: ok }
+"#
+    );
+    let sandbox = Sandbox::new("edgerun", manifest);
+    let out = sandbox.run(&["run", "--", "sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(!err.contains("is starting"), "{err}");
+    assert!(!err.contains("is unknown"), "{err}");
+    assert!(!err.contains("its last log lines"), "{err}");
+}
+
 /// A child killed and reaped when the test ends, pass or fail.
 struct Reaped(Option<std::process::Child>);
 
@@ -167,6 +188,7 @@ cases! {
         agent_served_dependencies_show_by_name_and_waiting_is_quiet,
         interrupting_up_says_what_was_removed,
         interrupting_up_with_keep_says_what_was_left,
+        a_failed_run_does_not_call_healthy_entries_starting,
     ],
     plain: [],
 }
