@@ -672,7 +672,20 @@ async fn wait_ready(
     // Ports appear in inspect only once the container runs.
     let (mut running, _, published) = engine.inspect_container(&planned.spec.name).await?;
     let probe = planned.readiness(&published);
-    let request = probe_request(probe.as_ref());
+    // The health probe's own requests, left out of the failure logs: the
+    // manifest's http check (which the registry sends too, also while the
+    // entry is being debugged), else what `up` probes.
+    let request = match planned.health.as_ref().and_then(|h| h.probe()) {
+        Some(crate::manifest::ProbeKind::Http(path)) => Some((
+            "GET".to_owned(),
+            if path.starts_with('/') {
+                path
+            } else {
+                format!("/{path}")
+            },
+        )),
+        _ => probe_request(probe.as_ref()),
+    };
     let request = request.as_ref().map(|(m, p)| (m.as_str(), p.as_str()));
     report_served(planned, ServedState::Waiting, reporter);
     loop {
