@@ -149,6 +149,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing new calls')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing new calls')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the journal as JSON')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Show whole times, paths and traceparents (lines may exceed 80 columns)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

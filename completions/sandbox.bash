@@ -196,7 +196,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__calls)
-            opts="-f -h -V --file --follow --json --name --help --version"
+            opts="-f -h -V --file --follow --json --wide --name --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

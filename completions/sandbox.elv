@@ -137,6 +137,7 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand -f 'Keep printing new calls'
             cand --follow 'Keep printing new calls'
             cand --json 'Print the journal as JSON'
+            cand --wide 'Show whole times, paths and traceparents (lines may exceed 80 columns)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

@@ -97,6 +97,7 @@ complete -c sandbox -n "__fish_sandbox_using_subcommand calls" -l file -d 'The m
 complete -c sandbox -n "__fish_sandbox_using_subcommand calls" -l name -d 'Run or address a copy of the sandbox under another name' -r
 complete -c sandbox -n "__fish_sandbox_using_subcommand calls" -s f -l follow -d 'Keep printing new calls'
 complete -c sandbox -n "__fish_sandbox_using_subcommand calls" -l json -d 'Print the journal as JSON'
+complete -c sandbox -n "__fish_sandbox_using_subcommand calls" -l wide -d 'Show whole times, paths and traceparents (lines may exceed 80 columns)'
 complete -c sandbox -n "__fish_sandbox_using_subcommand calls" -s h -l help -d 'Print help'
 complete -c sandbox -n "__fish_sandbox_using_subcommand calls" -s V -l version -d 'Print version'
 complete -c sandbox -n "__fish_sandbox_using_subcommand check" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F

@@ -63,7 +63,7 @@ impl Error {
                 exit::FAILURE
             }
             Error::StdoutClosed => exit::SUCCESS,
-            Error::Interrupted | Error::Up(UpError::Interrupted) => exit::INTERRUPTED,
+            Error::Interrupted | Error::Up(UpError::Interrupted(_)) => exit::INTERRUPTED,
             Error::Up(_) => exit::FAILURE,
             Error::Status(code) => *code,
         }

@@ -24,6 +24,9 @@ pub struct CallsArgs {
     /// Print the journal as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Show whole times, paths and traceparents (lines may exceed 80 columns).
+    #[arg(long, conflicts_with = "json")]
+    pub wide: bool,
 }
 
 /// One journaled call (`sandbox calls --json`, PRODUCT.md section 5).
@@ -130,7 +133,7 @@ pub async fn run(globals: &Globals, args: CallsArgs) -> Result<()> {
     // Ctrl-C or SIGTERM ends `calls -f` (exit 130, quietly).
     let mut interrupted = globals.interrupted();
     if !args.json {
-        output::print(&render_header())?;
+        output::print(&render_header(args.wide))?;
     }
     let mut batch = calls;
     loop {
@@ -141,7 +144,7 @@ pub async fn run(globals: &Globals, args: CallsArgs) -> Result<()> {
                 text.push_str(&serde_json::to_string(call).expect("calls serialize"));
                 text.push('\n');
             } else {
-                text.push_str(&render_call(call));
+                text.push_str(&render_call(call, args.wide));
             }
         }
         output::print(&text)?;
@@ -160,15 +163,44 @@ pub async fn run(globals: &Globals, args: CallsArgs) -> Result<()> {
     }
 }
 
-fn render_header() -> String {
-    format!(
-        "{:<24} {:<14} {:<6} {:<32} {:>6} {:>9}  {}\n",
-        "TIME", "DEPENDENCY", "METHOD", "PATH", "STATUS", "MS", "MATCHED"
-    )
+/// How wide a line of the journal is, unless `--wide`.
+pub(crate) const NARROW: usize = 80;
+
+fn render_header(wide: bool) -> String {
+    if wide {
+        format!(
+            "{:<24} {:<14} {:<6} {:<32} {:>6} {:>9}  {}\n",
+            "TIME", "DEPENDENCY", "METHOD", "PATH", "STATUS", "MS", "MATCHED"
+        )
+    } else {
+        format!(
+            "{:<8} {:<10} {:<6} {:<20} {:>4} {:>7} {:<8}  {}\n",
+            "TIME", "DEPENDENCY", "METHOD", "PATH", "CODE", "MS", "TRACE", "MATCHED"
+        )
+    }
 }
 
-/// One line of the human journal.
-pub(crate) fn render_call(call: &Call) -> String {
+/// `text` in at most `width` characters, ending in `…` when cut.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// The trace id of a W3C traceparent (`00-TRACEID-SPANID-FLAGS`), cut to its
+/// first 8 hex digits: enough to tell the calls of one trace apart.
+fn short_trace(traceparent: &str) -> String {
+    let id = traceparent.split('-').nth(1).unwrap_or(traceparent);
+    id.chars().take(8).collect()
+}
+
+/// One line of the human journal: at most 80 columns (the time of day, a
+/// short trace id, long names and paths cut with `…`), or everything in
+/// full when `wide`.
+pub(crate) fn render_call(call: &Call, wide: bool) -> String {
     let mut notes = Vec::new();
     if let Some(limited) = &call.limited {
         notes.push(format!("limited: {limited}"));
@@ -179,22 +211,89 @@ pub(crate) fn render_call(call: &Call) -> String {
     if let Some(caller) = &call.caller {
         notes.push(format!("from {caller}"));
     }
-    if let Some(trace) = &call.traceparent {
+    if wide && let Some(trace) = &call.traceparent {
         notes.push(trace.clone());
     }
-    format!(
-        "{:<24} {:<14} {:<6} {:<32} {:>6} {:>9.1}  {}{}\n",
-        call.time,
-        call.dependency,
-        call.method,
-        call.path,
+    let notes = if notes.is_empty() {
+        String::new()
+    } else {
+        format!("  ({})", notes.join(", "))
+    };
+    let matched = call.matched.as_deref().unwrap_or("UNMATCHED");
+    if wide {
+        return format!(
+            "{:<24} {:<14} {:<6} {:<32} {:>6} {:>9.1}  {matched}{notes}\n",
+            call.time, call.dependency, call.method, call.path, call.status, call.duration_ms,
+        );
+    }
+    // `2026-11-25T16:07:03.042Z` -> `16:07:03`: the date and the fraction
+    // rarely matter within one sandbox's journal, whose lines are in order.
+    let time = call
+        .time
+        .split_once('T')
+        .map_or(call.time.as_str(), |(_, t)| t.trim_end_matches('Z'));
+    let trace = call
+        .traceparent
+        .as_deref()
+        .map_or_else(|| "-".to_owned(), short_trace);
+    let line = format!(
+        "{:<8} {:<10} {:<6} {:<20} {:>4} {:>7.1} {trace:<8}  {matched}{notes}",
+        time.chars().take(8).collect::<String>(),
+        fit(&call.dependency, 10),
+        fit(&call.method, 6),
+        fit(&call.path, 20),
         call.status,
         call.duration_ms,
-        call.matched.as_deref().unwrap_or("UNMATCHED"),
-        if notes.is_empty() {
-            String::new()
-        } else {
-            format!("  ({})", notes.join(", "))
+    );
+    format!("{}\n", fit(&line, NARROW))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(path: &str, traceparent: Option<&str>) -> Call {
+        Call {
+            time: "2026-11-25T16:07:03.042Z".into(),
+            dependency: "payments".into(),
+            method: "POST".into(),
+            path: path.into(),
+            status: 201,
+            duration_ms: 12.5,
+            matched: Some("charge".into()),
+            traceparent: traceparent.map(str::to_owned),
+            caller: Some("orders".into()),
+            limited: None,
+            fault: None,
         }
-    )
+    }
+
+    const TRACE: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn calls_fit_80_columns_unless_wide() {
+        let long = call(
+            "/v1/charges/ch_3N5xZ2LkdIwHu7ix0abcdef/refunds",
+            Some(TRACE),
+        );
+        let line = render_call(&long, false);
+        assert_eq!(
+            line,
+            "16:07:03 payments   POST   /v1/charges/ch_3N5x…  201    12.5 4bf92f35  charge  …\n"
+        );
+        assert!(line.trim_end().chars().count() <= NARROW, "{line}");
+        assert!(render_header(false).trim_end().chars().count() <= NARROW);
+        let mut short = call("/v1/charges", Some(TRACE));
+        short.caller = None;
+        assert_eq!(
+            render_call(&short, false),
+            "16:07:03 payments   POST   /v1/charges           201    12.5 4bf92f35  charge\n"
+        );
+        assert!(render_call(&short, false).trim_end().chars().count() <= NARROW);
+        // --wide: everything, the whole traceparent included.
+        let wide = render_call(&long, true);
+        assert!(wide.contains(TRACE), "{wide}");
+        assert!(wide.contains("/v1/charges/ch_3N5xZ2LkdIwHu7ix0abcdef/refunds"));
+        assert!(wide.starts_with("2026-11-25T16:07:03.042Z"));
+    }
 }

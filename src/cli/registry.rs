@@ -22,9 +22,12 @@ pub async fn run(globals: &Globals, args: RegistryArgs) -> Result<()> {
     let url = found
         .registry_url()
         .ok_or_else(|| Error::Failed(format!("the registry of `{sandbox}` is not running")))?;
-    let doc = crate::registry::services(&url)
+    let mut doc = crate::registry::services(&url)
         .await
         .map_err(Error::Failed)?;
+    // The order of `sandbox status`: the service, then dependencies by name.
+    doc.services
+        .sort_by(|a, b| (a.role != "service", &a.name).cmp(&(b.role != "service", &b.name)));
     if args.json {
         output::print_json(&doc)?;
     } else {

@@ -1,6 +1,6 @@
 //! `sandbox run`: an ephemeral sandbox around one command, for CI.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::process::Stdio;
 
 use clap::Args;
@@ -8,10 +8,11 @@ use clap::Args;
 use super::Globals;
 use super::up::{UpRequest, bring_up};
 use crate::engine::labels;
+use crate::manifest::ProbeKind;
 use crate::manifest::env_stem;
 use crate::output;
-use crate::runner::status::Found;
-use crate::runner::{self, FAILURE_LOG_LINES};
+use crate::runner;
+use crate::runner::status::{Found, StatusEntry};
 use crate::{Error, Result};
 
 #[derive(Debug, Args)]
@@ -108,7 +109,9 @@ pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
 
     let engine = super::connect().await?;
     if code != 0 {
-        report_failure(&engine, &sandbox).await;
+        let probes = probe_requests(&globals.load()?.manifest);
+        let healthy: HashSet<String> = doc.entries.iter().map(|e| e.name.clone()).collect();
+        report_failure(&engine, &sandbox, &probes, &healthy).await;
     }
     if args.keep {
         output::eprintln(&format!(
@@ -129,15 +132,59 @@ pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
     }
 }
 
+/// Whether a failed command's summary shows `entry`: its container stopped,
+/// or its health is known to be bad. An entry `up` saw pass its readiness
+/// check (in `healthy`) is not called `starting` or `unknown` because the
+/// registry has not probed it yet or does not answer.
+fn needs_report(entry: &StatusEntry, healthy: &HashSet<String>) -> bool {
+    if entry.state != "running" {
+        return true;
+    }
+    match entry.health.as_str() {
+        "up" => false,
+        "down" => true,
+        _ => !healthy.contains(&entry.name),
+    }
+}
+
+/// The method and path of each entry's HTTP health probe, to leave its
+/// requests out of the log lines shown.
+fn probe_requests(manifest: &crate::manifest::Manifest) -> HashMap<String, (String, String)> {
+    let service = std::iter::once((&manifest.service.name, &manifest.service.health));
+    let dependencies = manifest
+        .dependencies
+        .iter()
+        .map(|(name, dep)| (name, &dep.health));
+    service
+        .chain(dependencies)
+        .filter_map(|(name, health)| match health.as_ref()?.probe()? {
+            ProbeKind::Http(path) => {
+                let path = if path.starts_with('/') {
+                    path
+                } else {
+                    format!("/{path}")
+                };
+                Some((name.clone(), ("GET".to_owned(), path)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// What helps to understand a failed command: the last log lines of every
 /// entry that is not healthy, and the calls nothing matched.
-async fn report_failure(engine: &crate::engine::Engine, sandbox: &str) {
+async fn report_failure(
+    engine: &crate::engine::Engine,
+    sandbox: &str,
+    probes: &HashMap<String, (String, String)>,
+    healthy: &HashSet<String>,
+) {
     let Ok(found) = Found::load(engine, sandbox).await else {
         return;
     };
     let health = super::registry_health(&found).await;
     for entry in found.entries(&health) {
-        if entry.health == "up" {
+        if !needs_report(&entry, healthy) {
             continue;
         }
         output::eprintln(&format!(
@@ -145,12 +192,18 @@ async fn report_failure(engine: &crate::engine::Engine, sandbox: &str) {
             entry.name, entry.health, entry.state
         ));
         if let Some(container) = found.container_of(&entry.name) {
-            for line in engine
-                .tail_logs(&container.id, FAILURE_LOG_LINES)
-                .await
-                .lines()
-            {
+            let probe = probes
+                .get(&entry.name)
+                .map(|(method, path)| (method.as_str(), path.as_str()));
+            let (logs, left_out) = runner::failure_logs(engine, &container.id, probe).await;
+            for line in logs.lines() {
                 output::eprintln(&format!("  | {line}"));
+            }
+            if left_out > 0 {
+                output::eprintln(&format!(
+                    "  ({left_out} health-probe line{} left out)",
+                    if left_out == 1 { "" } else { "s" }
+                ));
             }
         }
     }
@@ -161,7 +214,7 @@ async fn report_failure(engine: &crate::engine::Engine, sandbox: &str) {
         if !unmatched.is_empty() {
             output::eprintln("--- calls that no stub or recording matched:");
             for call in unmatched {
-                output::eprint(&format!("  {}", super::calls::render_call(call)));
+                output::eprint(&format!("  {}", super::calls::render_call(call, false)));
             }
         }
     }
@@ -170,6 +223,34 @@ async fn report_failure(engine: &crate::engine::Engine, sandbox: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_up_saw_healthy_are_not_called_starting() {
+        let entry = |name: &str, state: &str, health: &str| StatusEntry {
+            name: name.into(),
+            role: "dependency".into(),
+            kind: "image".into(),
+            state: state.into(),
+            health: health.into(),
+            host_url: None,
+            ports: Default::default(),
+            debug: None,
+            limits: None,
+            faults: None,
+        };
+        let healthy: HashSet<String> = ["web".to_owned(), "db".to_owned()].into();
+        assert!(!needs_report(&entry("web", "running", "up"), &healthy));
+        // The registry has not probed it yet, or does not answer: up saw it pass.
+        assert!(!needs_report(
+            &entry("web", "running", "starting"),
+            &healthy
+        ));
+        assert!(!needs_report(&entry("db", "running", "unknown"), &healthy));
+        // Known bad: said.
+        assert!(needs_report(&entry("db", "running", "down"), &healthy));
+        assert!(needs_report(&entry("db", "exited", "starting"), &healthy));
+        assert!(needs_report(&entry("new", "running", "starting"), &healthy));
+    }
 
     #[test]
     fn run_names_are_valid_even_for_long_sandbox_names() {

@@ -104,7 +104,7 @@ pub fn compare(expect: &Expect, status: u16, body: &[u8]) -> Option<String> {
         .filter(|n| !text.contains(n.as_str()))
     {
         differences.push(format!(
-            "body does not contain {needle:?}; body was: {}",
+            "body does not contain `{needle}`; body was: {}",
             excerpt(&text, QUOTE)
         ));
     }
@@ -252,7 +252,7 @@ mod tests {
                 200,
                 br#"{"error": "no sku"}"#
             ),
-            Some(r#"body does not contain "\"id\""; body was: {"error": "no sku"}"#.into())
+            Some(r#"body does not contain `"id"`; body was: {"error": "no sku"}"#.into())
         );
         assert_eq!(
             compare(&expect(None, Some("id"), None), 200, br#"{"id": 7}"#),

@@ -140,7 +140,9 @@ pub(crate) fn timed_out(timeout: Duration) -> String {
 /// A duration as the manifest writes them: `1s`, `250ms`, `2m`.
 pub(crate) fn human(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms == 0 {
+    if d.is_zero() {
+        "0s".to_owned()
+    } else if ms == 0 {
         format!("{}us", d.as_micros())
     } else if ms % 60_000 == 0 {
         format!("{}m", ms / 60_000)

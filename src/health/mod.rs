@@ -162,7 +162,7 @@ fn judge_http(
         let text = String::from_utf8_lossy(body);
         if !text.contains(needle) {
             return Err(format!(
-                "body of GET {path} does not contain {needle:?} (got: {})",
+                "body of GET {path} does not contain `{needle}` (got: {})",
                 excerpt(&text, 80)
             ));
         }
@@ -208,7 +208,7 @@ mod tests {
         );
         assert_eq!(
             judge_http("/healthz", None, Some("ok"), 204, b"starting\nplease wait"),
-            Err("body of GET /healthz does not contain \"ok\" (got: starting please wait)".into())
+            Err("body of GET /healthz does not contain `ok` (got: starting please wait)".into())
         );
         let long = "x".repeat(200);
         let err = judge_http("/h", None, Some("ok"), 200, long.as_bytes()).unwrap_err();

@@ -31,7 +31,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::runner::status::StatusDoc;
-use crate::runner::{Event, Reporter};
+use crate::runner::{Event, Reporter, ServedState};
 
 pub mod attach;
 pub mod stdio;
@@ -90,6 +90,12 @@ pub fn status_table(doc: &StatusDoc) -> String {
         .collect();
     let mut text = table(&["NAME", "ROLE", "KIND", "STATE", "HEALTH", "URL"], &rows);
     for entry in &doc.entries {
+        if let Some(address) = &entry.debug {
+            text.push_str(&format!(
+                "{}: debug mode, debugger port {address}\n",
+                entry.name
+            ));
+        }
         for (what, value) in [("limits", &entry.limits), ("faults", &entry.faults)] {
             if let Some(serde_json::Value::Object(map)) = value {
                 let pairs: Vec<String> = map
@@ -203,6 +209,21 @@ pub fn describe(event: &Event) -> (String, String, bool) {
         Event::ProbeFailed { entry, reason } => {
             (entry.clone(), format!("not ready: {reason}"), false)
         }
+        Event::Served { entry, kind, state } => match state {
+            ServedState::Waiting => (
+                entry.clone(),
+                format!("{kind} served by the agent, waiting for it"),
+                false,
+            ),
+            ServedState::Healthy(after) => (
+                entry.clone(),
+                format!(
+                    "{kind} served by the agent, healthy after {:.1}s",
+                    after.as_secs_f64()
+                ),
+                true,
+            ),
+        },
         Event::Warning { message } => ("warning".into(), message.clone(), true),
         Event::LockWaiting { holder } => (
             "sandbox".into(),
@@ -258,11 +279,13 @@ mod tests {
         };
         let mut payments = entry("payments", "dependency", "stub", Some("http://127.0.0.1:2"));
         payments.faults = Some(serde_json::json!({"latency": "200ms", "error_rate": 0.5}));
+        let mut orders = entry("orders", "service", "build", Some("http://127.0.0.1:1"));
+        orders.debug = Some("127.0.0.1:4".into());
         let doc = StatusDoc {
             sandbox: "shop".into(),
             registry_url: Some("http://127.0.0.1:3".into()),
             entries: vec![
-                entry("orders", "service", "build", Some("http://127.0.0.1:1")),
+                orders,
                 payments,
                 entry("worker", "dependency", "image", None),
             ],
@@ -273,10 +296,41 @@ mod tests {
         orders    service     build  running  up      http://127.0.0.1:1
         payments  dependency  stub   running  up      http://127.0.0.1:2
         worker    dependency  image  running  up      -
+        orders: debug mode, debugger port 127.0.0.1:4
         payments: faults error_rate: 0.5, latency: 200ms
 
         registry: http://127.0.0.1:3
         ");
+    }
+
+    #[test]
+    fn agent_served_dependencies_show_by_their_own_name_and_kind() {
+        let waiting = Event::Served {
+            entry: "payments".into(),
+            kind: "stub".into(),
+            state: ServedState::Waiting,
+        };
+        assert_eq!(
+            describe(&waiting),
+            (
+                "payments".into(),
+                "stub served by the agent, waiting for it".into(),
+                false
+            )
+        );
+        let healthy = Event::Served {
+            entry: "inventory".into(),
+            kind: "replay".into(),
+            state: ServedState::Healthy(Duration::from_millis(420)),
+        };
+        assert_eq!(
+            describe(&healthy),
+            (
+                "inventory".into(),
+                "replay served by the agent, healthy after 0.4s".into(),
+                true
+            )
+        );
     }
 
     #[test]

@@ -87,9 +87,20 @@ pub async fn put_healthy(
     }
 }
 
+/// Puts entries in the order `sandbox status` shows them: the service
+/// first, then dependencies by name.
+fn sort_like_status(doc: &mut ServicesDoc) {
+    doc.services
+        .sort_by(|a, b| (a.role != "service", &a.name).cmp(&(b.role != "service", &b.name)));
+}
+
 /// The registry's answer as a table (NAME ROLE KIND OWNER HEALTH HOST URL
-/// API), followed by one line per entry that is not up, saying why.
+/// API), in the order of `sandbox status`, followed by one line per entry
+/// that is not up, saying why.
 pub fn render_table(doc: &ServicesDoc) -> String {
+    let mut doc = doc.clone();
+    sort_like_status(&mut doc);
+    let doc = &doc;
     let header = ["NAME", "ROLE", "KIND", "OWNER", "HEALTH", "HOST URL", "API"];
     let rows: Vec<[String; 7]> = doc
         .services
@@ -203,9 +214,10 @@ mod tests {
             HealthStatus::Starting,
             "not probed yet",
         );
+        // The registry's own order is not status's: the table follows status.
         let doc = ServicesDoc {
             sandbox: "shop".into(),
-            services: vec![orders, payments, postgres],
+            services: vec![postgres, payments, orders],
         };
         insta::assert_snapshot!(render_table(&doc), @r"
         NAME      ROLE        KIND   OWNER          HEALTH    HOST URL                API

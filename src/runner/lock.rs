@@ -139,7 +139,7 @@ impl Lock {
             }
             tokio::select! {
                 _ = tokio::time::sleep(RETRY) => {}
-                _ = cancel.changed() => return Err(UpError::Interrupted),
+                _ = cancel.changed() => return Err(UpError::interrupted()),
             }
         }
     }

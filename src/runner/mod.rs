@@ -38,7 +38,19 @@ fn grace(container: &ContainerInfo) -> Option<Duration> {
     records.then_some(STOP_GRACE)
 }
 /// Lines of an entry's log shown when it fails.
-pub const FAILURE_LOG_LINES: u64 = 20;
+pub const FAILURE_LOG_LINES: usize = 20;
+/// Lines of an entry's log read when it fails, among which the health
+/// probe's own requests are left out before the last
+/// [`FAILURE_LOG_LINES`] are shown.
+pub const FAILURE_LOG_SCAN: u64 = 500;
+/// The longest one readiness probe may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// A probe with less time than this left before the deadline is not sent:
+/// it could only time out, and hide the last real answer.
+const MIN_PROBE_TIME: Duration = Duration::from_millis(50);
+/// How long an entry waits before a failing probe is shown: while an entry
+/// starts, refused connections are normal, not news.
+pub const QUIET_WAIT: Duration = Duration::from_secs(2);
 
 /// Something that happened while carrying out a plan.
 #[derive(Debug, Clone)]
@@ -74,6 +86,14 @@ pub enum Event {
         entry: String,
         reason: String,
     },
+    /// A dependency served by the agent (a stub, replay or record): it is
+    /// as ready as the agent.
+    Served {
+        entry: String,
+        /// `stub`, `replay` or `record`.
+        kind: String,
+        state: ServedState,
+    },
     /// Another `up` of the same sandbox is at work; this one waits for it.
     LockWaiting {
         holder: String,
@@ -82,6 +102,15 @@ pub enum Event {
     Warning {
         message: String,
     },
+}
+
+/// Where a dependency served by the agent stands.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ServedState {
+    /// The agent is starting.
+    Waiting,
+    /// The agent is ready, after this long.
+    Healthy(Duration),
 }
 
 /// Receives events; renderers in `output` implement it.
@@ -109,18 +138,85 @@ pub enum UpError {
     },
     #[error("failed to prepare the image of `{entry}`: {message}")]
     Image { entry: String, message: String },
-    #[error("`{entry}` did not become healthy: {reason}{}", render_logs(logs))]
+    #[error("`{entry}` did not become healthy: {reason}{}", render_logs(logs, *left_out))]
     Unhealthy {
         entry: String,
         reason: String,
+        /// The last log lines, the health probe's own requests left out.
         logs: String,
+        /// How many of the probe's requests were left out of `logs`.
+        left_out: usize,
     },
-    #[error("interrupted")]
-    Interrupted,
+    #[error("{0}")]
+    Interrupted(Cleanup),
 }
 
-fn render_logs(logs: &str) -> String {
-    if logs.trim().is_empty() {
+/// What an interrupted `up` did with what it had started.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cleanup {
+    /// Empty when `up` was interrupted before it started anything.
+    pub sandbox: String,
+    /// Containers removed (or, with `kept`, left in place).
+    pub containers: usize,
+    /// Whether the sandbox's network was removed (or left).
+    pub network: bool,
+    /// `--keep`: what was started is left in place.
+    pub kept: bool,
+}
+
+impl std::fmt::Display for Cleanup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.sandbox.is_empty() {
+            return write!(f, "interrupted before anything was started");
+        }
+        if self.containers == 0 && !self.network {
+            return write!(
+                f,
+                "interrupted: nothing of sandbox `{}` had been started",
+                self.sandbox
+            );
+        }
+        let containers = match self.containers {
+            0 => None,
+            1 => Some("1 container".to_owned()),
+            n => Some(format!("{n} containers")),
+        };
+        let what = match (containers, self.network) {
+            (Some(c), true) => format!("{c} and the network"),
+            (Some(c), false) => c,
+            (None, _) => "the network".to_owned(),
+        };
+        if self.kept {
+            write!(
+                f,
+                "interrupted: left {what} of sandbox `{0}` in place; `sandbox down --name {0}` removes them",
+                self.sandbox
+            )
+        } else {
+            write!(
+                f,
+                "interrupted: removed {what} of sandbox `{}`",
+                self.sandbox
+            )
+        }
+    }
+}
+
+impl UpError {
+    /// Interrupted before anything was started.
+    pub fn interrupted() -> UpError {
+        UpError::Interrupted(Cleanup::default())
+    }
+
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, UpError::Interrupted(_))
+    }
+}
+
+/// The last log lines of a failed entry, and how many health-probe lines
+/// were left out of them.
+pub fn render_logs(logs: &str, left_out: usize) -> String {
+    let mut text = if logs.trim().is_empty() {
         "\n(no log output)".to_owned()
     } else {
         let mut text = String::from("\nlast log lines:");
@@ -129,6 +225,102 @@ fn render_logs(logs: &str) -> String {
             text.push_str(line);
         }
         text
+    };
+    if left_out > 0 {
+        text.push_str(&format!(
+            "\n({left_out} health-probe line{} left out)",
+            if left_out == 1 { "" } else { "s" }
+        ));
+    }
+    text
+}
+
+/// The method and path of `probe` as an access log writes them, when it is
+/// an HTTP probe.
+pub fn probe_request(probe: Option<&ProbeSpec>) -> Option<(String, String)> {
+    match probe? {
+        ProbeSpec::Http { path, .. } => Some((
+            "GET".to_owned(),
+            if path.starts_with('/') {
+                path.clone()
+            } else {
+                format!("/{path}")
+            },
+        )),
+        _ => None,
+    }
+}
+
+/// Whether `line` is an access-log line of a request `METHOD PATH`: the
+/// two appear together, the path followed by the end, a space, a query or
+/// a quote (`GET /healthz 200`, `"GET /healthz?x HTTP/1.1" 200`), so
+/// `GET /healthzz` is not one.
+fn is_probe_line(line: &str, method: &str, path: &str) -> bool {
+    let request = format!("{method} {path}");
+    let mut from = 0;
+    while let Some(at) = line[from..].find(&request) {
+        let end = from + at + request.len();
+        let before_ok = from + at == 0
+            || !line[..from + at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric());
+        let after_ok = line[end..]
+            .chars()
+            .next()
+            .is_none_or(|c| c == ' ' || c == '?' || c == '"' || c == '\t');
+        if before_ok && after_ok {
+            return true;
+        }
+        from = end;
+    }
+    false
+}
+
+/// The last `keep` lines of `logs` that are not the health probe's own
+/// requests (`probe`: its method and path), and how many probe lines
+/// `logs` held.
+pub fn without_probe_lines(
+    logs: &str,
+    probe: Option<(&str, &str)>,
+    keep: usize,
+) -> (String, usize) {
+    let mut left_out = 0;
+    let mut kept: Vec<&str> = Vec::new();
+    for line in logs.lines() {
+        if probe.is_some_and(|(method, path)| is_probe_line(line, method, path)) {
+            left_out += 1;
+        } else {
+            kept.push(line);
+        }
+    }
+    let shown = &kept[kept.len().saturating_sub(keep)..];
+    let mut text = shown.join("\n");
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    (text, left_out)
+}
+
+/// The last log lines of a container that failed, without the health
+/// probe's own requests: what `up`, `debug` and `run` show.
+pub async fn failure_logs(
+    engine: &Engine,
+    container: &str,
+    probe: Option<(&str, &str)>,
+) -> (String, usize) {
+    let logs = engine.tail_logs(container, FAILURE_LOG_SCAN).await;
+    without_probe_lines(&logs, probe, FAILURE_LOG_LINES)
+}
+
+/// Whether a failed probe's `reason` replaces the last one shown: a probe
+/// cut short by the deadline that timed out says less than the answer
+/// before it.
+fn replaces(last: Option<&str>, reason: &str, cut_short: bool) -> bool {
+    match last {
+        None => true,
+        Some(_) if cut_short && reason.starts_with("timed out") => false,
+        Some(_) => true,
     }
 }
 
@@ -175,7 +367,7 @@ pub async fn up(
             entry: "agent".into(),
             message,
         })?,
-        _ = cancel.changed() => return Err(UpError::Interrupted),
+        _ = cancel.changed() => return Err(UpError::interrupted()),
     };
     let sandbox = plan.sandbox.clone();
     let lock = lock::Lock::acquire(engine, &sandbox, &agent_image, reporter, &mut cancel).await?;
@@ -251,7 +443,7 @@ async fn up_locked(
         let mut interrupted = cancel.clone();
         tokio::select! {
             resolved = resolve_images(engine, &mut plan, reporter) => resolved?,
-            _ = interrupted.wait_for(|stop| *stop) => return Err(UpError::Interrupted),
+            _ = interrupted.wait_for(|stop| *stop) => return Err(UpError::interrupted()),
         }
         let existing = engine
             .containers_with_label(&labels::of_sandbox(&plan.sandbox))
@@ -284,6 +476,7 @@ async fn up_locked(
                     reporter.event(Event::EntryKept {
                         entry: planned.entry.clone(),
                     });
+
                     outcome.kept.push(planned.entry.clone());
                 }
                 Some(current) => {
@@ -342,51 +535,69 @@ async fn up_locked(
     match result {
         Ok(()) => Ok(outcome),
         Err(error) => {
-            if !options.keep {
-                if outcome.kept.is_empty() {
-                    // Nothing of the sandbox was running before: remove
-                    // every object of it by label, so a container whose
-                    // creation was cut short goes too (the lock stays until
-                    // released).
-                    let _ = remove_by_label(engine, &plan.sandbox).await;
-                } else {
-                    // Remove what this call started; leave what it kept.
-                    let removals = outcome
-                        .created
-                        .iter()
-                        .map(|id| engine.remove_container(id, Some(STOP_GRACE)));
-                    let _ = join_all(removals).await;
-                    if created_network {
-                        let _ = remove_networks(engine, &labels::of_sandbox(&plan.sandbox)).await;
-                    }
+            let mut cleanup = Cleanup {
+                sandbox: plan.sandbox.clone(),
+                kept: options.keep,
+                ..Cleanup::default()
+            };
+            if options.keep {
+                cleanup.containers = outcome.created.len();
+                cleanup.network = created_network;
+            } else if outcome.kept.is_empty() {
+                // Nothing of the sandbox was running before: remove
+                // every object of it by label, so a container whose
+                // creation was cut short goes too (the lock stays until
+                // released).
+                if let Ok((containers, networks)) = remove_by_label(engine, &plan.sandbox).await {
+                    cleanup.containers = containers;
+                    cleanup.network = networks > 0;
+                }
+            } else {
+                // Remove what this call started; leave what it kept.
+                let removals = outcome
+                    .created
+                    .iter()
+                    .map(|id| engine.remove_container(id, Some(STOP_GRACE)));
+                cleanup.containers = join_all(removals)
+                    .await
+                    .iter()
+                    .filter(|r| r.is_ok())
+                    .count();
+                if created_network {
+                    cleanup.network = remove_networks(engine, &labels::of_sandbox(&plan.sandbox))
+                        .await
+                        .is_ok_and(|n| n > 0);
                 }
             }
             // A signal that arrived while we failed still means "interrupted".
-            if *cancel.borrow_and_update() {
-                return Err(UpError::Interrupted);
+            if *cancel.borrow_and_update() || error.is_interrupted() {
+                return Err(UpError::Interrupted(cleanup));
             }
             Err(error)
         }
     }
 }
 
-/// Removes every container (but the lock) and network of a sandbox.
-async fn remove_by_label(engine: &Engine, sandbox: &str) -> Result<(), EngineError> {
+/// Removes every container (but the lock) and network of a sandbox; says
+/// how many of each.
+async fn remove_by_label(engine: &Engine, sandbox: &str) -> Result<(usize, usize), EngineError> {
     let selector = labels::of_sandbox(sandbox);
     let containers = engine.containers_with_label(&selector).await?;
     let removals = containers
         .iter()
         .filter(|c| c.label(labels::ROLE) != Some("lock"))
         .map(|c| engine.remove_container(&c.id, grace(c)));
+    let mut count = 0;
     for removed in join_all(removals).await {
         removed?;
+        count += 1;
     }
-    remove_networks(engine, &selector).await.map(drop)
+    Ok((count, remove_networks(engine, &selector).await?))
 }
 
 fn check_cancel(cancel: &watch::Receiver<bool>) -> Result<(), UpError> {
     if *cancel.borrow() {
-        Err(UpError::Interrupted)
+        Err(UpError::interrupted())
     } else {
         Ok(())
     }
@@ -418,6 +629,29 @@ async fn start_one(engine: &Engine, planned: &Planned) -> Result<(String, String
     Ok((planned.entry.clone(), id))
 }
 
+/// The dependencies the agent `planned` serves, as (name, kind).
+fn served_by(planned: &Planned) -> Vec<(String, String)> {
+    if planned.role != plan::Role::Agent {
+        return Vec::new();
+    }
+    planned
+        .spec
+        .labels
+        .get(labels::SERVED)
+        .and_then(|s| serde_json::from_str::<Vec<plan::ServedLabel>>(s).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| (s.name, s.kind.as_str().to_owned()))
+        .collect()
+}
+
+/// Reports the state of every dependency the agent `planned` serves.
+fn report_served(planned: &Planned, state: ServedState, reporter: &dyn Reporter) {
+    for (entry, kind) in served_by(planned) {
+        reporter.event(Event::Served { entry, kind, state });
+    }
+}
+
 /// Waits until `planned` is ready: its container runs and its readiness
 /// probe passes, within its health timeout.
 async fn wait_ready(
@@ -432,16 +666,35 @@ async fn wait_ready(
         .or_else(|| planned.health.as_ref().and_then(|h| h.timeout.map(|t| t.0)))
         .unwrap_or(DEFAULT_HEALTH_TIMEOUT);
     let deadline = started + limit;
-    let mut last_reason = String::from("no probe ran");
+    // The last real answer of the probe, and the last one shown.
+    let mut last_reason: Option<String> = None;
+    let mut shown: Option<String> = None;
     // Ports appear in inspect only once the container runs.
     let (mut running, _, published) = engine.inspect_container(&planned.spec.name).await?;
     let probe = planned.readiness(&published);
+    // The health probe's own requests, left out of the failure logs: the
+    // manifest's http check (which the registry sends too, also while the
+    // entry is being debugged), else what `up` probes.
+    let request = match planned.health.as_ref().and_then(|h| h.probe()) {
+        Some(crate::manifest::ProbeKind::Http(path)) => Some((
+            "GET".to_owned(),
+            if path.starts_with('/') {
+                path
+            } else {
+                format!("/{path}")
+            },
+        )),
+        _ => probe_request(probe.as_ref()),
+    };
+    let request = request.as_ref().map(|(m, p)| (m.as_str(), p.as_str()));
+    report_served(planned, ServedState::Waiting, reporter);
     loop {
+        let mut cut_short = false;
         let attempt = match &probe {
             // Without a probe, running is ready.
-            None if running => Ok(()),
-            None => Err("the container is not running".to_owned()),
-            Some(ProbeSpec::Exec { command, .. }) => {
+            None if running => Some(Ok(())),
+            None => Some(Err("the container is not running".to_owned())),
+            Some(ProbeSpec::Exec { command, .. }) => Some(
                 match engine.exec_capture(&planned.spec.name, command).await {
                     Ok((0, _)) => Ok(()),
                     Ok((code, output)) => Err(format!(
@@ -450,38 +703,51 @@ async fn wait_ready(
                         health::exec::first_line(&output)
                     )),
                     Err(error) => Err(error.to_string()),
-                }
-            }
+                },
+            ),
             Some(spec) => {
                 let remaining = deadline.saturating_duration_since(Instant::now());
-                health::probe(spec, remaining.min(Duration::from_secs(2))).await
+                let budget = remaining.min(PROBE_TIMEOUT);
+                cut_short = budget < PROBE_TIMEOUT;
+                // With no time left a probe could only time out.
+                if budget < MIN_PROBE_TIME {
+                    None
+                } else {
+                    Some(health::probe(spec, budget).await)
+                }
             }
         };
         match attempt {
-            Ok(()) => {
+            Some(Ok(())) => {
+                let after = started.elapsed();
                 reporter.event(Event::EntryHealthy {
                     entry: planned.entry.clone(),
-                    after: started.elapsed(),
+                    after,
                 });
+                report_served(planned, ServedState::Healthy(after), reporter);
                 return Ok(());
             }
-            Err(reason) => {
-                if reason != last_reason {
-                    reporter.event(Event::ProbeFailed {
-                        entry: planned.entry.clone(),
-                        reason: reason.clone(),
-                    });
-                }
-                last_reason = reason;
+            Some(Err(reason)) if replaces(last_reason.as_deref(), &reason, cut_short) => {
+                last_reason = Some(reason);
             }
+            Some(Err(_)) | None => {}
+        }
+        // While an entry starts, failing probes are normal: they are shown
+        // once it has waited a while.
+        if started.elapsed() > QUIET_WAIT && last_reason != shown {
+            if let Some(reason) = &last_reason {
+                reporter.event(Event::ProbeFailed {
+                    entry: planned.entry.clone(),
+                    reason: reason.clone(),
+                });
+            }
+            shown = last_reason.clone();
         }
         // Not ready: a container that exited will never be.
         let (now_running, exit_code, _) = engine.inspect_container(&planned.spec.name).await?;
         running = now_running;
         if !running {
-            let logs = engine
-                .tail_logs(&planned.spec.name, FAILURE_LOG_LINES)
-                .await;
+            let (logs, left_out) = failure_logs(engine, &planned.spec.name, request).await;
             return Err(UpError::Unhealthy {
                 entry: planned.entry.clone(),
                 reason: format!(
@@ -491,27 +757,31 @@ async fn wait_ready(
                         .unwrap_or_default()
                 ),
                 logs,
+                left_out,
             });
         }
         if Instant::now() >= deadline {
-            let logs = engine
-                .tail_logs(&planned.spec.name, FAILURE_LOG_LINES)
-                .await;
+            let (logs, left_out) = failure_logs(engine, &planned.spec.name, request).await;
             return Err(UpError::Unhealthy {
                 entry: planned.entry.clone(),
-                reason: format!("{last_reason} (gave up after {}s)", limit.as_secs_f64()),
+                reason: format!(
+                    "{} (gave up after {})",
+                    last_reason.as_deref().unwrap_or("no probe ran"),
+                    health::http::human(limit)
+                ),
                 logs,
+                left_out,
             });
         }
         // Short pauses while starting is likely quick, longer ones after.
-        let pause = if started.elapsed() < Duration::from_secs(2) {
+        let pause = if started.elapsed() < QUIET_WAIT {
             Duration::from_millis(50)
         } else {
             Duration::from_millis(200)
         };
         tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = cancel.changed() => return Err(UpError::Interrupted),
+            _ = tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))) => {}
+            _ = cancel.changed() => return Err(UpError::interrupted()),
         }
     }
 }
@@ -775,4 +1045,92 @@ async fn remove_networks(engine: &Engine, selector: &str) -> Result<usize, Engin
         engine.remove_network(id).await?;
     }
     Ok(networks.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_probe_cut_short_by_the_deadline_keeps_the_last_real_answer() {
+        let answer = "status 404 from GET /nothere (expected 2xx)";
+        // The first failure is always kept, a timeout too.
+        assert!(replaces(None, "timed out after 40ms", true));
+        // A later real answer replaces an earlier one.
+        assert!(replaces(Some("connection refused"), answer, false));
+        assert!(replaces(Some("connection refused"), answer, true));
+        // A probe with a full budget that timed out says something.
+        assert!(replaces(Some(answer), "timed out after 2s", false));
+        // One the deadline cut short does not.
+        assert!(!replaces(Some(answer), "timed out after 40ms", true));
+        assert_eq!(health::http::human(Duration::ZERO), "0s");
+    }
+
+    #[test]
+    fn an_interruption_says_what_was_removed_or_left() {
+        let cleanup = |containers, network, kept| Cleanup {
+            sandbox: "shop".into(),
+            containers,
+            network,
+            kept,
+        };
+        assert_eq!(
+            UpError::Interrupted(cleanup(3, true, false)).to_string(),
+            "interrupted: removed 3 containers and the network of sandbox `shop`"
+        );
+        assert_eq!(
+            cleanup(1, false, true).to_string(),
+            "interrupted: left 1 container of sandbox `shop` in place; `sandbox down --name shop` removes them"
+        );
+        assert_eq!(
+            cleanup(0, false, false).to_string(),
+            "interrupted: nothing of sandbox `shop` had been started"
+        );
+        assert_eq!(
+            UpError::interrupted().to_string(),
+            "interrupted before anything was started"
+        );
+    }
+
+    /// A service's log in which the health probe's requests bury the cause.
+    const FIXTURE_LOG: &str = "\
+listening on :8080
+GET /healthz 200
+config: cannot open /etc/app.toml, using defaults
+GET /healthz 200
+\"GET /healthz?full=1 HTTP/1.1\" 200 12
+GET /healthzz 404
+POST /healthz 405
+GET /orders 500
+panic: no database
+GET /healthz 503
+";
+
+    #[test]
+    fn failure_logs_leave_out_the_health_probe_lines() {
+        let (text, left_out) =
+            without_probe_lines(FIXTURE_LOG, Some(("GET", "/healthz")), FAILURE_LOG_LINES);
+        assert_eq!(left_out, 4);
+        assert_eq!(
+            text,
+            "listening on :8080\n\
+             config: cannot open /etc/app.toml, using defaults\n\
+             GET /healthzz 404\n\
+             POST /healthz 405\n\
+             GET /orders 500\n\
+             panic: no database\n"
+        );
+        // The last lines that remain, however many probe lines came after.
+        let (text, left_out) = without_probe_lines(FIXTURE_LOG, Some(("GET", "/healthz")), 2);
+        assert_eq!(text, "GET /orders 500\npanic: no database\n");
+        assert_eq!(left_out, 4);
+        // Without an HTTP probe nothing is left out.
+        let (text, left_out) = without_probe_lines(FIXTURE_LOG, None, 100);
+        assert_eq!((text.as_str(), left_out), (FIXTURE_LOG, 0));
+        assert_eq!(
+            render_logs("panic: no database\n", 12),
+            "\nlast log lines:\n  | panic: no database\n(12 health-probe lines left out)"
+        );
+        assert_eq!(render_logs("", 0), "\n(no log output)");
+    }
 }

@@ -48,6 +48,7 @@ mod first_hour;
 mod fuzz;
 mod manifest;
 mod output;
+mod output_edges;
 mod readme;
 mod registry;
 mod registry_live;
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
         fuzz::cases(),
         manifest::cases(),
         output::cases(),
+        output_edges::cases(),
         readme::cases(),
         registry::cases(),
         registry_live::cases(),

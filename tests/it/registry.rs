@@ -506,7 +506,7 @@ fn checks_pass_and_fail_with_the_difference() {
         assert_eq!(
             failed.difference.as_deref(),
             Some(
-                r#"expected status 201, got 400; body does not contain "\"id\""; body was: {"error": "no sku"}"#
+                r#"expected status 201, got 400; body does not contain `"id"`; body was: {"error": "no sku"}"#
             )
         );
 
