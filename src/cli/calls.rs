@@ -236,8 +236,11 @@ pub(crate) fn render_call(call: &Call, wide: bool) -> String {
         .traceparent
         .as_deref()
         .map_or_else(|| "-".to_owned(), short_trace);
-    let line = format!(
-        "{:<8} {:<10} {:<6} {:<20} {:>4} {:>7.1} {trace:<8}  {matched}{notes}",
+    // What matched, by its label alone (`route 1`, `interaction 3`): the
+    // rule itself is in `--wide` and `--json`. `UNMATCHED` is never cut.
+    let matched = matched.split(": ").next().unwrap_or(matched);
+    let mut line = format!(
+        "{:<8} {:<10} {:<6} {:<20} {:>4} {:>7.1} {trace:<8}  {matched}",
         time.chars().take(8).collect::<String>(),
         fit(&call.dependency, 10),
         fit(&call.method, 6),
@@ -245,7 +248,14 @@ pub(crate) fn render_call(call: &Call, wide: bool) -> String {
         call.status,
         call.duration_ms,
     );
-    format!("{}\n", fit(&line, NARROW))
+    // Notes only where they fit whole enough to read.
+    let room = NARROW.saturating_sub(line.chars().count());
+    if room >= notes.chars().count() {
+        line.push_str(&notes);
+    } else if room >= 8 {
+        line.push_str(&fit(&notes, room));
+    }
+    format!("{line}\n")
 }
 
 #[cfg(test)]
@@ -279,8 +289,15 @@ mod tests {
         let line = render_call(&long, false);
         assert_eq!(
             line,
-            "16:07:03 payments   POST   /v1/charges/ch_3N5x…  201    12.5 4bf92f35  charge  …\n"
+            "16:07:03 payments   POST   /v1/charges/ch_3N5x…  201    12.5 4bf92f35  charge\n"
         );
+        // An unmatched call says so whole, and a rule shows by its label.
+        let mut unmatched = long.clone();
+        unmatched.matched = None;
+        assert!(render_call(&unmatched, false).contains("  UNMATCHED"));
+        let mut route = long.clone();
+        route.matched = Some("route 1: GET /payments/{id}".into());
+        assert!(render_call(&route, false).trim_end().ends_with("  route 1"));
         assert!(line.trim_end().chars().count() <= NARROW, "{line}");
         assert!(render_header(false).trim_end().chars().count() <= NARROW);
         let mut short = call("/v1/charges", Some(TRACE));
