@@ -92,8 +92,37 @@ fn the_recording_example_is_a_valid_recording() {
     }
 }
 
+/// The README's stub, up for real: a call that nothing matches gets the
+/// 502 and the body the README shows.
+fn the_stub_example_explains_a_miss_as_the_readme_shows() {
+    if !docker_or_skip() {
+        return;
+    }
+    let manifest = format!(
+        "version: 1\nservice:\n  name: web\n  build: ./app\n  command: [\"/shopd\", \"fixture\", \"--port\", \"8080\"]\n  ports: {{ http: 8080 }}\n  health: {{ http: /healthz }}\ndependencies:\n{}",
+        example("stub")
+    );
+    let sandbox = Sandbox::new("readmestub", &manifest);
+    std::fs::create_dir_all(sandbox.path("stubs")).unwrap();
+    std::fs::copy(
+        root().join("sandboxes/shop/stubs/payments-extra.yaml"),
+        sandbox.path("stubs/payments-extra.yaml"),
+    )
+    .unwrap();
+    sandbox.ok(&["up"]);
+    let answer = request(
+        "GET",
+        &format!("{}/payments/42/refund", sandbox.url("payments")),
+        &[],
+        None,
+    );
+    assert_eq!(answer.status, 502);
+    assert_eq!(answer.text(), example("unmatched"));
+    sandbox.ok(&["down"]);
+}
+
 cases! {
-    docker: [],
+    docker: [the_stub_example_explains_a_miss_as_the_readme_shows],
     plain: [
         the_validate_example_prints_what_the_readme_shows,
         the_recording_example_is_a_valid_recording,
