@@ -71,14 +71,11 @@ fn agent_served_dependencies_show_by_name_and_waiting_is_quiet() {
     assert!(!err.contains("connection error"), "{err}");
 }
 
-fn interrupting_up_says_what_was_removed() {
-    if !docker_or_skip() {
-        return;
-    }
-    let manifest = NOT_THERE.replace("timeout: 1s", "timeout: 120s");
-    let sandbox = Sandbox::new("edgeint", &manifest);
+/// Starts `up ARGS` on a service that never becomes healthy, interrupts it
+/// once the service exists, and returns what `up` said on stderr.
+fn interrupted_up(sandbox: &Sandbox, args: &[&str]) -> String {
     let child = sandbox
-        .command(&["up"])
+        .command(args)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -99,7 +96,16 @@ fn interrupting_up_says_what_was_removed() {
     assert!(killed.success());
     let out = process.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
-    let err = stderr(&out);
+    stderr(&out)
+}
+
+fn interrupting_up_says_what_was_removed() {
+    if !docker_or_skip() {
+        return;
+    }
+    let manifest = NOT_THERE.replace("timeout: 1s", "timeout: 120s");
+    let sandbox = Sandbox::new("edgeint", &manifest);
+    let err = interrupted_up(&sandbox, &["up"]);
     assert!(
         err.contains(&format!(
             "interrupted: removed 2 containers and the network of sandbox `{}`",
@@ -116,29 +122,7 @@ fn interrupting_up_with_keep_says_what_was_left() {
     }
     let manifest = NOT_THERE.replace("timeout: 1s", "timeout: 120s");
     let sandbox = Sandbox::new("edgeintkeep", &manifest);
-    let child = sandbox
-        .command(&["up", "--keep"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut child = Reaped(Some(child));
-    assert!(
-        eventually(Duration::from_secs(60), || {
-            let out = sandbox.run(&["status", "--json"]);
-            String::from_utf8_lossy(&out.stdout).contains("\"web\"")
-        }),
-        "up never started the service"
-    );
-    let process = child.0.take().unwrap();
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &process.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = process.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130));
-    let err = stderr(&out);
+    let err = interrupted_up(&sandbox, &["up", "--keep"]);
     assert!(
         err.contains(&format!(
             "interrupted: left 2 containers and the network of sandbox `{}` in place",
