@@ -174,7 +174,7 @@ fn render_header(wide: bool) -> String {
         )
     } else {
         format!(
-            "{:<8} {:<10} {:<6} {:<20} {:>4} {:>7} {:<8}  {}\n",
+            "{:<8} {:<10} {:<6} {:<18} {:>4} {:>6} {:<8}  {}\n",
             "TIME", "DEPENDENCY", "METHOD", "PATH", "CODE", "MS", "TRACE", "MATCHED"
         )
     }
@@ -188,6 +188,20 @@ fn fit(text: &str, width: usize) -> String {
     let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
     cut.push('…');
     cut
+}
+
+/// The short form of what matched: `route 1: GET /x` -> `route 1`,
+/// `interaction 3` -> `recorded 3`, `upstream http://...` -> `upstream`,
+/// `target host:port` -> `target`.
+fn short_match(matched: &str) -> String {
+    let label = matched.split(": ").next().unwrap_or(matched);
+    if let Some(n) = label.strip_prefix("interaction ") {
+        format!("recorded {n}")
+    } else if label.starts_with("upstream ") || label.starts_with("target ") {
+        label.split(' ').next().unwrap_or(label).to_owned()
+    } else {
+        label.to_owned()
+    }
 }
 
 /// The trace id of a W3C traceparent (`00-TRACEID-SPANID-FLAGS`), cut to its
@@ -236,18 +250,20 @@ pub(crate) fn render_call(call: &Call, wide: bool) -> String {
         .traceparent
         .as_deref()
         .map_or_else(|| "-".to_owned(), short_trace);
-    // What matched, by its label alone (`route 1`, `interaction 3`): the
-    // rule itself is in `--wide` and `--json`. `UNMATCHED` is never cut.
-    let matched = matched.split(": ").next().unwrap_or(matched);
     let mut line = format!(
-        "{:<8} {:<10} {:<6} {:<20} {:>4} {:>7.1} {trace:<8}  {matched}",
+        "{:<8} {:<10} {:<6} {:<18} {:>4} {:>6.1} {trace:<8}  ",
         time.chars().take(8).collect::<String>(),
         fit(&call.dependency, 10),
         fit(&call.method, 6),
-        fit(&call.path, 20),
+        fit(&call.path, 18),
         call.status,
         call.duration_ms,
     );
+    // What matched, by a short label (`route 1`, `recorded 3`, `upstream`,
+    // `target`): the rule itself is in `--wide` and `--json`. The columns
+    // leave room for `UNMATCHED`, which is never cut.
+    let label = short_match(matched);
+    line.push_str(&fit(&label, NARROW.saturating_sub(line.chars().count())));
     // Notes only where they fit whole enough to read.
     let room = NARROW.saturating_sub(line.chars().count());
     if room >= notes.chars().count() {
@@ -289,7 +305,7 @@ mod tests {
         let line = render_call(&long, false);
         assert_eq!(
             line,
-            "16:07:03 payments   POST   /v1/charges/ch_3N5x…  201    12.5 4bf92f35  charge\n"
+            "16:07:03 payments   POST   /v1/charges/ch_3N…  201   12.5 4bf92f35  charge\n"
         );
         // An unmatched call says so whole, and a rule shows by its label.
         let mut unmatched = long.clone();
@@ -298,13 +314,24 @@ mod tests {
         let mut route = long.clone();
         route.matched = Some("route 1: GET /payments/{id}".into());
         assert!(render_call(&route, false).trim_end().ends_with("  route 1"));
+        for (matched, label) in [
+            ("interaction 12", "recorded 12"),
+            ("upstream http://catalog.internal:8080", "upstream"),
+            ("target postgres.origin:5432", "target"),
+        ] {
+            let mut other = long.clone();
+            other.matched = Some(matched.into());
+            let line = render_call(&other, false);
+            assert!(line.trim_end().ends_with(label), "{line}");
+            assert!(line.trim_end().chars().count() <= NARROW, "{line}");
+        }
         assert!(line.trim_end().chars().count() <= NARROW, "{line}");
         assert!(render_header(false).trim_end().chars().count() <= NARROW);
         let mut short = call("/v1/charges", Some(TRACE));
         short.caller = None;
         assert_eq!(
             render_call(&short, false),
-            "16:07:03 payments   POST   /v1/charges           201    12.5 4bf92f35  charge\n"
+            "16:07:03 payments   POST   /v1/charges         201   12.5 4bf92f35  charge\n"
         );
         assert!(render_call(&short, false).trim_end().chars().count() <= NARROW);
         // --wide: everything, the whole traceparent included.
