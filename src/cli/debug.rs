@@ -56,6 +56,7 @@ pub async fn run(globals: &Globals, args: DebugArgs) -> Result<()> {
     };
     let (doc, _) = bring_up(
         globals,
+        &loaded,
         UpRequest {
             record: Vec::new(),
             debug: if args.stop {

@@ -207,11 +207,10 @@ impl Globals {
     }
 
     /// Loads and validates the manifest, applying `--name`; its warnings
-    /// go to stderr (once per process, however often it is loaded).
+    /// go to stderr. Each command loads it once.
     pub fn load(&self) -> Result<Loaded> {
         let loaded = self.load_quietly()?;
-        static SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-        if !loaded.warnings.is_empty() && !SHOWN.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        if !loaded.warnings.is_empty() {
             crate::output::eprintln(&render_warnings(&loaded.warnings));
         }
         Ok(loaded)

@@ -49,12 +49,13 @@ fn unique_name(base: &str) -> String {
 }
 
 pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
-    let mut globals = globals.clone();
+    let mut loaded = globals.load()?;
     if globals.name.is_none() {
-        globals.name = Some(unique_name(&globals.load()?.name));
+        loaded.name = unique_name(&loaded.name);
     }
     let (doc, sandbox) = bring_up(
-        &globals,
+        globals,
+        &loaded,
         UpRequest {
             record: Vec::new(),
             debug: Vec::new(),
@@ -109,7 +110,7 @@ pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
 
     let engine = super::connect().await?;
     if code != 0 {
-        let probes = probe_requests(&globals.load()?.manifest);
+        let probes = probe_requests(&loaded.manifest);
         let healthy: HashSet<String> = doc.entries.iter().map(|e| e.name.clone()).collect();
         report_failure(&engine, &sandbox, &probes, &healthy).await;
     }

@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::Globals;
-use crate::manifest::Span;
+use crate::manifest::{Loaded, Span};
 use crate::output::{self, Progress};
 use crate::plan::{self, PlanOptions};
 use crate::runner::{self, UpOptions};
@@ -90,21 +90,21 @@ pub async fn run(globals: &Globals, args: UpArgs) -> Result<()> {
         quiet: false,
     };
     let debug = args.debug;
-    let (doc, _) = bring_up(globals, request).await?;
+    let loaded = globals.load()?;
+    let (doc, _) = bring_up(globals, &loaded, request).await?;
     if json {
         output::print_json(&doc)?;
     } else {
         output::print(&output::status_table(&doc))?;
         if debug {
-            print_attach(globals, &doc)?;
+            print_attach(&loaded, &doc)?;
         }
     }
     Ok(())
 }
 
 /// After `up --debug`: how to attach to the service.
-fn print_attach(globals: &Globals, doc: &crate::runner::status::StatusDoc) -> Result<()> {
-    let loaded = globals.load()?;
+fn print_attach(loaded: &Loaded, doc: &crate::runner::status::StatusDoc) -> Result<()> {
     let service = &loaded.manifest.service;
     let (Some(debug), Some(address)) = (
         service.debug.as_ref(),
@@ -123,13 +123,13 @@ fn print_attach(globals: &Globals, doc: &crate::runner::status::StatusDoc) -> Re
     Ok(())
 }
 
-/// Validates, plans and carries out `up`; returns the status document (every
-/// entry healthy) and the sandbox name.
+/// Plans and carries out `up` of a loaded manifest; returns the status
+/// document (every entry healthy) and the sandbox name.
 pub async fn bring_up(
     globals: &Globals,
+    loaded: &Loaded,
     request: UpRequest,
 ) -> Result<(runner::status::StatusDoc, String)> {
-    let loaded = globals.load()?;
     let mut options = PlanOptions::default();
     for record in &request.record {
         options
@@ -145,7 +145,7 @@ pub async fn bring_up(
         });
     }
     let timeout = request.timeout.map(|span| span.0);
-    let plan = plan::plan(&loaded, &options).map_err(|e| Error::Usage(e.0))?;
+    let plan = plan::plan(loaded, &options).map_err(|e| Error::Usage(e.0))?;
     let sandbox = plan.sandbox.clone();
     let engine = super::connect().await?;
     let progress = Progress::new(request.quiet);

@@ -28,14 +28,7 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// else of an ephemeral sandbox is killed at once, since its volumes go
 /// with it.
 fn grace(container: &ContainerInfo) -> Option<Duration> {
-    let served: Vec<plan::ServedLabel> = container
-        .label(labels::SERVED)
-        .and_then(|s| serde_json::from_str(s).ok())
-        .unwrap_or_default();
-    let records = served
-        .iter()
-        .any(|s| s.kind == crate::manifest::Kind::Record);
-    records.then_some(STOP_GRACE)
+    status::records(container).then_some(STOP_GRACE)
 }
 /// Lines of an entry's log shown when it fails.
 pub const FAILURE_LOG_LINES: usize = 20;
@@ -996,13 +989,13 @@ pub struct DownReport {
 /// Asks every recording agent to write its recordings (and reports those
 /// that could not be written), then removes every container, network and
 /// volume whose labels match `selector` (`dev.sandbox.name=X`, or
-/// `dev.sandbox.name` for all), then
-/// the agent images no container uses any more, except the running binary's
-/// own (another `up` of this binary may be about to use it).
+/// `dev.sandbox.name` for all), then the agent images no container uses any
+/// more, except the running binary's own (another `up` of this binary may
+/// be about to use it).
 pub async fn down(engine: &Engine, selector: &str) -> Result<DownReport, EngineError> {
     // Recordings are written before their agents go, and a failure is said.
-    let flushed = status::flush_recordings(engine, selector).await?;
     let containers = engine.containers_with_label(selector).await?;
+    let flushed = status::flush_recordings(&containers).await;
     let mut report = DownReport {
         recording_errors: flushed.failed,
         unreachable: flushed.unreachable,

@@ -245,19 +245,24 @@ pub struct Flushed {
     pub unreachable: Vec<String>,
 }
 
-/// Before `down`: asks every running agent that records, among the
-/// containers matching `selector`, to write its recordings now, with the
-/// sandbox's token from its label.
-pub async fn flush_recordings(engine: &Engine, selector: &str) -> Result<Flushed, EngineError> {
+/// Whether the container is an agent that records (its recordings must be
+/// written before it goes).
+pub(crate) fn records(container: &ContainerInfo) -> bool {
+    served(container)
+        .iter()
+        .any(|s| s.kind == crate::manifest::Kind::Record)
+}
+
+/// Before `down`: asks every running agent that records, among
+/// `containers`, to write its recordings now, with the sandbox's token from
+/// its label.
+pub async fn flush_recordings(containers: &[ContainerInfo]) -> Flushed {
     let mut flushed = Flushed::default();
-    for container in engine.containers_with_label(selector).await? {
-        let records = served(&container)
-            .iter()
-            .any(|s| s.kind == crate::manifest::Kind::Record);
-        if !records || !container.is_running() {
+    for container in containers {
+        if !records(container) || !container.is_running() {
             continue;
         }
-        let Some(url) = loopback_url(&container, config::ADMIN_PORT) else {
+        let Some(url) = loopback_url(container, config::ADMIN_PORT) else {
             continue;
         };
         match crate::agent::client::flush(&url, container.label(labels::TOKEN)).await {
@@ -267,5 +272,5 @@ pub async fn flush_recordings(engine: &Engine, selector: &str) -> Result<Flushed
             Err(reason) => flushed.unreachable.push(reason),
         }
     }
-    Ok(flushed)
+    flushed
 }

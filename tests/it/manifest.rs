@@ -149,15 +149,7 @@ fn unknown_methods_are_warnings_with_a_suggestion() {
 
     // Any command that loads the manifest shows them (here `down`, which
     // then fails to reach an engine).
-    let output = limit_memory(
-        Command::new(env!("CARGO_BIN_EXE_sandbox"))
-            .current_dir(fixtures())
-            .args(["down", "-f", "route-methods.yaml"])
-            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-            .env_remove("SANDBOX_FILE"),
-    )
-    .output()
-    .unwrap();
+    let output = down_without_an_engine("route-methods.yaml");
     let stderr = redacted(&output.stderr);
     assert!(
         stderr.starts_with("warning: route-methods.yaml:9:28: "),
@@ -438,18 +430,23 @@ fn paths_are_checked_after_resolving_symbolic_links() {
     );
 }
 
-/// `down` and `status` read the name of a broken manifest leniently; an
-/// alias bomb must not take them down either.
-fn down_on_an_alias_bomb_ends_without_a_crash() {
-    let output = limit_memory(
+/// `down -f FILE` of a fixture, with no engine to reach.
+fn down_without_an_engine(file: &str) -> Output {
+    limit_memory(
         Command::new(env!("CARGO_BIN_EXE_sandbox"))
             .current_dir(fixtures())
-            .args(["down", "-f", "alias-bomb.yaml"])
+            .args(["down", "-f", file])
             .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
             .env_remove("SANDBOX_FILE"),
     )
     .output()
-    .unwrap();
+    .unwrap()
+}
+
+/// `down` and `status` read the name of a broken manifest leniently; an
+/// alias bomb must not take them down either.
+fn down_on_an_alias_bomb_ends_without_a_crash() {
+    let output = down_without_an_engine("alias-bomb.yaml");
     let stderr = redacted(&output.stderr);
     assert!(
         matches!(output.status.code(), Some(1 | 2)),

@@ -18,6 +18,16 @@ service:
   health: { http: /nothere, timeout: 1s }
 "#;
 
+/// The web service and one stub.
+const WITH_A_STUB: &str = web_with!(
+    r#"  payments:
+    stub:
+      routes:
+        - match: { path: /charge }
+          respond: { body: ok }
+"#
+);
+
 fn a_short_health_timeout_ends_with_the_last_real_answer() {
     if !docker_or_skip() {
         return;
@@ -45,15 +55,7 @@ fn agent_served_dependencies_show_by_name_and_waiting_is_quiet() {
     if !docker_or_skip() {
         return;
     }
-    let manifest = web_with!(
-        r#"  payments:
-    stub:
-      routes:
-        - match: { path: /charge }
-          respond: { body: ok }
-"#
-    );
-    let sandbox = Sandbox::new("edgeserved", manifest);
+    let sandbox = Sandbox::new("edgeserved", WITH_A_STUB);
     let out = sandbox.run(&["up"]);
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
@@ -137,15 +139,7 @@ fn a_failed_run_does_not_call_healthy_entries_starting() {
     if !docker_or_skip() {
         return;
     }
-    let manifest = web_with!(
-        r#"  payments:
-    stub:
-      routes:
-        - match: { path: /charge }
-          respond: { body: ok }
-"#
-    );
-    let sandbox = Sandbox::new("edgerun", manifest);
+    let sandbox = Sandbox::new("edgerun", WITH_A_STUB);
     let out = sandbox.run(&["run", "--", "sh", "-c", "exit 3"]);
     assert_eq!(out.status.code(), Some(3));
     let err = stderr(&out);
