@@ -6,7 +6,8 @@
 use indexmap::IndexMap;
 
 use super::model::{
-    Api, Build, Debug, Dependency, EnvValue, Faults, Health, Kind, Limits, Record, Service, Stub,
+    Api, Build, Debug, Dependency, EnvValue, Faults, Health, Host, Kind, Limits, Record, Service,
+    Stub, WatchRule,
 };
 
 /// Every entry of a validated manifest, with its kind made explicit.
@@ -73,6 +74,10 @@ pub struct ContainerSource {
     pub ports: IndexMap<String, u16>,
     pub health: Option<Health>,
     pub debug: Option<Debug>,
+    /// How it runs on this machine with `up --host`.
+    pub host: Option<Host>,
+    /// `up --watch` rules.
+    pub watch: Vec<WatchRule>,
 }
 
 /// Where a real container's image comes from.
@@ -144,6 +149,8 @@ impl ServiceEntry {
                 ports: service.ports,
                 health: service.health,
                 debug: service.debug,
+                host: service.host,
+                watch: service.watch,
             },
             api: service.api,
             limits: service.limits,
@@ -173,6 +180,8 @@ impl DependencyEntry {
                 ports: dependency.ports,
                 health: dependency.health,
                 debug: dependency.debug,
+                host: dependency.host,
+                watch: dependency.watch,
             })),
             _ => return Err(NotOneKind(kinds)),
         };

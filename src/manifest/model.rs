@@ -65,6 +65,12 @@ pub struct Service {
     pub api: Option<Api>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debug: Option<Debug>,
+    /// How the entry runs on this machine with `sandbox up --host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<Host>,
+    /// What `sandbox up --watch` does when files change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub watch: Vec<WatchRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<Limits>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,6 +112,12 @@ pub struct Dependency {
     pub api: Option<Api>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debug: Option<Debug>,
+    /// How the entry runs on this machine with `sandbox up --host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<Host>,
+    /// What `sandbox up --watch` does when files change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub watch: Vec<WatchRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<Limits>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,6 +133,8 @@ pub enum Kind {
     Stub,
     Replay,
     Record,
+    /// An entry run as a process on this machine (`up --host`).
+    Host,
 }
 
 impl Kind {
@@ -131,6 +145,7 @@ impl Kind {
             Kind::Stub => "stub",
             Kind::Replay => "replay",
             Kind::Record => "record",
+            Kind::Host => "host",
         }
     }
 
@@ -390,6 +405,65 @@ pub struct Debug {
     pub command: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub env: IndexMap<String, EnvValue>,
+}
+
+/// How an entry runs as a process on this machine (`sandbox up --host`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    /// The command to start; without one, `up --host` waits for the process
+    /// to be started by hand (from an IDE, under a debugger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// Working directory, relative to the manifest's folder; default the
+    /// manifest's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    /// Where the process listens on 127.0.0.1; default the first port's number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Added to the wiring.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub env: IndexMap<String, EnvValue>,
+}
+
+/// What `sandbox up --watch` does when files under `path` change.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WatchRule {
+    /// A file or folder, relative to the manifest's folder.
+    pub path: String,
+    /// Default: `rebuild` for an entry with `build:`, else `restart`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<WatchAction>,
+    /// `sync`: the folder in the container that receives `path`'s files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Patterns (`.gitignore` syntax) of files whose changes are ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
+}
+
+/// A watch rule's action.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum WatchAction {
+    /// Rebuild the image and replace the entry's container.
+    Rebuild,
+    /// Copy the changed files into the running container.
+    Sync,
+    /// Restart the container (a host entry: its command).
+    Restart,
+}
+
+impl WatchAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WatchAction::Rebuild => "rebuild",
+            WatchAction::Sync => "sync",
+            WatchAction::Restart => "restart",
+        }
+    }
 }
 
 /// A stub dependency: canned answers.

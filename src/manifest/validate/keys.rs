@@ -4,16 +4,18 @@
 pub const TOP: &[&str] = &["version", "name", "owner", "service", "dependencies"];
 pub const SERVICE: &[&str] = &[
     "name", "owner", "build", "image", "command", "env", "ports", "health", "checks", "api",
-    "debug", "limits", "faults",
+    "debug", "host", "watch", "limits", "faults",
 ];
 pub const DEPENDENCY: &[&str] = &[
     "stub", "replay", "record", "image", "build", "owner", "command", "env", "ports", "health",
-    "checks", "api", "debug", "limits", "faults",
+    "checks", "api", "debug", "host", "watch", "limits", "faults",
 ];
 /// The keys that choose a dependency's kind.
 pub const KINDS: &[&str] = &["stub", "replay", "record", "image", "build"];
 /// Keys that only make sense for a container of the entry's own.
-pub const CONTAINER_ONLY: &[&str] = &["command", "env", "ports", "health", "debug"];
+pub const CONTAINER_ONLY: &[&str] = &[
+    "command", "env", "ports", "health", "debug", "host", "watch",
+];
 pub const BUILD: &[&str] = &["context", "dockerfile", "args"];
 pub const HEALTH: &[&str] = &[
     "http", "tcp", "exec", "port", "status", "contains", "timeout",
@@ -23,6 +25,8 @@ pub const CHECK_REQUEST: &[&str] = &["method", "path", "port", "headers", "json"
 pub const EXPECT: &[&str] = &["status", "contains", "json"];
 pub const API: &[&str] = &["openapi", "description"];
 pub const DEBUG: &[&str] = &["port", "command", "env"];
+pub const HOST: &[&str] = &["command", "dir", "port", "env"];
+pub const WATCH: &[&str] = &["path", "action", "target", "ignore"];
 pub const STUB: &[&str] = &["port", "routes", "files"];
 pub const ROUTE: &[&str] = &["match", "respond"];
 pub const ROUTE_MATCH: &[&str] = &["method", "path", "query", "headers", "json", "body"];
@@ -145,6 +149,13 @@ mod tests {
                 DEBUG,
                 serde_keys::<Debug>(),
                 "/$defs/Debug/properties",
+            ),
+            ("HOST", HOST, serde_keys::<Host>(), "/$defs/Host/properties"),
+            (
+                "WATCH",
+                WATCH,
+                serde_keys::<WatchRule>(),
+                "/$defs/WatchRule/properties",
             ),
             ("STUB", STUB, serde_keys::<Stub>(), "/$defs/Stub/properties"),
             (

@@ -407,6 +407,160 @@ impl Checker {
         }
     }
 
+    pub(super) fn host(&mut self, path: &str, entry: &Entry) {
+        let Some(fields) = self.map(path, &entry.value, Some(keys::HOST)) else {
+            return;
+        };
+        for e in fields {
+            if e.value.is_null() {
+                continue;
+            }
+            let here = format!("{path}.{}", e.key);
+            match e.key.as_str() {
+                "command" => self.command(&here, &e.value),
+                "env" => self.env(&here, &e.value),
+                "port" => {
+                    self.port_number(&here, &e.value);
+                }
+                "dir" => {
+                    if let Some(dir) = self.string(&here, &e.value)
+                        && let Some(full) = self.inside(e.value.at, &here, dir)
+                        && !full.is_dir()
+                    {
+                        let what = if full.exists() {
+                            "is not a folder"
+                        } else {
+                            "does not exist"
+                        };
+                        self.report(
+                            e.value.at,
+                            format!("`{here}`: `{dir}` {what}"),
+                            Some("name the folder the command runs in, relative to the manifest's folder".into()),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// `watch:` rules; `has_host` says whether the entry has `host:`.
+    pub(super) fn watch(&mut self, path: &str, node: &Node, info: &EntryInfo, has_host: bool) {
+        let Some(rules) = self.list(path, node) else {
+            return;
+        };
+        let builds = info.kind == Some(Kind::Build);
+        if !builds && !has_host {
+            self.report(
+                node.at,
+                format!("`{path}` applies to entries with `build:` or `host:`"),
+                Some(format!(
+                    "{} runs an image as it is; give it `build:` or `host:`, or remove `watch:`",
+                    info.label
+                )),
+            );
+            return;
+        }
+        for (i, rule) in rules.iter().enumerate() {
+            let here = format!("{path}[{i}]");
+            let Some(fields) = self.map(&here, rule, Some(keys::WATCH)) else {
+                continue;
+            };
+            match field(fields, "path") {
+                None => self.missing(
+                    rule.at,
+                    &here,
+                    "path",
+                    Some("name a file or folder to watch, e.g. `path: ./src`".into()),
+                ),
+                Some(e) => {
+                    let at = e.value.at;
+                    if let Some(text) = self.string(&format!("{here}.path"), &e.value)
+                        && let Some(full) = self.inside(at, &format!("{here}.path"), text)
+                        && !full.exists()
+                    {
+                        self.report(
+                            at,
+                            format!("`{here}.path`: `{text}` does not exist"),
+                            Some("paths are relative to the manifest's folder".into()),
+                        );
+                    }
+                }
+            }
+            let action = match field(fields, "action") {
+                None => None,
+                Some(e) => match self.string(&format!("{here}.action"), &e.value) {
+                    Some(text @ ("rebuild" | "sync" | "restart")) => Some((text, e)),
+                    Some(other) => {
+                        let help = match suggest(other, &["rebuild", "sync", "restart"]) {
+                            Some(close) => format!("did you mean `{close}`?"),
+                            None => "expected one of: `rebuild`, `sync`, `restart`".into(),
+                        };
+                        self.report(
+                            e.value.at,
+                            format!("`{here}.action` is `{other}`, not an action"),
+                            Some(help),
+                        );
+                        continue;
+                    }
+                    None => continue,
+                },
+            };
+            if let Some(("rebuild", e)) = action
+                && !builds
+            {
+                self.report(
+                    e.value.at,
+                    format!("`{here}.action: rebuild` needs an entry with `build:`"),
+                    Some(format!(
+                        "{} has no build context; use `restart` (its host command) instead",
+                        info.label
+                    )),
+                );
+            }
+            let target = field(fields, "target");
+            match (action.map(|(a, _)| a), target) {
+                (Some("sync"), None) => self.missing(
+                    rule.at,
+                    &here,
+                    "target",
+                    Some("name the folder in the container that receives the files, e.g. `target: /app/static`".into()),
+                ),
+                (Some("sync"), Some(e)) => {
+                    if let Some(text) = self.string(&format!("{here}.target"), &e.value)
+                        && !text.starts_with('/')
+                    {
+                        self.report(
+                            e.value.at,
+                            format!("`{here}.target` is `{text}`, a relative path"),
+                            Some(format!("write the folder in the container as an absolute path, e.g. `/{}`", text.trim_start_matches("./"))),
+                        );
+                    }
+                }
+                (_, Some(e)) => self.report(
+                    e.key_at,
+                    format!("`{here}.target` only applies to `action: sync`"),
+                    Some("remove `target`, or set `action: sync`".into()),
+                ),
+                _ => {}
+            }
+            if let Some(e) = field(fields, "ignore")
+                && let Some(patterns) = self.string_list(&format!("{here}.ignore"), &e.value)
+            {
+                let mut builder = ignore::gitignore::GitignoreBuilder::new("/");
+                for pattern in patterns {
+                    if let Err(error) = builder.add_line(None, &pattern) {
+                        self.report(
+                            e.value.at,
+                            format!("`{here}.ignore`: `{pattern}` is not a valid pattern: {error}"),
+                            Some("patterns use `.gitignore` syntax, e.g. `*.tmp` or `build/`".into()),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     pub(super) fn limits(&mut self, path: &str, node: &Node) {
         let Some(fields) = self.map(path, node, Some(keys::LIMITS)) else {
             return;

@@ -287,6 +287,21 @@ impl Checker {
         {
             self.debug(&format!("{path}.debug"), e);
         }
+        if let Some(e) = field(fields, "host")
+            && !agent
+        {
+            self.host(&format!("{path}.host"), e);
+        }
+        if let Some(e) = field(fields, "watch")
+            && !agent
+        {
+            self.watch(
+                &format!("{path}.watch"),
+                &e.value,
+                &info,
+                field(fields, "host").is_some(),
+            );
+        }
         if let Some(e) = field(fields, "limits") {
             self.limits(&format!("{path}.limits"), &e.value);
         }

@@ -509,3 +509,88 @@ fn route_templates_take_whole_segment_identifiers() {
         assert_eq!(check_template(bad).unwrap_err().1, help, "{bad}");
     }
 }
+
+#[test]
+fn host_and_watch_settings_are_checked_where_written() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("orders/src")).unwrap();
+    std::fs::write(dir.path().join("orders/Dockerfile"), "FROM scratch\n").unwrap();
+    let head = "version: 1\nservice:\n  name: orders\n  build: ./orders\n  ports: { http: 8080 }\n";
+    let ok = format!(
+        "{head}  host: {{ command: [cargo, run], dir: ./orders, port: 9090, env: {{ RUST_LOG: debug }} }}\n  watch:\n    - path: ./orders/src\n    - path: ./orders\n      action: sync\n      target: /app\n      ignore: ['*.tmp']\n"
+    );
+    let loaded = load_in(dir.path(), &ok).unwrap();
+    let container = &loaded.entries.service.container;
+    let host = container.host.as_ref().unwrap();
+    assert_eq!(host.port, Some(9090));
+    assert_eq!(host.command.as_deref(), Some(&["cargo".to_owned(), "run".to_owned()][..]));
+    assert_eq!(container.watch.len(), 2);
+    assert_eq!(container.watch[0].action, None);
+    assert_eq!(container.watch[1].action, Some(WatchAction::Sync));
+
+    let one = |rest: &str| {
+        let found = match load_in(dir.path(), &format!("{head}{rest}")) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems,
+        };
+        assert_eq!(found.len(), 1, "expected one problem, got {found:#?}");
+        let p = &found[0];
+        let (line, col) = p.at.unwrap();
+        format!("{line}:{col}: {}", p.message)
+    };
+    assert_eq!(
+        one("  watch:\n    - path: ./missing\n"),
+        "7:13: `service.watch[0].path`: `./missing` does not exist"
+    );
+    assert_eq!(
+        one("  watch:\n    - path: ../elsewhere\n"),
+        "7:13: `../elsewhere` leaves the manifest's folder"
+    );
+    assert_eq!(
+        one("  watch:\n    - path: ./orders\n      action: rebiuld\n"),
+        "8:15: `service.watch[0].action` is `rebiuld`, not an action"
+    );
+    assert_eq!(
+        one("  watch:\n    - path: ./orders\n      action: sync\n"),
+        "7:7: `service.watch[0]` is missing `target`"
+    );
+    assert_eq!(
+        one("  watch:\n    - path: ./orders\n      target: /app\n"),
+        "8:7: `service.watch[0].target` only applies to `action: sync`"
+    );
+    assert_eq!(
+        one("  host: { dir: ./nowhere }\n"),
+        "6:16: `service.host.dir`: `./nowhere` does not exist"
+    );
+    assert_eq!(
+        one("  host: { cmd: [x] }\n"),
+        "6:11: unknown key `cmd` in `service.host`"
+    );
+    // Rebuilding needs a build context; an image runs as it is.
+    let image = "version: 1\nservice:\n  name: orders\n  image: orders:dev\n";
+    let found = load_in(
+        dir.path(),
+        &format!("{image}  watch:\n    - path: ./orders\n"),
+    )
+    .unwrap_err();
+    assert!(
+        found[0].message.contains("applies to entries with `build:` or `host:`"),
+        "{found:#?}"
+    );
+    let found = load_in(
+        dir.path(),
+        &format!("{image}  host: {{}}\n  watch:\n    - path: ./orders\n      action: rebuild\n"),
+    )
+    .unwrap_err();
+    assert!(
+        found[0].message.contains("needs an entry with `build:`"),
+        "{found:#?}"
+    );
+    // Agent-served kinds run no process of their own.
+    let stub = format!("{head}dependencies:\n  pay:\n    stub: {{}}\n    host: {{}}\n");
+    let found = load_in(dir.path(), &stub).unwrap_err();
+    assert!(
+        found[0].message.contains("`host` does not apply to dependency"),
+        "{found:#?}"
+    );
+}
