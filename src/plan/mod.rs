@@ -191,6 +191,9 @@ pub struct PlanOptions {
     pub record: IndexMap<String, Option<String>>,
     /// Entries started with their debug settings.
     pub debug: Vec<String>,
+    /// Entries run as processes on this machine (`up --host`): each gets a
+    /// forwarder container under its name instead of its own container.
+    pub host: Vec<String>,
     /// The sandbox's token (see `registry::token`): the running agent's, so
     /// that a second `up` can keep it; `None` makes a fresh one.
     pub token: Option<String>,

@@ -431,13 +431,10 @@ async fn up_locked(
 ) -> Result<UpOutcome, UpError> {
     let mut outcome = UpOutcome::default();
     let mut created_network = false;
+    // Whether any of the sandbox ran before this call: then a failure
+    // removes only what this call started, never what was there.
+    let mut existed = true;
     let result = async {
-        // Builds can take minutes: an interruption must not wait for them.
-        let mut interrupted = cancel.clone();
-        tokio::select! {
-            resolved = resolve_images(engine, &mut plan, reporter) => resolved?,
-            _ = interrupted.wait_for(|stop| *stop) => return Err(UpError::interrupted()),
-        }
         let existing = engine
             .containers_with_label(&labels::of_sandbox(&plan.sandbox))
             .await?;
@@ -447,6 +444,13 @@ async fn up_locked(
             .filter(|c| c.label(labels::ROLE) != Some("lock"))
             .map(|c| (c.name.clone(), c))
             .collect();
+        existed = !existing.is_empty();
+        // Builds can take minutes: an interruption must not wait for them.
+        let mut interrupted = cancel.clone();
+        tokio::select! {
+            resolved = resolve_images(engine, &mut plan, reporter) => resolved?,
+            _ = interrupted.wait_for(|stop| *stop) => return Err(UpError::interrupted()),
+        }
 
         // What to keep, what to replace, what no longer belongs.
         let planned_names: HashSet<&str> = plan
@@ -536,7 +540,7 @@ async fn up_locked(
             if options.keep {
                 cleanup.containers = outcome.created.len();
                 cleanup.network = created_network;
-            } else if outcome.kept.is_empty() {
+            } else if !existed {
                 // Nothing of the sandbox was running before: remove
                 // every object of it by label, so a container whose
                 // creation was cut short goes too (the lock stays until
