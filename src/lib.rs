@@ -6,6 +6,7 @@ pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod health;
+pub mod host;
 pub mod manifest;
 pub mod output;
 pub mod plan;

@@ -14,6 +14,9 @@ pub const CONFIG_PATH: &str = "/sandbox/agent.json";
 pub const REGISTRY_PORT: u16 = 7700;
 /// The agent's control port: journal, faults and limits at run time.
 pub const ADMIN_PORT: u16 = 7701;
+/// The port of a host entry's forwarder that the CLI connects out to
+/// (`up --host`), published on 127.0.0.1.
+pub const TUNNEL_PORT: u16 = 7702;
 /// Private ports handed out to served dependencies, one each, so that each
 /// can be published on its own host port.
 pub const FIRST_PRIVATE_PORT: u16 = 20000;
@@ -55,6 +58,30 @@ pub struct AgentConfig {
     /// available to the container, at most 4.
     #[serde(default)]
     pub threads: usize,
+    /// The forwarder of an entry run on the host: it answers on the entry's
+    /// ports inside the network and carries each connection to the process
+    /// through the CLI's tunnel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostForward>,
+}
+
+/// What a host entry's forwarder carries where.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HostForward {
+    /// The entry run on the host.
+    pub entry: String,
+    /// The port the CLI's tunnel connects to.
+    pub tunnel_port: u16,
+    pub ports: Vec<HostPort>,
+}
+
+/// One forwarded port.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HostPort {
+    /// The entry's declared port, listened on inside the network.
+    pub listen: u16,
+    /// The port the process listens on, on 127.0.0.1 of the CLI's machine.
+    pub host: u16,
 }
 
 fn default_listen() -> std::net::IpAddr {

@@ -23,6 +23,10 @@ pub const LOCK: &str = "dev.sandbox.lock";
 /// On agents (the main one and proxies): the sandbox's token, which the
 /// control interface asks of requests that change state (`registry::token`).
 pub const TOKEN: &str = "dev.sandbox.token";
+/// On the forwarder of an entry run on the host (`up --host`): the ports
+/// the process listens on, on 127.0.0.1 of the machine that ran `up`, JSON
+/// `{"http": 8080}`.
+pub const HOST_PORTS: &str = "dev.sandbox.host-ports";
 /// On images: the agent image, by the hash of the binary it holds.
 pub const AGENT_IMAGE: &str = "dev.sandbox.agent";
 

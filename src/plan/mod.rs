@@ -124,7 +124,7 @@ impl Planned {
     /// How `up` tells, from the host, that this container is ready, given
     /// its published ports. `None`: running is enough.
     pub fn readiness(&self, published: &HashMap<u16, u16>) -> Option<ProbeSpec> {
-        if self.role == Role::Agent {
+        if self.role == Role::Agent || self.kind == Kind::Host.as_str() {
             return Some(ProbeSpec::Http {
                 host: "127.0.0.1".into(),
                 port: *published.get(&config::ADMIN_PORT)?,
@@ -269,6 +269,42 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         }
     }
 
+    for name in &options.host {
+        let container = if *name == entries.service.name {
+            &entries.service.container
+        } else {
+            match entries.dependencies.get(name).map(|d| &d.source) {
+                Some(Source::Container(container)) => container.as_ref(),
+                Some(other) => {
+                    return Err(PlanError(format!(
+                        "--host {name}: `{name}` is a {} dependency, served by the sandbox's agent; only the service and entries with `build:` or `image:` can run on the host",
+                        other.kind().as_str()
+                    )));
+                }
+                None => {
+                    return Err(PlanError(format!(
+                        "--host {name}: no entry named `{name}`; the entries are: {}",
+                        std::iter::once(entries.service.name.as_str())
+                            .chain(entries.dependencies.keys().map(String::as_str))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+            }
+        };
+        if container.ports.is_empty() && container.host.as_ref().and_then(|h| h.port).is_none() {
+            return Err(PlanError(format!(
+                "--host {name}: `{name}` declares no port, so nothing could reach the process; add `ports: {{ http: 8080 }}` or `host: {{ port: 8080 }}` to it in {}",
+                loaded.file.display()
+            )));
+        }
+        if options.debug.contains(name) {
+            return Err(PlanError(format!(
+                "--host {name} and --debug: a process on the host is debugged from the IDE that starts it; drop one of them"
+            )));
+        }
+    }
+
     // The environment every real container gets: one block per dependency.
     let mut shared_env: Vec<(String, String)> = vec![
         ("SANDBOX_NAME".into(), sandbox.clone()),
@@ -321,22 +357,39 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
             &token,
         ));
     }
-    containers.push(real_container(
-        &sandbox,
-        &network,
-        &service.name,
-        Role::Service,
-        service_container,
-        service_container.debug.as_ref().filter(|_| debug),
-        &shared_env,
-        Some(&service_alias),
-        1,
-        loaded,
-    ));
+    let service_on_host = options.host.contains(&service.name);
+    containers.push(if service_on_host {
+        host_forwarder(
+            loaded,
+            &network,
+            &service.name,
+            Role::Service,
+            service_container,
+            &service_alias,
+            &token,
+        )
+    } else {
+        real_container(
+            &sandbox,
+            &network,
+            &service.name,
+            Role::Service,
+            service_container,
+            service_container.debug.as_ref().filter(|_| debug),
+            &shared_env,
+            Some(&service_alias),
+            1,
+            loaded,
+        )
+    });
     registry_entries.push(RegistryEntry {
         name: service.name.clone(),
         role: "service".into(),
-        kind: service_container.kind(),
+        kind: if service_on_host {
+            Kind::Host
+        } else {
+            service_container.kind()
+        },
         owner: owner_of(&service.owner),
         internal_url: service_container
             .ports
@@ -345,7 +398,13 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
             .map(|p| format!("http://{}:{p}", service.name)),
         host_url: None,
         api: api_of(&service.name, &service.api),
-        probe: network_probe(&service_alias, &service.name, &sandbox, service_container),
+        probe: network_probe(
+            &service_alias,
+            &service.name,
+            &sandbox,
+            service_container,
+            service_on_host,
+        ),
     });
 
     for (name, dep) in &entries.dependencies {
@@ -368,18 +427,31 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                     .cloned()
                     .collect();
                 let debug = options.debug.contains(name);
-                let mut planned = real_container(
-                    &sandbox,
-                    &network,
-                    name,
-                    Role::Dependency,
-                    container,
-                    container.debug.as_ref().filter(|_| debug),
-                    &env,
-                    Some(&alias),
-                    0,
-                    loaded,
-                );
+                let on_host = options.host.contains(name);
+                let mut planned = if on_host {
+                    host_forwarder(
+                        loaded,
+                        &network,
+                        name,
+                        Role::Dependency,
+                        container,
+                        &alias,
+                        &token,
+                    )
+                } else {
+                    real_container(
+                        &sandbox,
+                        &network,
+                        name,
+                        Role::Dependency,
+                        container,
+                        container.debug.as_ref().filter(|_| debug),
+                        &env,
+                        Some(&alias),
+                        0,
+                        loaded,
+                    )
+                };
                 if proxied {
                     planned.spec.aliases = vec![alias.clone()];
                     containers.push(proxy_for(
@@ -397,7 +469,11 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                 registry_entries.push(RegistryEntry {
                     name: name.clone(),
                     role: "dependency".into(),
-                    kind: container.kind(),
+                    kind: if on_host {
+                        Kind::Host
+                    } else {
+                        container.kind()
+                    },
                     owner,
                     internal_url: container
                         .ports
@@ -406,7 +482,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                         .map(|p| format!("http://{name}:{p}")),
                     host_url: None,
                     api,
-                    probe: network_probe(&alias, name, &sandbox, container),
+                    probe: network_probe(&alias, name, &sandbox, container, on_host),
                 });
                 continue;
             }
@@ -500,6 +576,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         registry_port: config::REGISTRY_PORT,
         journal_capacity: config::JOURNAL_CAPACITY,
         threads: 0,
+        host: None,
     };
     // The registry runs exec probes through the engine: only then does the
     // agent get the engine's socket.
@@ -628,6 +705,7 @@ fn proxy_for(
         registry_port: config::REGISTRY_PORT,
         journal_capacity: config::JOURNAL_CAPACITY,
         threads: 0,
+        host: None,
     };
     let mut publish: Vec<u16> = container.ports.values().copied().collect();
     publish.push(config::ADMIN_PORT);
@@ -662,6 +740,108 @@ fn proxy_for(
     }
 }
 
+/// The ports of an entry inside the network: its declared ones; an entry
+/// run on the host that declares none answers on `host.port`, named `http`.
+fn host_entry_ports(container: &ContainerSource, on_host: bool) -> IndexMap<String, u16> {
+    match container.host.as_ref().and_then(|h| h.port) {
+        Some(port) if on_host && container.ports.is_empty() => {
+            IndexMap::from([("http".to_owned(), port)])
+        }
+        _ => container.ports.clone(),
+    }
+}
+
+/// Where the process of a host entry listens on 127.0.0.1, by port name:
+/// the first port at `host.port` (default its own number), the others at
+/// their own numbers.
+pub fn host_ports(container: &ContainerSource) -> IndexMap<String, u16> {
+    let mut ports = host_entry_ports(container, true);
+    if let (Some(first), Some(port)) = (
+        ports.values_mut().next(),
+        container.host.as_ref().and_then(|h| h.port),
+    ) {
+        *first = port;
+    }
+    ports
+}
+
+/// The container that stands for an entry run on the host (`up --host`):
+/// an agent under the entry's name and alias that answers on its ports in
+/// the network and carries every connection to the process through the
+/// tunnel that `up --host` opens to it.
+fn host_forwarder(
+    loaded: &Loaded,
+    network: &str,
+    name: &str,
+    role: Role,
+    container: &ContainerSource,
+    alias: &str,
+    token: &str,
+) -> Planned {
+    let sandbox = &loaded.name;
+    let ports = host_entry_ports(container, true);
+    let on_host = host_ports(container);
+    let forward = config::HostForward {
+        entry: name.to_owned(),
+        tunnel_port: config::TUNNEL_PORT,
+        ports: ports
+            .iter()
+            .map(|(port_name, port)| config::HostPort {
+                listen: *port,
+                host: on_host.get(port_name).copied().unwrap_or(*port),
+            })
+            .collect(),
+    };
+    let forwarder_config = AgentConfig {
+        version: config::CONFIG_VERSION,
+        sandbox: sandbox.clone(),
+        admin_port: config::ADMIN_PORT,
+        token: Some(token.to_owned()),
+        registry: None,
+        served: Vec::new(),
+        callers: Vec::new(),
+        listen: std::net::Ipv4Addr::UNSPECIFIED.into(),
+        registry_port: config::REGISTRY_PORT,
+        journal_capacity: config::JOURNAL_CAPACITY,
+        threads: 1,
+        host: Some(forward),
+    };
+    let mut forwarder_labels = base_labels(sandbox, name, role, Kind::Host.as_str());
+    forwarder_labels.insert(
+        labels::PORTS.into(),
+        serde_json::to_string(&ports).unwrap_or_default(),
+    );
+    forwarder_labels.insert(
+        labels::HOST_PORTS.into(),
+        serde_json::to_string(&on_host).unwrap_or_default(),
+    );
+    forwarder_labels.insert(labels::TOKEN.into(), token.to_owned());
+    Planned {
+        entry: name.to_owned(),
+        role,
+        kind: Kind::Host.as_str().to_owned(),
+        wave: 0,
+        image: ImageSource::Agent,
+        spec: ContainerSpec {
+            name: container_name(sandbox, name),
+            image: String::new(),
+            command: Some(agent_command()),
+            env: Vec::new(),
+            labels: forwarder_labels,
+            network: network.to_owned(),
+            aliases: vec![alias.to_owned()],
+            publish: vec![config::ADMIN_PORT, config::TUNNEL_PORT],
+            binds: Vec::new(),
+        },
+        ports,
+        // The process's health is awaited by `up --host` once it runs; the
+        // forwarder is ready when its agent is.
+        health: None,
+        debug_port: None,
+        files: vec![agent_file(&forwarder_config)],
+    }
+}
+
 /// The agent's arguments; the image's entrypoint is the binary.
 fn agent_command() -> Vec<String> {
     vec![
@@ -676,7 +856,11 @@ impl Plan {
     /// under the sandbox's lock), so an unchanged agent keeps its spec and
     /// every agent of the sandbox answers to one token.
     pub fn adopt_token(&mut self, token: &str) {
-        for planned in self.containers.iter_mut().filter(|c| c.role == Role::Agent) {
+        for planned in self
+            .containers
+            .iter_mut()
+            .filter(|c| c.role == Role::Agent || c.kind == Kind::Host.as_str())
+        {
             planned
                 .spec
                 .labels
@@ -750,29 +934,39 @@ fn upstream_probe(upstream: &str) -> Option<ProbeSpec> {
 }
 
 /// The registry's probe for a real container, from inside the network.
+///
+/// An entry run on the host (`on_host`) is probed through its forwarder;
+/// an `exec` check, which needs the entry's own container, becomes a TCP
+/// probe of its first port there.
 fn network_probe(
     host: &str,
     entry: &str,
     sandbox: &str,
     container: &ContainerSource,
+    on_host: bool,
 ) -> Option<ProbeSpec> {
-    let Some(health) = &container.health else {
-        return container.ports.values().next().map(|port| ProbeSpec::Tcp {
+    let ports = host_entry_ports(container, on_host);
+    let first_port = || {
+        ports.values().next().map(|port| ProbeSpec::Tcp {
             host: host.to_owned(),
             port: *port,
-        });
+        })
+    };
+    let Some(health) = &container.health else {
+        return first_port();
     };
     match health.probe()? {
+        ProbeKind::Exec(_) if on_host => first_port(),
         ProbeKind::Http(path) => Some(ProbeSpec::Http {
             host: host.to_owned(),
-            port: named_port(&container.ports, health.port.as_deref())?,
+            port: named_port(&ports, health.port.as_deref())?,
             path,
             status: health.status,
             contains: health.contains.clone(),
         }),
         ProbeKind::Tcp(name) => Some(ProbeSpec::Tcp {
             host: host.to_owned(),
-            port: *container.ports.get(&name)?,
+            port: *ports.get(&name)?,
         }),
         ProbeKind::Exec(command) => Some(ProbeSpec::Exec {
             container: container_name(sandbox, entry),

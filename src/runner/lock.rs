@@ -70,7 +70,7 @@ impl Holder {
     }
 }
 
-fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().replace(' ', "-"))
         .ok()
@@ -80,7 +80,7 @@ fn host_name() -> String {
 
 /// The start time (clock ticks since boot) of a running process, from
 /// `/proc/PID/stat` field 22.
-fn process_start(pid: u32) -> Option<u64> {
+pub(crate) fn process_start(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces; fields after it don't.
     let after_name = &stat[stat.rfind(')')? + 1..];

@@ -403,7 +403,13 @@ async fn announce(
             .iter()
             .filter_map(|e| Some((e.name.clone(), e.host_url.clone()?)))
             .collect();
-        let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
+        // An entry run on the host is healthy once its process answers,
+        // which `up --host` awaits and tells the registry itself.
+        let names: Vec<String> = entries
+            .iter()
+            .filter(|e| e.kind != crate::manifest::Kind::Host.as_str())
+            .map(|e| e.name.clone())
+            .collect();
         // The sandbox works without these; a registry that refuses them is
         // reported, not fatal.
         for told in [
@@ -417,7 +423,14 @@ async fn announce(
     }
     let health: HashMap<String, String> = entries
         .into_iter()
-        .map(|e| (e.name, "up".to_owned()))
+        .map(|e| {
+            let health = if e.kind == crate::manifest::Kind::Host.as_str() {
+                "starting"
+            } else {
+                "up"
+            };
+            (e.name, health.to_owned())
+        })
         .collect();
     Ok(found.doc(sandbox, &health))
 }

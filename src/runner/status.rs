@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::config;
 use crate::engine::{ContainerInfo, Engine, EngineError, labels};
+use crate::manifest::Kind;
 use crate::plan::ServedLabel;
 
 /// `sandbox status --json`.
@@ -27,7 +28,8 @@ pub struct StatusEntry {
     pub name: String,
     /// `service` or `dependency`.
     pub role: String,
-    /// `build`, `image`, `stub`, `replay` or `record`.
+    /// `build`, `image`, `stub`, `replay`, `record`, or `host` for an entry
+    /// run on the host (`up --host`).
     pub kind: String,
     /// The container's state: `running`, `exited`, ...
     pub state: String,
@@ -111,12 +113,23 @@ impl Found {
     pub fn token(&self) -> Option<&str> {
         self.agent()
             .into_iter()
-            .chain(
-                self.containers
-                    .iter()
-                    .filter(|c| c.label(labels::ROLE) == Some("agent")),
-            )
+            .chain(self.containers.iter().filter(|c| {
+                c.label(labels::ROLE) == Some("agent")
+                    || c.label(labels::KIND) == Some(Kind::Host.as_str())
+            }))
             .find_map(|c| c.label(labels::TOKEN))
+    }
+
+    /// The forwarders of entries run on the host (`up --host`).
+    pub fn host_forwarders(&self) -> impl Iterator<Item = &ContainerInfo> {
+        self.containers
+            .iter()
+            .filter(|c| c.label(labels::KIND) == Some(Kind::Host.as_str()) && !c.is_agent())
+    }
+
+    /// A URL on the host for a port of `container`, when it is published.
+    pub fn published_url(container: &ContainerInfo, port: u16) -> Option<String> {
+        loopback_url(container, port)
     }
 
     /// Every agent's control API URL on the host (the main agent and proxies).
@@ -150,15 +163,31 @@ impl Found {
                 .iter()
                 .find(|c| c.proxy_of() == Some(name.as_str()))
                 .unwrap_or(container);
-            let ports: IndexMap<String, String> = named
-                .iter()
-                .filter_map(|(port_name, port)| {
-                    Some((
-                        port_name.clone(),
-                        format!("127.0.0.1:{}", front.published.get(port)?),
-                    ))
-                })
-                .collect();
+            // An entry run on the host, with nothing in front of it, is
+            // reached where its process listens.
+            let on_host: Option<IndexMap<String, u16>> = (std::ptr::eq(front, container)
+                && container.label(labels::KIND) == Some(Kind::Host.as_str()))
+            .then(|| {
+                container
+                    .label(labels::HOST_PORTS)
+                    .and_then(|p| serde_json::from_str(p).ok())
+                    .unwrap_or_default()
+            });
+            let ports: IndexMap<String, String> = match on_host {
+                Some(on_host) => on_host
+                    .iter()
+                    .map(|(port_name, port)| (port_name.clone(), format!("127.0.0.1:{port}")))
+                    .collect(),
+                None => named
+                    .iter()
+                    .filter_map(|(port_name, port)| {
+                        Some((
+                            port_name.clone(),
+                            format!("127.0.0.1:{}", front.published.get(port)?),
+                        ))
+                    })
+                    .collect(),
+            };
             let debug = container
                 .label(labels::DEBUG)
                 .and_then(|p| p.parse::<u16>().ok())
