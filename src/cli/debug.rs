@@ -67,6 +67,7 @@ pub async fn run(globals: &Globals, args: DebugArgs) -> Result<()> {
             timeout: None,
             keep: true,
             quiet: args.json,
+            host: Vec::new(),
         },
     )
     .await?;

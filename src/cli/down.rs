@@ -45,6 +45,13 @@ pub async fn run(globals: &Globals, args: DownArgs) -> Result<()> {
                 format!(" of {}", report.sandboxes.join(", "))
             }
         ));
+        if !report.host_processes.is_empty() {
+            output::eprintln(&format!(
+                "stopped the host process{} of {}, left behind by `up --host`",
+                if report.host_processes.len() == 1 { "" } else { "es" },
+                report.host_processes.join(", ")
+            ));
+        }
         if report.images > 0 {
             output::eprintln(&format!(
                 "removed {} unused agent image{}",

@@ -6,7 +6,9 @@ mod check;
 mod completions;
 mod debug;
 mod down;
+mod env;
 mod exec;
+mod host;
 mod faults;
 mod logs;
 mod registry;
@@ -74,6 +76,8 @@ pub enum Command {
     Up(up::UpArgs),
     /// Remove every container, network and volume of the sandbox.
     Down(down::DownArgs),
+    /// The environment an entry gets (host URLs with --host), for IDEs and shells.
+    Env(env::EnvArgs),
     /// Entries, state, health and host URLs.
     #[command(visible_alias = "ps")]
     Status(status::StatusArgs),
@@ -117,6 +121,7 @@ impl Command {
             Command::Up(a) => a.manifest.file.clone(),
             Command::Down(a) => a.manifest.file.clone(),
             Command::Status(a) => a.manifest.file.clone(),
+            Command::Env(a) => a.manifest.file.clone(),
             Command::Logs(a) => a.manifest.file.clone(),
             Command::Exec(a) => a.manifest.file.clone(),
             Command::Shell(a) => a.manifest.file.clone(),
@@ -171,6 +176,7 @@ async fn run_simple(globals: &Globals, command: Command) -> Result<()> {
         | Command::Agent(_) => unreachable!("dispatched by `run`"),
         Command::Down(args) => down::run(&globals, args).await,
         Command::Status(args) => status::run(&globals, args).await,
+        Command::Env(args) => env::run(&globals, args).await,
         Command::Exec(args) => exec::run(&globals, args).await,
         Command::Shell(args) => exec::shell(&globals, args).await,
         Command::Registry(args) => registry::run(&globals, args).await,

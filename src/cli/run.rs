@@ -62,6 +62,7 @@ pub async fn run(globals: &Globals, args: RunArgs) -> Result<()> {
             timeout: args.timeout,
             keep: args.keep,
             quiet: false,
+            host: Vec::new(),
         },
     )
     .await?;

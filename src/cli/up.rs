@@ -30,6 +30,11 @@ pub struct UpArgs {
     /// Print the status document as JSON once every entry is healthy.
     #[arg(long)]
     pub json: bool,
+    /// Run these entries (default: the service) as processes on this
+    /// machine, with `host.command`, or wait for you to start them (from an
+    /// IDE); stays in the foreground until Ctrl-C.
+    #[arg(long, value_name = "ENTRY", num_args = 0..)]
+    pub host: Option<Vec<String>>,
 }
 
 /// `--record DEP[=URL]`, checked for its shape here and against the
@@ -74,10 +79,18 @@ pub struct UpRequest {
     pub timeout: Option<Span>,
     pub keep: bool,
     pub quiet: bool,
+    /// Entries run on the host.
+    pub host: Vec<String>,
 }
 
 pub async fn run(globals: &Globals, args: UpArgs) -> Result<()> {
     let json = args.json;
+    let loaded = globals.load()?;
+    let host = match &args.host {
+        None => Vec::new(),
+        Some(names) if names.is_empty() => vec![loaded.entries.service.name.clone()],
+        Some(names) => names.clone(),
+    };
     let request = UpRequest {
         record: args.record,
         debug: if args.debug {
@@ -88,10 +101,14 @@ pub async fn run(globals: &Globals, args: UpArgs) -> Result<()> {
         timeout: args.timeout,
         keep: args.keep,
         quiet: false,
+        host: host.clone(),
     };
     let debug = args.debug;
-    let loaded = globals.load()?;
+    let timeout = args.timeout.map(|t| t.0);
     let (doc, _) = bring_up(globals, &loaded, request).await?;
+    if !host.is_empty() {
+        return super::host::run(globals, &loaded, doc, &host, timeout, json).await;
+    }
     if json {
         output::print_json(&doc)?;
     } else {
@@ -130,7 +147,10 @@ pub async fn bring_up(
     loaded: &Loaded,
     request: UpRequest,
 ) -> Result<(runner::status::StatusDoc, String)> {
-    let mut options = PlanOptions::default();
+    let mut options = PlanOptions {
+        host: request.host.clone(),
+        ..PlanOptions::default()
+    };
     for record in &request.record {
         options
             .record

@@ -5,3 +5,73 @@
 pub mod env;
 pub mod port;
 pub mod process;
+pub mod run;
+
+mod link;
+
+use std::time::{Duration, Instant};
+
+use crate::agent::config::ADMIN_PORT;
+use crate::engine::{ContainerInfo, labels};
+use crate::manifest::Kind;
+
+/// Before `down`: stops the host processes that a killed `up --host` left
+/// behind, as the forwarders of `containers` remember them. A process is
+/// stopped only when it is this host's and is still the one recorded (its
+/// process group leader has the recorded start time, or has ended and left
+/// members of its group, whose id no new process can take). Returns the
+/// entries whose processes were stopped.
+pub async fn stop_left_behind(containers: &[ContainerInfo]) -> Vec<String> {
+    let mut stopped = Vec::new();
+    for container in containers {
+        if container.label(labels::KIND) != Some(Kind::Host.as_str()) || !container.is_running() {
+            continue;
+        }
+        let Some(port) = container.published.get(&ADMIN_PORT) else {
+            continue;
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let Ok(Some(holder)) = link::holder(&url, container.label(labels::TOKEN)).await else {
+            continue;
+        };
+        if holder.host != crate::runner::lock::host_name() || holder.pid <= 1 {
+            continue;
+        }
+        let leader = crate::runner::lock::process_start(holder.pid);
+        let ours = match leader {
+            Some(started) => started == holder.started,
+            // The leader ended: what is left of its group is ours.
+            None => true,
+        };
+        if !ours || !group_exists(holder.pid) {
+            continue;
+        }
+        process::signal_group(holder.pid, libc::SIGTERM);
+        let deadline = Instant::now() + process::STOP_GRACE;
+        while group_exists(holder.pid) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        process::signal_group(holder.pid, libc::SIGKILL);
+        stopped.push(holder.entry);
+    }
+    stopped
+}
+
+/// Whether any live process is in process group `pgid`.
+fn group_exists(pgid: u32) -> bool {
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    processes.flatten().any(|process| {
+        process.file_name().to_str().is_some_and(|n| n.parse::<u32>().is_ok())
+            && std::fs::read_to_string(process.path().join("stat")).is_ok_and(|stat| {
+                // Fields after the command name: state, ppid, pgrp.
+                stat.rsplit_once(") ").is_some_and(|(_, rest)| {
+                    let mut fields = rest.split_whitespace();
+                    let state = fields.next();
+                    let pgrp = fields.nth(1);
+                    state != Some("Z") && pgrp == Some(pgid.to_string().as_str())
+                })
+            })
+    })
+}

@@ -71,7 +71,13 @@ impl HostProcess {
                 entry: launch.entry.clone(),
             });
         };
-        let mut command = Command::new(program);
+        // A relative path with a `/` is taken from the working directory.
+        let program_path = if program.contains('/') && !program.starts_with('/') {
+            launch.dir.join(program)
+        } else {
+            PathBuf::from(program)
+        };
+        let mut command = Command::new(&program_path);
         command
             .args(args)
             .current_dir(&launch.dir)

@@ -765,6 +765,19 @@ pub fn host_ports(container: &ContainerSource) -> IndexMap<String, u16> {
     ports
 }
 
+/// Each port a host entry's forwarder listens on in the network, and the
+/// port on 127.0.0.1 where the process answers it.
+pub fn host_forward(container: &ContainerSource) -> Vec<config::HostPort> {
+    let on_host = host_ports(container);
+    host_entry_ports(container, true)
+        .iter()
+        .map(|(port_name, port)| config::HostPort {
+            listen: *port,
+            host: on_host.get(port_name).copied().unwrap_or(*port),
+        })
+        .collect()
+}
+
 /// The container that stands for an entry run on the host (`up --host`):
 /// an agent under the entry's name and alias that answers on its ports in
 /// the network and carries every connection to the process through the
@@ -784,13 +797,7 @@ fn host_forwarder(
     let forward = config::HostForward {
         entry: name.to_owned(),
         tunnel_port: config::TUNNEL_PORT,
-        ports: ports
-            .iter()
-            .map(|(port_name, port)| config::HostPort {
-                listen: *port,
-                host: on_host.get(port_name).copied().unwrap_or(*port),
-            })
-            .collect(),
+        ports: host_forward(container),
     };
     let forwarder_config = AgentConfig {
         version: config::CONFIG_VERSION,
@@ -1407,5 +1414,123 @@ dependencies:
                 "{error}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::*;
+
+    fn load(manifest: &str) -> (tempfile::TempDir, Loaded) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sandbox.yaml");
+        std::fs::write(&file, manifest).unwrap();
+        let loaded = crate::manifest::load(&file).unwrap();
+        (dir, loaded)
+    }
+
+    const MANIFEST: &str = r#"
+version: 1
+name: shop
+service:
+  name: orders
+  image: orders:dev
+  ports: { http: 8080, admin: 9090 }
+  health: { http: /healthz, port: http }
+  host: { port: 18080 }
+dependencies:
+  pay:
+    stub: {}
+  db:
+    image: postgres:16
+    ports: { pg: 5432 }
+    health: { exec: [pg_isready] }
+"#;
+
+    fn host(names: &[&str]) -> PlanOptions {
+        PlanOptions {
+            host: names.iter().map(|n| n.to_string()).collect(),
+            ..PlanOptions::default()
+        }
+    }
+
+    #[test]
+    fn a_host_entry_is_a_forwarder_under_its_name_that_answers_on_its_ports() {
+        let (_dir, loaded) = load(MANIFEST);
+        let plan = plan(&loaded, &host(&["orders"])).unwrap();
+        let orders = plan.containers.iter().find(|c| c.entry == "orders").unwrap();
+        assert_eq!(orders.kind, "host");
+        assert_eq!(orders.role, Role::Service);
+        assert_eq!(orders.spec.name, "shop_orders");
+        assert_eq!(orders.spec.aliases, vec!["orders"]);
+        assert_eq!(orders.image, ImageSource::Agent);
+        // Only the control and tunnel ports are published; the entry's
+        // ports are the process's own on the host.
+        assert_eq!(
+            orders.spec.publish,
+            vec![config::ADMIN_PORT, config::TUNNEL_PORT]
+        );
+        assert_eq!(
+            orders.spec.labels[labels::HOST_PORTS],
+            r#"{"http":18080,"admin":9090}"#
+        );
+        let agent: AgentConfig = serde_json::from_slice(&orders.files[0].2).unwrap();
+        let forward = agent.host.unwrap();
+        assert_eq!(forward.entry, "orders");
+        assert_eq!(
+            forward.ports,
+            vec![
+                config::HostPort {
+                    listen: 8080,
+                    host: 18080
+                },
+                config::HostPort {
+                    listen: 9090,
+                    host: 9090
+                }
+            ]
+        );
+        // The registry knows it as kind host and probes it by name.
+        let main: AgentConfig = serde_json::from_slice(&plan.containers[0].files[0].2).unwrap();
+        let entry = main
+            .registry
+            .unwrap()
+            .entries
+            .into_iter()
+            .find(|e| e.name == "orders")
+            .unwrap();
+        assert_eq!(entry.kind, Kind::Host);
+        assert!(matches!(
+            entry.probe,
+            Some(ProbeSpec::Http { ref host, port: 8080, .. }) if host == "orders"
+        ));
+        // Every token holder gets the sandbox's token.
+        let mut adopted = plan.clone();
+        adopted.adopt_token("t-1");
+        let orders = adopted.containers.iter().find(|c| c.entry == "orders").unwrap();
+        assert_eq!(orders.spec.labels[labels::TOKEN], "t-1");
+    }
+
+    #[test]
+    fn only_container_entries_with_a_port_can_run_on_the_host() {
+        let (_dir, loaded) = load(MANIFEST);
+        let error = plan(&loaded, &host(&["pay"])).unwrap_err();
+        assert!(error.0.contains("is a stub dependency"), "{}", error.0);
+        let error = plan(&loaded, &host(&["nope"])).unwrap_err();
+        assert!(error.0.contains("no entry named `nope`"), "{}", error.0);
+        // An exec check needs the container: the registry probes the port.
+        let plan = plan(&loaded, &host(&["db"])).unwrap();
+        let main: AgentConfig = serde_json::from_slice(&plan.containers[0].files[0].2).unwrap();
+        let db = main
+            .registry
+            .unwrap()
+            .entries
+            .into_iter()
+            .find(|e| e.name == "db")
+            .unwrap();
+        assert!(matches!(db.probe, Some(ProbeSpec::Tcp { port: 5432, .. })));
+        let (_dir, loaded) = load(&MANIFEST.replace("  ports: { pg: 5432 }\n", ""));
+        let error = super::plan(&loaded, &host(&["db"])).unwrap_err();
+        assert!(error.0.contains("declares no port"), "{}", error.0);
     }
 }

@@ -1001,6 +1001,10 @@ pub struct DownReport {
     /// Recording agents that did not answer before they were stopped.
     #[serde(skip)]
     pub unreachable: Vec<String>,
+    /// Entries whose host processes, left behind by a killed `up --host`,
+    /// were stopped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_processes: Vec<String>,
 }
 
 /// Asks every recording agent to write its recordings (and reports those
@@ -1013,9 +1017,11 @@ pub async fn down(engine: &Engine, selector: &str) -> Result<DownReport, EngineE
     // Recordings are written before their agents go, and a failure is said.
     let containers = engine.containers_with_label(selector).await?;
     let flushed = status::flush_recordings(&containers).await;
+    let host_processes = crate::host::stop_left_behind(&containers).await;
     let mut report = DownReport {
         recording_errors: flushed.failed,
         unreachable: flushed.unreachable,
+        host_processes,
         ..Default::default()
     };
     let mut sandboxes: Vec<String> = containers

@@ -46,6 +46,7 @@ mod agent;
 mod faults;
 mod first_hour;
 mod fuzz;
+mod host;
 mod manifest;
 mod output;
 mod output_edges;
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
         faults::cases(),
         first_hour::cases(),
         fuzz::cases(),
+        host::cases(),
         manifest::cases(),
         output::cases(),
         output_edges::cases(),

@@ -377,8 +377,8 @@ pub fn write_response<W: Write>(w: &mut W, resp: &Response, head_only: bool, kee
 pub type Handler = dyn Fn(&Request) -> Response + Send + Sync + 'static;
 
 /// Serves forever on 0.0.0.0:port, one thread per connection.
-pub fn serve(port: u16, log: bool, handler: Arc<Handler>) -> io::Result<()> {
-    let listener = TcpListener::bind(("0.0.0.0", port))?;
+pub fn serve(bind: &str, port: u16, log: bool, handler: Arc<Handler>) -> io::Result<()> {
+    let listener = TcpListener::bind((bind, port))?;
     println!("listening on :{}", listener.local_addr()?.port());
     for stream in listener.incoming() {
         let stream = match stream {

@@ -23,7 +23,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::{Client, Request, Response};
 use json::Json;
 
-const USAGE: &str = "usage: shopd MODE [--port N]
+const USAGE: &str = "usage: shopd MODE [--port N] [--bind ADDR]
+
+--bind ADDR listens on ADDR only (default: every address), e.g. 127.0.0.1
 
 modes:
   orders [--port N]     the demo service (env PAYMENTS_URL, INVENTORY_URL, CATALOG_URL)
@@ -54,10 +56,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let bind = bind_arg(rest);
     let result = match mode.as_str() {
-        "orders" => http::serve(port, true, Arc::new(Orders::default().handler())),
-        "catalog" => http::serve(port, true, Arc::new(catalog)),
-        "fixture" => http::serve(port, true, Arc::new(fixture)),
+        "orders" => http::serve(&bind, port, true, Arc::new(Orders::default().handler())),
+        "catalog" => http::serve(&bind, port, true, Arc::new(catalog)),
+        "fixture" => http::serve(&bind, port, true, Arc::new(fixture)),
         "tcp-echo" => tcp_echo(port),
         "probe" => {
             let Some(url) = rest.iter().find(|a| !a.starts_with("--")) else {
@@ -87,6 +90,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--bind ADDR`: the address to listen on (default every address; a
+/// process run on the host with `sandbox up --host` may keep to 127.0.0.1).
+fn bind_arg(args: &[String]) -> String {
+    let mut bind = "0.0.0.0".to_string();
+    for (i, arg) in args.iter().enumerate() {
+        if arg == "--bind" {
+            if let Some(v) = args.get(i + 1) {
+                bind = v.clone();
+            }
+        } else if let Some(v) = arg.strip_prefix("--bind=") {
+            bind = v.to_string();
+        }
+    }
+    bind
+}
+
 fn port_arg(args: &[String]) -> Result<u16, String> {
     let mut port = 8080;
     let mut i = 0;
@@ -99,6 +118,8 @@ fn port_arg(args: &[String]) -> Result<u16, String> {
         };
         if let Some(v) = value {
             port = v.parse().map_err(|_| format!("bad port {v:?}"))?;
+        } else if args[i] == "--bind" {
+            i += 1;
         }
         i += 1;
     }
