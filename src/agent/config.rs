@@ -14,6 +14,9 @@ pub const CONFIG_PATH: &str = "/sandbox/agent.json";
 pub const REGISTRY_PORT: u16 = 7700;
 /// The agent's control port: journal, faults and limits at run time.
 pub const ADMIN_PORT: u16 = 7701;
+/// The tunnel port of an agent that stands for an entry run on the host
+/// (`sandbox up --host`): the CLI connects to it, published on 127.0.0.1.
+pub const TUNNEL_PORT: u16 = 7702;
 /// Private ports handed out to served dependencies, one each, so that each
 /// can be published on its own host port.
 pub const FIRST_PRIVATE_PORT: u16 = 20000;
@@ -55,6 +58,32 @@ pub struct AgentConfig {
     /// available to the container, at most 4.
     #[serde(default)]
     pub threads: usize,
+    /// An entry run on the host that this agent stands for on the network:
+    /// it listens on the entry's ports and carries each connection through
+    /// the tunnel to the CLI (see [`crate::tunnel`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostForward>,
+}
+
+/// The entry this agent stands for, run on the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostForward {
+    /// The entry's name (its network alias is the agent container's).
+    pub entry: String,
+    /// Where the CLI's tunnel connects ([`TUNNEL_PORT`] in the sandbox).
+    pub tunnel_port: u16,
+    /// The entry's ports.
+    pub ports: Vec<HostPort>,
+}
+
+/// One port of an entry run on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostPort {
+    /// The entry's declared port, listened on inside the network.
+    pub listen: u16,
+    /// The port the process listens on, on the host's 127.0.0.1 (for
+    /// messages: the CLI's session maps it).
+    pub host: u16,
 }
 
 fn default_listen() -> std::net::IpAddr {

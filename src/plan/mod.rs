@@ -497,6 +497,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
         registry_port: config::REGISTRY_PORT,
         journal_capacity: config::JOURNAL_CAPACITY,
         threads: 0,
+        host: None,
     };
     // The registry runs exec probes through the engine: only then does the
     // agent get the engine's socket.
@@ -625,6 +626,7 @@ fn proxy_for(
         registry_port: config::REGISTRY_PORT,
         journal_capacity: config::JOURNAL_CAPACITY,
         threads: 0,
+        host: None,
     };
     let mut publish: Vec<u16> = container.ports.values().copied().collect();
     publish.push(config::ADMIN_PORT);
