@@ -25,6 +25,8 @@ pub enum Error {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Up(#[from] UpError),
+    #[error(transparent)]
+    Tunnel(#[from] crate::tunnel::TunnelError),
     /// Bad arguments that clap could not catch.
     #[error("{0}")]
     Usage(String),
@@ -59,9 +61,11 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Manifest(_) | Error::Usage(_) => exit::USAGE,
-            Error::Engine(_) | Error::Failed(_) | Error::Io { .. } | Error::Stdout(_) => {
-                exit::FAILURE
-            }
+            Error::Engine(_)
+            | Error::Failed(_)
+            | Error::Io { .. }
+            | Error::Stdout(_)
+            | Error::Tunnel(_) => exit::FAILURE,
             Error::StdoutClosed => exit::SUCCESS,
             Error::Interrupted | Error::Up(UpError::Interrupted(_)) => exit::INTERRUPTED,
             Error::Up(_) => exit::FAILURE,

@@ -12,5 +12,6 @@ pub mod output;
 pub mod plan;
 pub mod registry;
 pub mod runner;
+pub mod tunnel;
 
 pub use error::{Error, Result};

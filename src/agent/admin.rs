@@ -29,6 +29,14 @@
 //!   200 `{"recordings": [RECORDING, ...]}`, one per record dependency;
 //!   `sandbox down` calls it before removing the agent.
 //!
+//! - `GET /_sandbox/host` (an agent standing for an entry run on the host,
+//!   see [`crate::tunnel`]) → `{"holder": HOLDER|null, "connected": bool}`:
+//!   the last process the CLI reported (`{"host", "pid", "started",
+//!   "entry"}`, kept after its session ends, so that `sandbox down` can stop
+//!   a process a killed `up --host` left behind; null when the CLI said none
+//!   runs), and whether a tunnel session is connected now. 404 on other
+//!   agents.
+//!
 //! `RECORDING` = `{"dependency", "file" (as the manifest names it, relative
 //! to its folder), "error" (why the last write failed; null once a write
 //! succeeds)}`; `GET /_sandbox/state` shows it too, as `"recording":
@@ -37,8 +45,9 @@
 //! Reads (`ready`, `calls`, `state`) are open to anything on the network.
 //! Everything that changes state (`PUT` faults and limits, `POST flush`)
 //! needs the sandbox's token, `Authorization: Bearer TOKEN` (see
-//! [`super::token`]): without it, 401 `{"error": "..."}` and nothing
-//! changes.
+//! [`crate::registry::token`]): without it, 401 `{"error": "..."}` and
+//! nothing changes. `GET /_sandbox/host` needs it too: it names a process
+//! of the developer's machine, which containers have no business knowing.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -59,6 +68,9 @@ use crate::registry::token;
 
 const MAX_BODY: usize = 1024 * 1024;
 
+/// What a read of private state without the token is told.
+const PRIVATE: &str = "this names a process on the developer's machine and needs the sandbox's token: send `Authorization: Bearer TOKEN` (the `sandbox` CLI reads it from the agent container's dev.sandbox.token label)";
+
 /// Answers one control request.
 pub async fn handle(
     agent: Arc<Agent>,
@@ -72,8 +84,13 @@ pub async fn handle(
         (&Method::PUT, ["_sandbox", "faults" | "limits", _])
             | (&Method::POST, ["_sandbox", "flush"])
     );
-    if changes && !token::allows(request.headers(), agent.token.as_deref()) {
-        let mut response = error(StatusCode::UNAUTHORIZED, token::REFUSED);
+    let private = matches!(
+        (&method, segments.as_slice()),
+        (&Method::GET, ["_sandbox", "host"])
+    );
+    if (changes || private) && !token::allows(request.headers(), agent.token.as_deref()) {
+        let refused = if changes { token::REFUSED } else { PRIVATE };
+        let mut response = error(StatusCode::UNAUTHORIZED, refused);
         response.headers_mut().insert(
             http::header::WWW_AUTHENTICATE,
             http::HeaderValue::from_static("Bearer"),
@@ -117,7 +134,14 @@ pub async fn handle(
             },
         },
         (&Method::POST, ["_sandbox", "flush"]) => flush(&agent).await,
-        (_, ["_sandbox", "ready" | "calls" | "state" | "flush"])
+        (&Method::GET, ["_sandbox", "host"]) => match &agent.tunnel {
+            Some(hub) => body::json(StatusCode::OK, &hub.state()),
+            None => error(
+                StatusCode::NOT_FOUND,
+                "this agent stands for no entry run on the host",
+            ),
+        },
+        (_, ["_sandbox", "ready" | "calls" | "state" | "flush" | "host"])
         | (_, ["_sandbox", "faults" | "limits", _]) => error(
             StatusCode::METHOD_NOT_ALLOWED,
             &format!("{method} is not allowed on {path}"),

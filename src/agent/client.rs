@@ -1,5 +1,6 @@
-//! The CLI's side of the agent's control API (see [`super::admin`]) for
-//! recordings: how each one's writes go, and writing them all now.
+//! The CLI's side of the agent's control API (see [`super::admin`]): for
+//! recordings, how each one's writes go, and writing them all now; for an
+//! entry run on the host, which process serves it.
 
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::health::http;
 use crate::registry::token;
+use crate::tunnel::{Holder, HostState};
 
 /// How long a call to the control API may take (a flush syncs to disk).
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -93,4 +95,31 @@ pub async fn flush(admin_url: &str, token: Option<&str>) -> Result<Vec<Recording
     serde_json::from_slice::<Flushed>(&answer.body)
         .map(|flushed| flushed.recordings)
         .map_err(|e| format!("the agent's answer to POST /_sandbox/flush is not understood: {e}"))
+}
+
+/// `GET /_sandbox/host` of the agent standing for an entry run on the host:
+/// the last process the CLI reported (kept after the `up --host` that
+/// reported it died) and whether a tunnel session is connected.
+pub async fn host_state(admin_url: &str, token: Option<&str>) -> Result<HostState, String> {
+    let url = format!("{admin_url}/_sandbox/host");
+    let headers: Vec<(String, String)> = token.map(token::header).into_iter().collect();
+    let answer = http::request("GET", &url, &headers, None, TIMEOUT)
+        .await
+        .map_err(|e| format!("cannot reach the agent at {admin_url}: {e}"))?;
+    if answer.status != 200 {
+        return Err(format!(
+            "the agent at {admin_url} answered {} to GET /_sandbox/host: {}",
+            answer.status,
+            crate::health::excerpt(&answer.text(), 200)
+        ));
+    }
+    serde_json::from_slice::<HostState>(&answer.body)
+        .map_err(|e| format!("the agent's answer to GET /_sandbox/host is not understood: {e}"))
+}
+
+/// The process on the host that the agent at `admin_url` last heard of
+/// (see [`host_state`]); `None` when the CLI said none runs or never said.
+/// Stop it only if [`Holder::is_running_here`].
+pub async fn holder(admin_url: &str, token: Option<&str>) -> Result<Option<Holder>, String> {
+    host_state(admin_url, token).await.map(|state| state.holder)
 }

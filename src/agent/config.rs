@@ -14,8 +14,8 @@ pub const CONFIG_PATH: &str = "/sandbox/agent.json";
 pub const REGISTRY_PORT: u16 = 7700;
 /// The agent's control port: journal, faults and limits at run time.
 pub const ADMIN_PORT: u16 = 7701;
-/// The port of a host entry's forwarder that the CLI connects out to
-/// (`up --host`), published on 127.0.0.1.
+/// The tunnel port of an agent that stands for an entry run on the host
+/// (`sandbox up --host`): the CLI connects to it, published on 127.0.0.1.
 pub const TUNNEL_PORT: u16 = 7702;
 /// Private ports handed out to served dependencies, one each, so that each
 /// can be published on its own host port.
@@ -58,29 +58,31 @@ pub struct AgentConfig {
     /// available to the container, at most 4.
     #[serde(default)]
     pub threads: usize,
-    /// The forwarder of an entry run on the host: it answers on the entry's
-    /// ports inside the network and carries each connection to the process
-    /// through the CLI's tunnel.
+    /// An entry run on the host that this agent stands for on the network:
+    /// it listens on the entry's ports and carries each connection through
+    /// the tunnel to the CLI (see [`crate::tunnel`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<HostForward>,
 }
 
-/// What a host entry's forwarder carries where.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// The entry this agent stands for, run on the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostForward {
-    /// The entry run on the host.
+    /// The entry's name (its network alias is the agent container's).
     pub entry: String,
-    /// The port the CLI's tunnel connects to.
+    /// Where the CLI's tunnel connects ([`TUNNEL_PORT`] in the sandbox).
     pub tunnel_port: u16,
+    /// The entry's ports.
     pub ports: Vec<HostPort>,
 }
 
-/// One forwarded port.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// One port of an entry run on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostPort {
     /// The entry's declared port, listened on inside the network.
     pub listen: u16,
-    /// The port the process listens on, on 127.0.0.1 of the CLI's machine.
+    /// The port the process listens on, on the host's 127.0.0.1 (for
+    /// messages: the CLI's session maps it).
     pub host: u16,
 }
 

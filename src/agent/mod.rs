@@ -3,7 +3,8 @@
 //! and faults, the call journal, and (through `registry`) the registry.
 //!
 //! Start-up binds every port first (control API, registry, each dependency's
-//! shared and private ports, proxy ports) and only then reports ready on
+//! shared and private ports, proxy ports, and for an entry run on the host
+//! its ports and the tunnel port) and only then reports ready on
 //! `GET /_sandbox/ready`. SIGTERM or SIGINT flushes recordings and returns.
 //! Requests that change state need the sandbox's token (see
 //! [`crate::registry::token`]).
@@ -76,7 +77,20 @@ pub async fn run(path: &Path) -> Result<()> {
             .map_err(|e| Error::io(format!("cannot listen on {address}"), e))?;
         sockets.push((socket, listener));
     }
-    start_serving_threads(threads(&config), sockets).await?;
+    // An agent that serves no dependency (one standing for an entry run on
+    // the host) needs no serving threads.
+    if !sockets.is_empty() {
+        start_serving_threads(threads(&config), sockets).await?;
+    }
+    // An entry run on the host: its ports and the tunnel, bound before ready.
+    if let (Some(host), Some(hub)) = (&config.host, &agent.tunnel) {
+        let tunnel = bind(&config, host.tunnel_port).await?;
+        let mut entries = Vec::new();
+        for port in &host.ports {
+            entries.push((port.listen, bind(&config, port.listen).await?));
+        }
+        hub.start(tunnel, entries);
+    }
 
     let control = agent.clone();
     tokio::spawn(serve::serve_http(admin, move |_, request| {
@@ -110,6 +124,16 @@ pub async fn run(path: &Path) -> Result<()> {
             .deps
             .iter()
             .map(|dep| format!("{} ({})", dep.name, dep.mode))
+            .chain(config.host.iter().map(|host| format!(
+                "{} (on the host: {}; tunnel on port {})",
+                host.entry,
+                host.ports
+                    .iter()
+                    .map(|port| format!("{} to 127.0.0.1:{}", port.listen, port.host))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                host.tunnel_port
+            )))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -117,6 +141,9 @@ pub async fn run(path: &Path) -> Result<()> {
     tokio::select! {
         _ = terminate.recv() => {}
         _ = interrupt.recv() => {}
+    }
+    if let Some(hub) = &agent.tunnel {
+        hub.stop().await;
     }
     flush(&agent);
     Ok(())

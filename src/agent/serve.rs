@@ -76,6 +76,8 @@ pub struct Agent {
     pub ready: AtomicBool,
     /// The sandbox's token, asked of requests that change state.
     pub token: Option<String>,
+    /// The tunnel's hub, when this agent stands for an entry run on the host.
+    pub tunnel: Option<Arc<crate::tunnel::Hub>>,
 }
 
 /// The client that forwards record and proxy calls: one per serving thread,
@@ -279,6 +281,13 @@ impl Agent {
             recorders,
             ready: AtomicBool::new(false),
             token: config.token.clone(),
+            tunnel: config.host.as_ref().map(|host| {
+                crate::tunnel::Hub::new(
+                    host.entry.clone(),
+                    config.token.clone(),
+                    host.ports.iter().map(|port| port.listen).collect(),
+                )
+            }),
         });
 
         let mut listeners: BTreeMap<u16, Listener> = BTreeMap::new();
@@ -346,12 +355,47 @@ impl Agent {
                 ));
             }
         }
+        if let Some(host) = &config.host {
+            check_host_ports(config, host, &listeners)?;
+        }
         Ok((agent, listeners))
     }
 
     pub fn dep(&self, name: &str) -> Option<&Arc<Dep>> {
         self.deps.iter().find(|dep| dep.name == name)
     }
+}
+
+/// The ports of an entry run on the host must be free in this agent: none
+/// served, none reserved, none twice, and at least one.
+fn check_host_ports(
+    config: &AgentConfig,
+    host: &super::config::HostForward,
+    listeners: &BTreeMap<u16, Listener>,
+) -> Result<(), String> {
+    if host.ports.is_empty() {
+        return Err(format!(
+            "`{}` on the host has no port to stand for",
+            host.entry
+        ));
+    }
+    let mut taken: Vec<(u16, &str)> = vec![
+        (config.admin_port, "the control API"),
+        (config.registry_port, "the registry"),
+    ];
+    taken.extend(listeners.keys().map(|port| (*port, "a served dependency")));
+    for (port, what) in std::iter::once((host.tunnel_port, "the tunnel"))
+        .chain(host.ports.iter().map(|port| (port.listen, "the entry")))
+    {
+        if let Some((_, owner)) = taken.iter().find(|(used, _)| *used == port) {
+            return Err(format!(
+                "port {port} of {what} of `{}` on the host is already {owner}'s",
+                host.entry
+            ));
+        }
+        taken.push((port, what));
+    }
+    Ok(())
 }
 
 /// A call dropped on purpose (reset fault): hyper closes the connection.

@@ -37,9 +37,4 @@ impl Session {
     }
 }
 
-/// The process the forwarder at `admin_url` remembers, if any.
-pub async fn holder(admin_url: &str, token: Option<&str>) -> Result<Option<Holder>, String> {
-    crate::agent::client::host(admin_url, token)
-        .await
-        .map(|state| state.holder)
-}
+pub use crate::agent::client::holder;

@@ -398,12 +398,11 @@ pub fn holder_of(entry: &str, pid: u32) -> super::link::Holder {
 async fn await_health(entry: &HostEntry, process: Option<&mut HostProcess>) -> Result<(), String> {
     let deadline = process.as_ref().map(|_| Instant::now() + entry.timeout);
     let probing = async {
-        let mut last = String::new();
         loop {
-            match health::probe(&entry.probe, PROBE_TIMEOUT).await {
+            let last = match health::probe(&entry.probe, PROBE_TIMEOUT).await {
                 Ok(()) => return Ok(()),
-                Err(reason) => last = reason,
-            }
+                Err(reason) => reason,
+            };
             if deadline.is_some_and(|d| Instant::now() + PROBE_INTERVAL >= d) {
                 return Err(format!(
                     "did not pass its health check within {}s: {last}",

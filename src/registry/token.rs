@@ -53,6 +53,17 @@ pub fn allows(headers: &HeaderMap, expected: Option<&str>) -> bool {
     same(given.trim().as_bytes(), expected.as_bytes())
 }
 
+/// Whether a token sent outside HTTP (the tunnel's hello) is `expected`,
+/// compared in constant time; with no expected token anything passes, as
+/// in [`allows`].
+pub fn matches(given: Option<&str>, expected: Option<&str>) -> bool {
+    match (expected, given) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(expected), Some(given)) => same(given.as_bytes(), expected.as_bytes()),
+    }
+}
+
 /// What a refused request is told.
 pub const REFUSED: &str = "this changes the sandbox and needs its token: send `Authorization: Bearer TOKEN` (the `sandbox` CLI reads it from the agent container's dev.sandbox.token label)";
 
