@@ -1529,7 +1529,7 @@ dependencies:
             .find(|e| e.name == "db")
             .unwrap();
         assert!(matches!(db.probe, Some(ProbeSpec::Tcp { port: 5432, .. })));
-        let (_dir, loaded) = load(&MANIFEST.replace("  ports: { pg: 5432 }\n", ""));
+        let (_dir, loaded) = load(&MANIFEST.replace("    ports: { pg: 5432 }\n", ""));
         let error = super::plan(&loaded, &host(&["db"])).unwrap_err();
         assert!(error.0.contains("declares no port"), "{}", error.0);
     }

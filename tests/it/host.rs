@@ -297,11 +297,11 @@ fn a_command_that_cannot_start_fails_up_host_and_leaves_the_rest_up() {
 
 fn down_stops_a_host_process_left_behind() {
     let port = free_port();
-    // The command forks a server that outlives a killed `up --host`.
-    let shopd = shopd();
+    // A shell starts the server, as `cargo run` would: when `up --host` is
+    // killed, the shell goes with it and the server is left behind.
     let host = format!(
-        r#"{{ command: ["{}", orders, --port, "{port}", --bind, 127.0.0.1], port: {port} }}"#,
-        shopd.display()
+        r#"{{ command: [sh, -c, '"$0" orders --port {port} --bind 127.0.0.1 & wait', "{}"], port: {port} }}"#,
+        shopd().display()
     );
     let sandbox = Sandbox::new("host-left", &manifest(&host));
     let mut up = Foreground::start(sandbox.command(&["up", "--host"]));
@@ -311,7 +311,16 @@ fn down_stops_a_host_process_left_behind() {
         libc::kill(up.child.id() as i32, libc::SIGKILL);
     }
     up.wait(Duration::from_secs(5));
-    sandbox.ok(&["down"]);
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        "the server did not outlive its `up --host`"
+    );
+    let out = sandbox.run(&["down"]);
+    assert!(
+        stderr(&out).contains("stopped the host process of orders"),
+        "{}",
+        stderr(&out)
+    );
     assert!(
         eventually(Duration::from_secs(10), || std::net::TcpStream::connect((
             "127.0.0.1",
@@ -328,7 +337,7 @@ fn env_prints_the_wiring_in_each_format() {
     assert!(dotenv.contains("CATALOG_URL=http://catalog:8080\n"), "{dotenv}");
     assert!(dotenv.contains("SANDBOX_REGISTRY_URL=http://registry:7700\n"), "{dotenv}");
     let shell = sandbox.ok(&["env", "caller", "--format", "shell"]);
-    assert!(shell.contains("export ORDERS_URL='http://orders:8080'\n"), "{shell}");
+    assert!(shell.contains("export CATALOG_URL='http://catalog:8080'\n"), "{shell}");
     assert!(!shell.contains("CALLER_URL"), "{shell}");
     let out = sandbox.run(&["env", "payments"]);
     assert_eq!(out.status.code(), Some(2));
