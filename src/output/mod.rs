@@ -224,6 +224,21 @@ pub fn describe(event: &Event) -> (String, String, bool) {
                 true,
             ),
         },
+        Event::Forwarder { entry, ready } => match ready {
+            None => (
+                entry.clone(),
+                "runs on the host; its forwarder started".into(),
+                false,
+            ),
+            Some(after) => (
+                entry.clone(),
+                format!(
+                    "runs on the host; forwarder ready after {:.1}s, the process comes next",
+                    after.as_secs_f64()
+                ),
+                true,
+            ),
+        },
         Event::Warning { message } => ("warning".into(), message.clone(), true),
         Event::LockWaiting { holder } => (
             "sandbox".into(),

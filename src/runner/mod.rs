@@ -87,6 +87,12 @@ pub enum Event {
         kind: String,
         state: ServedState,
     },
+    /// The forwarder of an entry run on the host (`up --host`) started, or
+    /// is ready after this long; the process itself comes after `up`.
+    Forwarder {
+        entry: String,
+        ready: Option<Duration>,
+    },
     /// Another `up` of the same sandbox is at work; this one waits for it.
     LockWaiting {
         holder: String,
@@ -528,7 +534,14 @@ async fn up_locked(
             for started in join_all(starts).await {
                 let (entry, id) = started?;
                 outcome.created.push(id);
-                reporter.event(Event::EntryStarted { entry });
+                let on_host = in_wave
+                    .iter()
+                    .any(|c| c.entry == entry && c.kind == crate::manifest::Kind::Host.as_str());
+                reporter.event(if on_host {
+                    Event::Forwarder { entry, ready: None }
+                } else {
+                    Event::EntryStarted { entry }
+                });
             }
             check_cancel(&cancel)?;
             let waits = in_wave
@@ -730,9 +743,16 @@ async fn wait_ready(
         match attempt {
             Some(Ok(())) => {
                 let after = started.elapsed();
-                reporter.event(Event::EntryHealthy {
-                    entry: planned.entry.clone(),
-                    after,
+                reporter.event(if planned.kind == crate::manifest::Kind::Host.as_str() {
+                    Event::Forwarder {
+                        entry: planned.entry.clone(),
+                        ready: Some(after),
+                    }
+                } else {
+                    Event::EntryHealthy {
+                        entry: planned.entry.clone(),
+                        after,
+                    }
                 });
                 report_served(planned, ServedState::Healthy(after), reporter);
                 return Ok(());
