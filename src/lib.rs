@@ -8,6 +8,7 @@ pub mod error;
 pub mod health;
 pub mod host;
 pub mod manifest;
+pub mod openapi;
 pub mod output;
 pub mod plan;
 pub mod registry;

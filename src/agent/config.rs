@@ -122,8 +122,13 @@ pub struct Served {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "lowercase")]
 pub enum Mode {
-    /// Canned answers; first matching route wins.
-    Stub { routes: Vec<Route> },
+    /// Canned answers; first matching route wins. With a contract, a
+    /// request that breaks its OpenAPI operation is refused first (400).
+    Stub {
+        routes: Vec<Route>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contract: Option<crate::openapi::Contract>,
+    },
     /// Answers from a recording.
     Replay { recording: Recording },
     /// Forward to `upstream` and save every interaction to `to` (a path

@@ -204,9 +204,13 @@ impl Agent {
         for (index, served) in config.served.iter().enumerate() {
             let context = |e: String| format!("dependency `{}`: {e}", served.name);
             let (mode, handler) = match &served.mode {
-                Mode::Stub { routes } => (
+                Mode::Stub { routes, contract } => (
                     "stub",
-                    Handler::Stub(Stub::compile(routes).map_err(context)?),
+                    Handler::Stub(
+                        Stub::compile(routes)
+                            .and_then(|stub| stub.with_contract(contract.as_ref()))
+                            .map_err(context)?,
+                    ),
                 ),
                 Mode::Replay { recording } => (
                     "replay",

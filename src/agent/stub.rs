@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::body::{self, Body};
 use super::journal;
 use crate::manifest::{Respond, Route, RouteMatch};
+use crate::openapi::contract::{CallView, Compiled, Contract, Refused};
 
 /// A request as the matchers see it.
 pub struct RequestView<'a> {
@@ -47,7 +48,13 @@ fn split_path(path: &str) -> Vec<&str> {
 #[derive(Debug)]
 pub struct Stub {
     routes: Vec<CompiledRoute>,
+    /// With `validate: true`: the OpenAPI contract requests must keep.
+    contract: Option<Compiled>,
 }
+
+static INVALID: HeaderName = HeaderName::from_static("x-sandbox-invalid");
+/// The journal's label of a request the contract refused.
+const REFUSED: &str = "contract: invalid request";
 
 #[derive(Debug)]
 struct CompiledRoute {
@@ -122,12 +129,41 @@ impl Stub {
                 compile_route(index + 1, route).map_err(|e| format!("route {}: {e}", index + 1))
             })
             .collect::<Result<_, _>>()?;
-        Ok(Stub { routes })
+        Ok(Stub {
+            routes,
+            contract: None,
+        })
+    }
+
+    /// Checks requests against `contract` before any route answers; its
+    /// request validators are compiled here, once.
+    pub fn with_contract(mut self, contract: Option<&Contract>) -> Result<Stub, String> {
+        if let Some(contract) = contract {
+            let compiled = Compiled::new(contract)?;
+            compiled.prepare_requests();
+            self.contract = Some(compiled);
+        }
+        Ok(self)
     }
 
     /// The first matching route's answer, or a diagnosis naming the closest
     /// route and how the request differs.
     pub fn answer(&self, request: &RequestView<'_>) -> Result<Answer, String> {
+        if let Some(contract) = &self.contract
+            && let Some(refused) = contract.check_request(&CallView {
+                method: request.method.as_str(),
+                path: request.path,
+                query: &request.query,
+                headers: request.headers,
+                body: request.body,
+            })
+        {
+            return Ok(Answer {
+                label: REFUSED,
+                delay: None,
+                response: refused_response(&refused),
+            });
+        }
         let segments = request.segments();
         let mut json = None;
         for route in &self.routes {
@@ -174,6 +210,26 @@ impl Stub {
         message.push('\n');
         message
     }
+}
+
+/// 400 with `x-sandbox-invalid: true` and the violations as JSON.
+fn refused_response(refused: &Refused) -> http::Response<Body> {
+    let document = serde_json::json!({
+        "error": format!("the request breaks the OpenAPI operation `{}`", refused.operation),
+        "operation": refused.operation,
+        "violations": refused.violations,
+    });
+    let mut response = http::Response::new(body::full(Bytes::from(
+        serde_json::to_vec_pretty(&document).unwrap_or_default(),
+    )));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(INVALID.clone(), HeaderValue::from_static("true"));
+    response
 }
 
 fn render_query(query: &[(Cow<'_, str>, Cow<'_, str>)]) -> Option<String> {

@@ -48,6 +48,12 @@ pub struct Loaded {
     pub recordings: IndexMap<String, Recording>,
     /// Every declared OpenAPI document, by entry name, as JSON.
     pub openapi: IndexMap<String, serde_json::Value>,
+    /// The OpenAPI document of each entry that has one (`api.openapi`,
+    /// else its stub's `openapi`), read with the files it refers to.
+    pub specs: IndexMap<String, crate::openapi::Spec>,
+    /// Every stub with `openapi:`: the routes made from the document
+    /// (served after the stub's own routes) and whether it validates.
+    pub openapi_stubs: IndexMap<String, crate::openapi::OpenApiStub>,
     /// Every path the manifest names (build contexts, Dockerfiles, stub
     /// files, recordings, record targets, OpenAPI documents), as written ->
     /// absolute with every symbolic link resolved; each is inside the

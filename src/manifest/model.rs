@@ -477,6 +477,14 @@ pub struct Stub {
     /// More route files (a YAML list of routes, or `{routes: [...]}`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
+    /// An OpenAPI 3.x document (YAML or JSON) whose every operation the
+    /// stub answers, after `routes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openapi: Option<String>,
+    /// Answer a request that breaks its operation's parameters or body
+    /// schema with 400 and the violations (needs `openapi`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub validate: bool,
 }
 
 fn default_stub_port() -> u16 {

@@ -486,12 +486,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                 });
                 continue;
             }
-            (Source::Stub(_), _) => (
-                Kind::Stub,
-                Mode::Stub {
-                    routes: loaded.stub_routes.get(name).cloned().unwrap_or_default(),
-                },
-            ),
+            (Source::Stub(_), _) => (Kind::Stub, stub_mode(loaded, name)),
             (Source::Replay(_), None) => (
                 Kind::Replay,
                 Mode::Replay {
@@ -921,6 +916,20 @@ fn speaks_http(health: &Option<Health>, port_name: &str) -> bool {
 
 /// The port a dependency answers on inside the network: the agent's for a
 /// served kind, the first declared one for a container (80 without one).
+/// A stub's routes (its own, then those made from its OpenAPI document)
+/// and, with `validate`, the contract requests are checked against.
+fn stub_mode(loaded: &Loaded, name: &str) -> Mode {
+    let mut routes = loaded.stub_routes.get(name).cloned().unwrap_or_default();
+    let openapi = loaded.openapi_stubs.get(name);
+    if let Some(openapi) = openapi {
+        routes.extend(openapi.routes.iter().cloned());
+    }
+    Mode::Stub {
+        routes,
+        contract: openapi.and_then(|o| o.contract()),
+    }
+}
+
 pub fn dependency_port(source: &Source) -> u16 {
     match source {
         Source::Stub(stub) => stub.port,
@@ -1458,7 +1467,11 @@ dependencies:
     fn a_host_entry_is_a_forwarder_under_its_name_that_answers_on_its_ports() {
         let (_dir, loaded) = load(MANIFEST);
         let plan = plan(&loaded, &host(&["orders"])).unwrap();
-        let orders = plan.containers.iter().find(|c| c.entry == "orders").unwrap();
+        let orders = plan
+            .containers
+            .iter()
+            .find(|c| c.entry == "orders")
+            .unwrap();
         assert_eq!(orders.kind, "host");
         assert_eq!(orders.role, Role::Service);
         assert_eq!(orders.spec.name, "shop_orders");
@@ -1507,7 +1520,11 @@ dependencies:
         // Every token holder gets the sandbox's token.
         let mut adopted = plan.clone();
         adopted.adopt_token("t-1");
-        let orders = adopted.containers.iter().find(|c| c.entry == "orders").unwrap();
+        let orders = adopted
+            .containers
+            .iter()
+            .find(|c| c.entry == "orders")
+            .unwrap();
         assert_eq!(orders.spec.labels[labels::TOKEN], "t-1");
     }
 

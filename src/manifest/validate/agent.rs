@@ -17,6 +17,7 @@ impl Checker {
         if let Some(e) = field(fields, "routes") {
             self.routes(&format!("{path}.routes"), &e.value);
         }
+        self.stub_openapi(path, fields, dependency);
         let Some(e) = field(fields, "files") else {
             return;
         };
@@ -31,6 +32,37 @@ impl Checker {
             }
         }
         self.file_routes.insert(dependency.to_owned(), routes);
+    }
+
+    /// `openapi:` and `validate:` of a stub.
+    fn stub_openapi(&mut self, path: &str, fields: &[tree::Entry], dependency: &str) {
+        let validate = match field(fields, "validate") {
+            Some(e) => self
+                .boolean(&format!("{path}.validate"), &e.value)
+                .map(|on| (on, e.key_at)),
+            None => None,
+        };
+        let Some(e) = field(fields, "openapi") else {
+            if let Some((true, at)) = validate {
+                self.report(
+                    at,
+                    format!("`{path}.validate` checks requests against an OpenAPI document, but the stub names none"),
+                    Some("add `openapi: ./api.yaml` beside it".into()),
+                );
+            }
+            return;
+        };
+        let here = format!("{path}.openapi");
+        let Some(file) = self.string(&here, &e.value) else {
+            return;
+        };
+        if let Some(spec) = self.openapi_spec(e.value.at, &here, file) {
+            let validate = validate.is_some_and(|(on, _)| on);
+            self.openapi_stubs.insert(
+                dependency.to_owned(),
+                crate::openapi::OpenApiStub::new(spec, validate),
+            );
+        }
     }
 
     pub(super) fn routes(&mut self, path: &str, node: &Node) {

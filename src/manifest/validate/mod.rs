@@ -22,6 +22,7 @@ mod agent;
 mod files;
 pub mod keys;
 mod names;
+mod openapi;
 mod settings;
 mod shapes;
 mod structure;
@@ -98,6 +99,8 @@ pub(super) fn load_text(
         stub_routes,
         recordings: checker.recordings,
         openapi: checker.openapi,
+        specs: entry_specs(&checker.entry_specs, &checker.openapi_stubs),
+        openapi_stubs: checker.openapi_stubs,
         paths: checker.resolved,
         warnings: checker.warnings,
     })
@@ -156,6 +159,20 @@ impl Checker {
     }
 }
 
+/// Each entry's document: its `api.openapi`, else its stub's `openapi`.
+fn entry_specs(
+    declared: &IndexMap<String, crate::openapi::Spec>,
+    stubs: &IndexMap<String, crate::openapi::OpenApiStub>,
+) -> IndexMap<String, crate::openapi::Spec> {
+    let mut specs = declared.clone();
+    for (name, stub) in stubs {
+        specs
+            .entry(name.clone())
+            .or_insert_with(|| stub.spec.clone());
+    }
+    specs
+}
+
 fn not_one_kind(label: &str, kinds: &[Kind]) -> String {
     if kinds.is_empty() {
         return format!("{label} has no kind");
@@ -186,6 +203,12 @@ struct Checker {
     file_routes: IndexMap<String, Vec<Route>>,
     recordings: IndexMap<String, Recording>,
     openapi: IndexMap<String, serde_json::Value>,
+    /// Every OpenAPI document read, by file as written (`None`: it failed).
+    specs: IndexMap<String, Option<crate::openapi::Spec>>,
+    /// The document each entry declares (`api.openapi`, else its stub's).
+    entry_specs: IndexMap<String, crate::openapi::Spec>,
+    /// The stubs with `openapi:`, by dependency.
+    openapi_stubs: IndexMap<String, crate::openapi::OpenApiStub>,
     /// Every path named, as written -> resolved (see [`Checker::inside`]).
     resolved: IndexMap<String, PathBuf>,
 }
@@ -214,6 +237,9 @@ impl Checker {
             file_routes: IndexMap::new(),
             recordings: IndexMap::new(),
             openapi: IndexMap::new(),
+            specs: IndexMap::new(),
+            entry_specs: IndexMap::new(),
+            openapi_stubs: IndexMap::new(),
             resolved: IndexMap::new(),
         }
     }

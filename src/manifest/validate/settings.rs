@@ -337,23 +337,6 @@ impl Checker {
         let Some(file) = self.string(&format!("{path}.openapi"), &e.value) else {
             return;
         };
-        let Some(text) = self.read_file(e.value.at, path, file, "OpenAPI document") else {
-            return;
-        };
-        let shown = self.shown(file);
-        let parsed: Result<serde_json::Value, (Option<At>, String)> = if file.ends_with(".json") {
-            serde_json::from_str(&text).map_err(|error| {
-                let at = (error.line() > 0).then(|| (error.line(), error.column().max(1)));
-                (at, without_position(&error.to_string()))
-            })
-        } else if let Err(error) = super::super::bounds::check_yaml(&text) {
-            Err((Some(error.at), error.message))
-        } else {
-            serde_yaml::from_str(&text).map_err(|error| {
-                let at = error.location().map(|l| (l.line(), l.column().max(1)));
-                (at, without_position(&error.to_string()))
-            })
-        };
         let entry_name = if is_service {
             field(entry_fields, "name")
                 .and_then(|e| e.value.text())
@@ -362,25 +345,10 @@ impl Checker {
         } else {
             name.to_owned()
         };
-        match parsed {
-            Ok(document @ serde_json::Value::Object(_)) => {
-                self.openapi.insert(entry_name, document);
-            }
-            Ok(other) => self.problems.push(Problem {
-                file: shown,
-                at: Some((1, 1)),
-                message: format!(
-                    "an OpenAPI document must be a map, found {}",
-                    json_kind(&other)
-                ),
-                help: Some("the file should start with `openapi: 3.0.0`".into()),
-            }),
-            Err((at, message)) => self.problems.push(Problem {
-                file: shown,
-                at,
-                message: format!("cannot parse the OpenAPI document: {message}"),
-                help: None,
-            }),
+        if let Some(spec) = self.openapi_spec(e.value.at, path, file) {
+            self.openapi
+                .insert(entry_name.clone(), spec.bundle.document.clone());
+            self.entry_specs.insert(entry_name, spec);
         }
     }
 
@@ -615,17 +583,6 @@ impl Checker {
                 _ => {}
             }
         }
-    }
-}
-
-pub(super) fn json_kind(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "nothing",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "a list",
-        serde_json::Value::Object(_) => "a map",
     }
 }
 
