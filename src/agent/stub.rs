@@ -214,11 +214,20 @@ impl Stub {
 
 /// 400 with `x-sandbox-invalid: true` and the violations as JSON.
 fn refused_response(refused: &Refused) -> http::Response<Body> {
-    let document = serde_json::json!({
-        "error": format!("the request breaks the OpenAPI operation `{}`", refused.operation),
-        "operation": refused.operation,
-        "violations": refused.violations,
-    });
+    #[derive(serde::Serialize)]
+    struct Invalid<'a> {
+        error: String,
+        operation: &'a str,
+        violations: &'a [crate::openapi::Violation],
+    }
+    let document = Invalid {
+        error: format!(
+            "the request breaks the OpenAPI operation `{}`",
+            refused.operation
+        ),
+        operation: &refused.operation,
+        violations: &refused.violations,
+    };
     let mut response = http::Response::new(body::full(Bytes::from(
         serde_json::to_vec_pretty(&document).unwrap_or_default(),
     )));

@@ -30,6 +30,15 @@ pub struct CheckOutcome {
 /// Sends `check.request` to `base_url` (`http://127.0.0.1:P`) and compares
 /// the answer with `check.expect`.
 pub async fn run_check(base_url: &str, check: &Check, timeout: Duration) -> CheckOutcome {
+    run_check_answer(base_url, check, timeout).await.0
+}
+
+/// [`run_check`], keeping the answer (for `check --contract`).
+pub async fn run_check_answer(
+    base_url: &str,
+    check: &Check,
+    timeout: Duration,
+) -> (CheckOutcome, Option<http::HttpAnswer>) {
     let started = Instant::now();
     let request = &check.request;
     let path = if request.path.starts_with('/') {
@@ -60,25 +69,31 @@ pub async fn run_check(base_url: &str, check: &Check, timeout: Duration) -> Chec
     let answer = http::request(&request.method, &url, &headers, body, timeout).await;
     let duration_ms = started.elapsed().as_millis() as u64;
     match answer {
-        Err(reason) => CheckOutcome {
-            name: check.name.clone(),
-            passed: false,
-            status: None,
-            difference: Some(format!(
-                "{} {path}: {reason}",
-                request.method.to_ascii_uppercase()
-            )),
-            duration_ms,
-        },
-        Ok(answer) => {
-            let difference = compare(&check.expect, answer.status, &answer.body);
+        Err(reason) => (
             CheckOutcome {
                 name: check.name.clone(),
-                passed: difference.is_none(),
-                status: Some(answer.status),
-                difference,
+                passed: false,
+                status: None,
+                difference: Some(format!(
+                    "{} {path}: {reason}",
+                    request.method.to_ascii_uppercase()
+                )),
                 duration_ms,
-            }
+            },
+            None,
+        ),
+        Ok(answer) => {
+            let difference = compare(&check.expect, answer.status, &answer.body);
+            (
+                CheckOutcome {
+                    name: check.name.clone(),
+                    passed: difference.is_none(),
+                    status: Some(answer.status),
+                    difference,
+                    duration_ms,
+                },
+                Some(answer),
+            )
         }
     }
 }
