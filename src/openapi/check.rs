@@ -170,7 +170,12 @@ impl<'l> Checker<'l> {
             };
             match &dependency.source {
                 Source::Stub(stub) => {
-                    let routes = self.loaded.stub_routes.get(&entry).cloned().unwrap_or_default();
+                    let routes = self
+                        .loaded
+                        .stub_routes
+                        .get(&entry)
+                        .cloned()
+                        .unwrap_or_default();
                     // Where each route is: the manifest's own, then each file's.
                     let mut places: Vec<(PathBuf, Option<At>)> = (0..stub.routes.len())
                         .map(|i| {
@@ -200,8 +205,15 @@ impl<'l> Checker<'l> {
                         for (i, (route, origin)) in
                             openapi.routes.iter().zip(&openapi.origins).enumerate()
                         {
-                            let subject = format!("route {} from the {}", offset + i + 1, origin.what);
-                            self.route(&entry, &subject, route, origin.file.clone(), Some(origin.at));
+                            let subject =
+                                format!("route {} from the {}", offset + i + 1, origin.what);
+                            self.route(
+                                &entry,
+                                &subject,
+                                route,
+                                origin.file.clone(),
+                                Some(origin.at),
+                            );
                         }
                     }
                 }
@@ -293,7 +305,10 @@ impl<'l> Checker<'l> {
                 false,
                 interaction.response.status,
                 header(&interaction.response.headers, "content-type"),
-                &body(&interaction.response.body, &interaction.response.body_base64),
+                &body(
+                    &interaction.response.body,
+                    &interaction.response.body_base64,
+                ),
             );
             if let Ok((_, violations)) = &mut result {
                 violations.extend(request_violations(contract, interaction));
@@ -319,8 +334,7 @@ impl<'l> Checker<'l> {
             return;
         };
         let path_only = path.split('?').next().unwrap_or(path);
-        let result =
-            contract.check_response(method, path_only, false, status, content_type, body);
+        let result = contract.check_response(method, path_only, false, status, content_type, body);
         self.report.checked.answers += 1;
         let file = shown_manifest(self.loaded);
         self.push(entry, &file, at, &format!("check `{check}`"), result);

@@ -713,7 +713,13 @@ impl Compiled {
             }),
             Some((_, media)) if !media.is_empty() => {
                 if body.is_empty() {
-                    if status != 204 && status != 304 && !method.eq_ignore_ascii_case("HEAD") {
+                    // Without a schema, nothing says a body must be there.
+                    let described = media.iter().any(|(_, slot)| slot.pointer.is_some());
+                    if described
+                        && status != 204
+                        && status != 304
+                        && !method.eq_ignore_ascii_case("HEAD")
+                    {
                         violations.push(Violation {
                             pointer: "/body".into(),
                             expected: format!("a body ({})", types(media)),

@@ -223,6 +223,13 @@ impl<'a> Generator<'a> {
                     out.insert(name.clone(), value);
                 }
             }
+            // Required but not described (a typo in `required`, say): any
+            // value fits.
+            for name in &required {
+                if !out.contains_key(*name) && !properties.contains_key(*name) {
+                    out.insert((*name).to_owned(), json!("string"));
+                }
+            }
         } else if let Some(extra) = object.get("additionalProperties").filter(|e| e.is_object())
             && object
                 .get("minProperties")

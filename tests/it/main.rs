@@ -48,6 +48,7 @@ mod first_hour;
 mod fuzz;
 mod host;
 mod manifest;
+mod openapi;
 mod output;
 mod output_edges;
 mod readme;
@@ -68,6 +69,7 @@ fn main() -> ExitCode {
         fuzz::cases(),
         host::cases(),
         manifest::cases(),
+        openapi::cases(),
         output::cases(),
         output_edges::cases(),
         readme::cases(),
