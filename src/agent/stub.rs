@@ -49,7 +49,7 @@ fn split_path(path: &str) -> Vec<&str> {
 pub struct Stub {
     routes: Vec<CompiledRoute>,
     /// With `validate: true`: the OpenAPI contract requests must keep.
-    contract: Option<Compiled>,
+    contract: Option<Box<Compiled>>,
 }
 
 static INVALID: HeaderName = HeaderName::from_static("x-sandbox-invalid");
@@ -141,7 +141,7 @@ impl Stub {
         if let Some(contract) = contract {
             let compiled = Compiled::new(contract)?;
             compiled.prepare_requests();
-            self.contract = Some(compiled);
+            self.contract = Some(Box::new(compiled));
         }
         Ok(self)
     }

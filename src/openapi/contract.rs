@@ -901,14 +901,11 @@ fn violation(error: &ValidationError<'_>, at: &str) -> Violation {
         ),
         ValidationErrorKind::AdditionalProperties { unexpected } => (
             "no properties besides those declared".into(),
-            format!(
-                "{}",
-                unexpected
-                    .iter()
-                    .map(|p| format!("`{p}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            unexpected
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
         ),
         ValidationErrorKind::OneOfNotValid { .. } => {
             ("a value that fits one of `oneOf`".into(), found)

@@ -6,9 +6,9 @@
 //! against the document with the same validator the agent uses.
 //!
 //! Real documents: the kin-openapi Go library's test documents (Debian's
-//! `golang-github-getkin-kin-openapi-dev`, MIT), when installed, and any
-//! folder of documents under `$SANDBOX_OPENAPI_FIXTURES` or
-//! `../shared/fixtures/openapi` (see tests/fixtures/openapi/README.md).
+//! `golang-github-getkin-kin-openapi-dev`, MIT), when installed (always
+//! under CI), and any folder of documents under `$SANDBOX_OPENAPI_FIXTURES`
+//! or `../shared/fixtures/openapi` (see tests/fixtures/openapi/README.md).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -20,128 +20,9 @@ use serde_json::Value;
 
 use crate::common::*;
 
-/// A document in the shape of the Swagger Petstore 3 (written for this
-/// test; the real one is exercised too when present, see the module doc):
-/// a server path, path, query and header parameters, request bodies,
-/// named examples paired by name, `$ref`s, enums and formats.
-const PETSTORE: &str = r#"openapi: 3.0.3
-info: { title: Petstore, version: 1.0.0 }
-servers: [{ url: /api/v3 }]
-paths:
-  /pet:
-    post:
-      operationId: addPet
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema: { $ref: '#/components/schemas/Pet' }
-      responses:
-        "200":
-          description: added
-          content: { application/json: { schema: { $ref: '#/components/schemas/Pet' } } }
-        "405": { description: invalid input }
-  /pet/findByStatus:
-    get:
-      operationId: findPetsByStatus
-      parameters:
-        - name: status
-          in: query
-          required: true
-          schema: { type: string, enum: [available, pending, sold] }
-      responses:
-        "200":
-          description: found
-          content:
-            application/json:
-              schema: { type: array, items: { $ref: '#/components/schemas/Pet' } }
-  /pet/{petId}:
-    parameters:
-      - { name: petId, in: path, required: true, schema: { type: integer, format: int64 } }
-    get:
-      operationId: getPetById
-      parameters:
-        - name: petId
-          in: path
-          required: true
-          schema: { type: integer, format: int64 }
-          examples:
-            lost: { value: 404 }
-      responses:
-        "200":
-          description: a pet
-          content:
-            application/json:
-              schema: { $ref: '#/components/schemas/Pet' }
-              example: { id: 10, name: doggie, photoUrls: [], status: available }
-        "404":
-          description: not found
-          content:
-            application/json:
-              schema: { $ref: '#/components/schemas/Error' }
-              examples:
-                lost: { value: { code: 404, message: no such pet } }
-    delete:
-      operationId: deletePet
-      parameters:
-        - { name: api_key, in: header, required: true, schema: { type: string } }
-      responses:
-        "200": { description: deleted }
-  /store/order:
-    post:
-      operationId: placeOrder
-      requestBody:
-        content:
-          application/json:
-            schema: { $ref: '#/components/schemas/Order' }
-      responses:
-        "200":
-          description: placed
-          content: { application/json: { schema: { $ref: '#/components/schemas/Order' } } }
-  /user/login:
-    get:
-      operationId: loginUser
-      parameters:
-        - { name: username, in: query, schema: { type: string } }
-      responses:
-        "200":
-          description: logged in
-          headers:
-            X-Rate-Limit: { schema: { type: integer, format: int32 } }
-            X-Expires-After: { schema: { type: string, format: date-time } }
-          content: { application/json: { schema: { type: string } } }
-components:
-  schemas:
-    Pet:
-      type: object
-      required: [name, photoUrls]
-      properties:
-        id: { type: integer, format: int64 }
-        name: { type: string }
-        category: { $ref: '#/components/schemas/Category' }
-        photoUrls: { type: array, items: { type: string } }
-        tags: { type: array, items: { $ref: '#/components/schemas/Tag' } }
-        status: { type: string, enum: [available, pending, sold] }
-    Category:
-      type: object
-      properties: { id: { type: integer }, name: { type: string } }
-    Tag:
-      type: object
-      properties: { id: { type: integer }, name: { type: string } }
-    Order:
-      type: object
-      properties:
-        id: { type: integer, format: int64 }
-        petId: { type: integer, format: int64 }
-        quantity: { type: integer, minimum: 1 }
-        shipDate: { type: string, format: date-time }
-        status: { type: string, enum: [placed, approved, delivered] }
-        complete: { type: boolean }
-    Error:
-      type: object
-      required: [code, message]
-      properties: { code: { type: integer }, message: { type: string } }
-"#;
+/// A document in the shape of the Swagger Petstore 3, written for this
+/// test (the real one is exercised too when present, see the module doc).
+const PETSTORE: &str = include_str!("../fixtures/openapi/petstore-like.yaml");
 
 const PETSTORE_SANDBOX: &str = web_with!(
     r#"  petstore:
@@ -444,7 +325,10 @@ const KIN_OPENAPI: &str = "/usr/share/gocode/src/github.com/getkin/kin-openapi/o
 /// generated stub routes keep their own contract; and one with a broken
 /// `$ref`, named with its line.
 fn real_documents_load_and_their_stubs_keep_their_contract() {
-    let kin = Path::new(KIN_OPENAPI);
+    let kin = std::env::var_os("SANDBOX_KIN_OPENAPI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(KIN_OPENAPI));
+    let kin = kin.as_path();
     if kin.is_dir() {
         let dir = tempfile::tempdir().unwrap();
         copy_folder(kin, dir.path());
@@ -477,7 +361,10 @@ fn real_documents_load_and_their_stubs_keep_their_contract() {
             stderr(&out)
         );
     } else if std::env::var_os("CI").is_some() {
-        panic!("{KIN_OPENAPI} is missing: install golang-github-getkin-kin-openapi-dev");
+        panic!(
+            "{} is missing: install golang-github-getkin-kin-openapi-dev (.ci/run unpacks it)",
+            kin.display()
+        );
     }
     // Other real documents, when a folder of them is at hand: each
     // `NAME/openapi.yaml` (or .json) must load and keep its contract.
