@@ -175,6 +175,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--contract', '--contract', [CompletionResultType]::ParameterName, 'Also check answers against the OpenAPI documents entries declare: stub routes, recordings and the checks'' live answers')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the results as JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')

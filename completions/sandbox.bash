@@ -224,7 +224,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__check)
-            opts="-f -h -V --file --json --name --help --version"
+            opts="-f -h -V --file --contract --json --name --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

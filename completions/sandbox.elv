@@ -161,6 +161,7 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand -f 'The manifest to use (default: ./sandbox.yaml)'
             cand --file 'The manifest to use (default: ./sandbox.yaml)'
             cand --name 'Run or address a copy of the sandbox under another name'
+            cand --contract 'Also check answers against the OpenAPI documents entries declare: stub routes, recordings and the checks'' live answers'
             cand --json 'Print the results as JSON'
             cand -h 'Print help'
             cand --help 'Print help'

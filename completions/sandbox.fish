@@ -113,6 +113,7 @@ complete -c sandbox -n "__fish_sandbox_using_subcommand calls" -s h -l help -d '
 complete -c sandbox -n "__fish_sandbox_using_subcommand calls" -s V -l version -d 'Print version'
 complete -c sandbox -n "__fish_sandbox_using_subcommand check" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F
 complete -c sandbox -n "__fish_sandbox_using_subcommand check" -l name -d 'Run or address a copy of the sandbox under another name' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand check" -l contract -d 'Also check answers against the OpenAPI documents entries declare: stub routes, recordings and the checks\' live answers'
 complete -c sandbox -n "__fish_sandbox_using_subcommand check" -l json -d 'Print the results as JSON'
 complete -c sandbox -n "__fish_sandbox_using_subcommand check" -s h -l help -d 'Print help'
 complete -c sandbox -n "__fish_sandbox_using_subcommand check" -s V -l version -d 'Print version'
