@@ -136,11 +136,10 @@ impl Stub {
     }
 
     /// Checks requests against `contract` before any route answers; its
-    /// request validators are compiled here, once.
+    /// validators are compiled here, once.
     pub fn with_contract(mut self, contract: Option<&Contract>) -> Result<Stub, String> {
         if let Some(contract) = contract {
             let compiled = Compiled::new(contract)?;
-            compiled.prepare_requests();
             self.contract = Some(Box::new(compiled));
         }
         Ok(self)
