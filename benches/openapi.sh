@@ -17,6 +17,11 @@
 # `check --contract` on a document of 200 operations (target < 1 s).
 #
 # Usage: benches/openapi.sh   (from anywhere; needs apt for wrk)
+#
+# On 2 shared cores (2026-11, medians of 3 rounds of 6 s): GET plain
+# 111,948/s, openapi 106,422/s (0.95x), validated 98,690/s (0.88x); POST
+# plain 107,131/s, openapi 116,010/s (1.08x), validated 105,635/s (0.99x);
+# check --contract on 200 operations 0.027 s.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
