@@ -46,7 +46,13 @@ impl std::fmt::Display for Finding {
             write!(f, ":{line}:{column}")?;
         }
         write!(f, ": {}: {}", self.entry, self.subject)?;
-        if let Some(operation) = &self.operation {
+        // An operation without an `operationId` is named by its method and
+        // path, which the subject shows already.
+        if let Some(operation) = self
+            .operation
+            .as_ref()
+            .filter(|o| !self.subject.contains(&format!("({o})")))
+        {
             write!(f, " ({operation})")?;
         }
         let pointer = if self.violation.pointer.is_empty() {

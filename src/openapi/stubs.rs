@@ -402,7 +402,10 @@ fn default_route(bundle: &Bundle, operation: &Operation<'_>) -> (Route, Origin) 
         }
         let schema = object.get("schema")?;
         origin_at = format!("{media_at}/schema");
-        what = format!("response {key} of {} (generated)", operation.label);
+        what = format!(
+            "response {key} of {} (made from its schema)",
+            operation.label
+        );
         Some(
             Generator::new(bundle, Side::Response, &echo)
                 .value(&format!("{media_at}/schema"), schema),
@@ -592,7 +595,7 @@ components:
             r#"GET /pastry/Millefeuille q={} h={} json=- -> 200 {"name":"Millefeuille","price":4.4} | 26:example `Millefeuille` of GetPastryByName"#,
             r#"PATCH /pastry/Eclair%20Cafe q={} h={} json={"price":2.6} -> 200 {"name":"Eclair Cafe","price":2.6} | 52:example `Eclair Cafe` of PatchPastry"#,
             r#"GET /pastry q={"size": "XL"} h={} json=- -> 404 {"error":"no such size"} | 69:example `Unknown` of GetPastries"#,
-            r#"GET /pastry q={} h={} json=- -> 200 [{"name":"string","price":1.5}] | 63:response 200 of GetPastries (generated)"#,
+            r#"GET /pastry q={} h={} json=- -> 200 [{"name":"string","price":1.5}] | 63:response 200 of GetPastries (made from its schema)"#,
             r#"GET /pastry/{name} q={} h={} json=- -> 200 {"name":"Eclair Cafe","price":2.5} | 25:example `Eclair Cafe` of GetPastryByName"#,
             r#"PATCH /pastry/{name} q={} h={} json=- -> 200 {"name":"Eclair Cafe","price":2.6} | 52:example `Eclair Cafe` of PatchPastry"#,
         ];

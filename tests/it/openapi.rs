@@ -284,6 +284,52 @@ fn refs_outside_the_folder_are_refused_with_their_line() {
     );
 }
 
+/// A replay's recording is checked against the document its dependency
+/// declares, answer and request, each finding at its interaction's line;
+/// no engine is needed when the manifest has no checks.
+fn recordings_are_checked_against_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("petstore.yaml"), PETSTORE).unwrap();
+    std::fs::write(
+        dir.path().join("sandbox.yaml"),
+        "version: 1\nservice: { name: app, image: app:dev }\ndependencies:\n  pets:\n    replay: pets.yaml\n    api: { openapi: ./petstore.yaml }\n",
+    )
+    .unwrap();
+    let recording = r#"version: 1
+interactions:
+  - request: { method: GET, path: /pet/10 }
+    response:
+      status: 200
+      headers: { content-type: application/json }
+      body: '{"id": 10, "name": "doggie", "photoUrls": []}'
+  - request: { method: GET, path: /pet/findByStatus, query: { status: lost } }
+    response:
+      status: 200
+      headers: { content-type: application/json }
+      body: '[{"id": 10, "photoUrls": []}]'
+  - request: { method: GET, path: /pet/10 }
+    response: { status: 500, body: boom }
+  - request: { method: GET, path: /owners }
+    response: { status: 200 }
+"#;
+    std::fs::write(dir.path().join("pets.yaml"), recording).unwrap();
+    let out = std::process::Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["check", "--contract"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", stderr(&out));
+    let expected = [
+        r#"pets.yaml:8:5: pets: interaction 2 (GET /pet/findByStatus) (findPetsByStatus): /body/0/name: expected the required property `name`, found nothing"#,
+        r#"pets.yaml:8:5: pets: interaction 2 (GET /pet/findByStatus) (findPetsByStatus): /request/query/status: expected one of ["available","pending","sold"], found "lost""#,
+        r#"pets.yaml:13:5: pets: interaction 3 (GET /pet/10) (getPetById): /status: expected a declared status (200, 404), found 500"#,
+        r#"pets.yaml:15:5: pets: interaction 4 (GET /owners): expected an operation of the document, found GET /owners, which the document does not declare"#,
+        "contract: 4 checked (4 recorded interactions), 4 violations",
+    ];
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), expected, "{stdout}");
+}
+
 /// `check --contract` on a document of 200 operations: well under a second
 /// in a release build (benches/openapi.sh), a few in this debug build.
 fn a_200_operation_document_is_checked_quickly() {
@@ -440,6 +486,7 @@ cases! {
     docker: [a_stub_answers_every_operation_of_its_document],
     plain: [
         refs_outside_the_folder_are_refused_with_their_line,
+        recordings_are_checked_against_the_contract,
         a_200_operation_document_is_checked_quickly,
         real_documents_load_and_their_stubs_keep_their_contract,
     ],
