@@ -10,8 +10,8 @@ use crate::error::exit;
 use crate::host::run::{self, HostEvent, Link, Supervisor};
 use crate::manifest::{Kind, Loaded};
 use crate::output;
-use crate::runner::status::{Found, StatusDoc};
 use crate::runner::DEFAULT_HEALTH_TIMEOUT;
+use crate::runner::status::{Found, StatusDoc};
 use crate::{Error, Result};
 
 /// Runs `names` on the host against the sandbox `up` just brought up
@@ -56,12 +56,16 @@ pub async fn run(
                 "{stopped}: stopped the process a previous `up --host` left behind"
             ));
         }
-        let port = forwarder.published.get(&TUNNEL_PORT).copied().ok_or_else(|| {
-            Error::Failed(format!(
-                "the forwarder of `{}` publishes no tunnel port",
-                entry.entry
-            ))
-        })?;
+        let port = forwarder
+            .published
+            .get(&TUNNEL_PORT)
+            .copied()
+            .ok_or_else(|| {
+                Error::Failed(format!(
+                    "the forwarder of `{}` publishes no tunnel port",
+                    entry.entry
+                ))
+            })?;
         let published = SocketAddr::from(([127, 0, 0, 1], port));
         let tunnel = match engine.address_on(&forwarder.id, &network).await {
             Ok(Some(address)) => direct_or(SocketAddr::new(address, TUNNEL_PORT), published).await,
@@ -109,8 +113,12 @@ pub async fn run(
             )),
             HostEvent::Healthy { entry, after } => {
                 if let Some(registry) = &registry
-                    && let Err(message) =
-                        crate::registry::put_healthy(registry, token.as_deref(), std::slice::from_ref(&entry)).await
+                    && let Err(message) = crate::registry::put_healthy(
+                        registry,
+                        token.as_deref(),
+                        std::slice::from_ref(&entry),
+                    )
+                    .await
                 {
                     output::eprintln(&format!("warning: {message}"));
                 }

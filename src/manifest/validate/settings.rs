@@ -553,7 +553,9 @@ impl Checker {
                         self.report(
                             e.value.at,
                             format!("`{here}.ignore`: `{pattern}` is not a valid pattern: {error}"),
-                            Some("patterns use `.gitignore` syntax, e.g. `*.tmp` or `build/`".into()),
+                            Some(
+                                "patterns use `.gitignore` syntax, e.g. `*.tmp` or `build/`".into(),
+                            ),
                         );
                     }
                 }

@@ -523,7 +523,10 @@ fn host_and_watch_settings_are_checked_where_written() {
     let container = &loaded.entries.service.container;
     let host = container.host.as_ref().unwrap();
     assert_eq!(host.port, Some(9090));
-    assert_eq!(host.command.as_deref(), Some(&["cargo".to_owned(), "run".to_owned()][..]));
+    assert_eq!(
+        host.command.as_deref(),
+        Some(&["cargo".to_owned(), "run".to_owned()][..])
+    );
     assert_eq!(container.watch.len(), 2);
     assert_eq!(container.watch[0].action, None);
     assert_eq!(container.watch[1].action, Some(WatchAction::Sync));
@@ -574,7 +577,9 @@ fn host_and_watch_settings_are_checked_where_written() {
     )
     .unwrap_err();
     assert!(
-        found[0].message.contains("applies to entries with `build:` or `host:`"),
+        found[0]
+            .message
+            .contains("applies to entries with `build:` or `host:`"),
         "{found:#?}"
     );
     let found = load_in(
@@ -590,7 +595,9 @@ fn host_and_watch_settings_are_checked_where_written() {
     let stub = format!("{head}dependencies:\n  pay:\n    stub: {{}}\n    host: {{}}\n");
     let found = load_in(dir.path(), &stub).unwrap_err();
     assert!(
-        found[0].message.contains("`host` does not apply to dependency"),
+        found[0]
+            .message
+            .contains("`host` does not apply to dependency"),
         "{found:#?}"
     );
 }
