@@ -12,7 +12,7 @@ pub mod output;
 pub mod plan;
 pub mod registry;
 pub mod runner;
-pub mod watch;
 pub mod tunnel;
+pub mod watch;
 
 pub use error::{Error, Result};

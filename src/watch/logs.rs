@@ -160,7 +160,8 @@ fn last_seconds(key: &str) -> i64 {
     let Some(date) = key.split('.').next().filter(|d| d.len() >= 19) else {
         return 0;
     };
-    let number = |range: std::ops::Range<usize>| date.get(range).and_then(|s| s.parse::<i64>().ok());
+    let number =
+        |range: std::ops::Range<usize>| date.get(range).and_then(|s| s.parse::<i64>().ok());
     let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
         number(0..4),
         number(5..7),

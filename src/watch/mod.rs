@@ -218,7 +218,10 @@ impl<'a> Session<'a> {
         for (entry, by_rule) in &touched {
             let all: Vec<PathBuf> = by_rule.values().flatten().cloned().collect();
             let action_of = |i: &usize| self.set.rules[*i].action;
-            if let Some(rule) = by_rule.keys().find(|i| action_of(i) == WatchAction::Rebuild) {
+            if let Some(rule) = by_rule
+                .keys()
+                .find(|i| action_of(i) == WatchAction::Rebuild)
+            {
                 rebuilds.push((entry.clone(), self.changed(entry, *rule, &all)));
                 continue;
             }
@@ -227,7 +230,10 @@ impl<'a> Session<'a> {
                     syncs.push((entry.clone(), *rule, files.clone()));
                 }
             }
-            if let Some(rule) = by_rule.keys().find(|i| action_of(i) == WatchAction::Restart) {
+            if let Some(rule) = by_rule
+                .keys()
+                .find(|i| action_of(i) == WatchAction::Restart)
+            {
                 let files: Vec<PathBuf> = by_rule
                     .iter()
                     .filter(|(i, _)| action_of(i) == WatchAction::Restart)
@@ -407,23 +413,19 @@ impl<'a> Session<'a> {
                 }
             }
         }
-        if !containers.is_empty() {
-            // Bringing the sandbox to its state again waits until the
-            // restarted containers are healthy and tells the registry where
-            // they are now.
-            let result = self.bring_up().await;
-            for (entry, changed, started) in &containers {
-                let done = match &result {
-                    Ok(seen) => Done::Restarted {
-                        url: seen.moved.get(entry).cloned(),
-                    },
-                    Err(UpError::Interrupted(_)) => return Err(Interrupted),
-                    Err(error) => Done::Failed {
-                        what: format!("restarted, but: {error}"),
-                    },
-                };
-                output::eprintln(&report::line(changed, &done, started.elapsed()));
-            }
+        for (entry, changed, started) in containers {
+            let mut cancel = self.cancel.clone();
+            let waited = tokio::select! {
+                waited = self.wait_restarted(&entry) => waited,
+                _ = cancel.wait_for(|stop| *stop) => return Err(Interrupted),
+            };
+            let done = match waited {
+                Ok(url) => Done::Restarted { url },
+                Err(message) => Done::Failed {
+                    what: format!("restarted, but it did not become healthy: {message}"),
+                },
+            };
+            output::eprintln(&report::line(&changed, &done, started.elapsed()));
         }
         Ok(())
     }
@@ -465,6 +467,91 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// After a restart: waits until the entry's container passes its
+    /// readiness probe, then tells the registry it is healthy and where it
+    /// is (a restart may move its published port); returns the new URL
+    /// when it moved. Not `runner::up`: that would also rebuild an image
+    /// whose context a `sync` changed, and replace what was only restarted.
+    async fn wait_restarted(&mut self, entry: &str) -> std::result::Result<Option<String>, String> {
+        let plan = plan::plan(&self.loaded, &self.options).map_err(|e| e.0)?;
+        let planned = plan
+            .containers
+            .iter()
+            .find(|c| c.entry == entry && c.role != plan::Role::Agent)
+            .ok_or_else(|| format!("`{entry}` has no container in the plan"))?;
+        let container = planned.spec.name.clone();
+        let limit = self
+            .up
+            .timeout
+            .or_else(|| planned.health.as_ref().and_then(|h| h.timeout.map(|t| t.0)))
+            .unwrap_or(runner::DEFAULT_HEALTH_TIMEOUT);
+        let deadline = Instant::now() + limit;
+        loop {
+            let (running, exit_code, published) = self
+                .engine
+                .inspect_container(&container)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !running {
+                let (logs, left_out) = runner::failure_logs(self.engine, &container, None).await;
+                return Err(format!(
+                    "the container exited{}{}",
+                    exit_code
+                        .map(|c| format!(" with code {c}"))
+                        .unwrap_or_default(),
+                    runner::render_logs(&logs, left_out)
+                ));
+            }
+            let passed = match planned.readiness(&published) {
+                None => Ok(()),
+                Some(crate::health::ProbeSpec::Exec { command, .. }) => {
+                    match self.engine.exec_capture(&container, &command).await {
+                        Ok((0, _)) => Ok(()),
+                        Ok((code, _)) => {
+                            Err(format!("`{}` exited with code {code}", command.join(" ")))
+                        }
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+                Some(spec) => crate::health::probe(&spec, Duration::from_secs(2)).await,
+            };
+            match passed {
+                Ok(()) => break,
+                Err(reason) if Instant::now() >= deadline => return Err(reason),
+                Err(_) => {}
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let found = runner::status::Found::load(self.engine, &self.loaded.name)
+            .await
+            .map_err(|e| e.to_string())?;
+        let url = found
+            .entries(&HashMap::new())
+            .into_iter()
+            .find(|e| e.name == entry)
+            .and_then(|e| e.host_url);
+        if let Some(registry) = found.registry_url() {
+            let token = found.token();
+            let mut told =
+                vec![crate::registry::put_healthy(&registry, token, &[entry.to_owned()]).await];
+            if let Some(url) = &url {
+                told.push(
+                    crate::registry::put_hosts(
+                        &registry,
+                        token,
+                        &[(entry.to_owned(), url.clone())],
+                    )
+                    .await,
+                );
+            }
+            for message in told.into_iter().filter_map(|r| r.err()) {
+                output::eprintln(&format!("warning: {message}"));
+            }
+        }
+        let before = self.urls.insert(entry.to_owned(), url.clone()).flatten();
+        Ok(url.filter(|now| before.as_ref().is_some_and(|b| b != now)))
+    }
+
     /// Plans the manifest in force and brings the sandbox to it.
     async fn bring_up(&mut self) -> std::result::Result<Seen, UpError> {
         if self.urls.is_empty()
@@ -481,14 +568,8 @@ impl<'a> Session<'a> {
             message: e.0,
         })?;
         let collector = Collector::default();
-        let brought = runner::up(
-            self.engine,
-            plan,
-            &self.up,
-            &collector,
-            self.cancel.clone(),
-        )
-        .await?;
+        let brought =
+            runner::up(self.engine, plan, &self.up, &collector, self.cancel.clone()).await?;
         let mut seen = collector.take();
         for entry in brought.status.entries {
             let before = self.urls.insert(entry.name.clone(), entry.host_url.clone());

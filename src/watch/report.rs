@@ -42,7 +42,9 @@ pub enum Done {
         url: Option<String>,
     },
     /// Nothing was changed; the message says why.
-    Failed { what: String },
+    Failed {
+        what: String,
+    },
 }
 
 /// The change line.
@@ -75,7 +77,7 @@ pub fn line(changed: &Changed, done: &Done, took: Duration) -> String {
                 (true, true) => format!("rebuilt and replaced in {took}"),
                 (false, true) => format!("replaced (image from cache) in {took}"),
                 (true, false) => format!("rebuilt in {took}; the container is unchanged"),
-                (false, false) => format!("nothing to do: the image is unchanged ({took})"),
+                (false, false) => format!("nothing to do: it runs this image already ({took})"),
             };
             with_url(text, url)
         }

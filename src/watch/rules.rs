@@ -82,8 +82,10 @@ impl WatchSet {
     ) -> Result<WatchSet, RulesError> {
         let dir = real(&loaded.dir);
         let mut rules = Vec::new();
-        let mut entries: Vec<(&str, &ContainerSource)> =
-            vec![(&loaded.entries.service.name, &loaded.entries.service.container)];
+        let mut entries: Vec<(&str, &ContainerSource)> = vec![(
+            &loaded.entries.service.name,
+            &loaded.entries.service.container,
+        )];
         for (name, dependency) in &loaded.entries.dependencies {
             if let Source::Container(container) = &dependency.source {
                 entries.push((name, container));
@@ -126,7 +128,8 @@ impl WatchSet {
                 continue;
             }
             match best.get(rule.entry.as_str()) {
-                Some(&other) if self.rules[other].root.as_os_str().len() >= rule.root.as_os_str().len() => {}
+                Some(&other)
+                    if self.rules[other].root.as_os_str().len() >= rule.root.as_os_str().len() => {}
                 _ => {
                     best.insert(&rule.entry, index);
                 }
@@ -182,7 +185,12 @@ impl WatchSet {
     pub fn summary(&self) -> Vec<String> {
         let mut lines: Vec<String> = Vec::new();
         for rule in &self.rules {
-            let text = format!("{} ({} on {})", rule.entry, rule.action.as_str(), rule.shown);
+            let text = format!(
+                "{} ({} on {})",
+                rule.entry,
+                rule.action.as_str(),
+                rule.shown
+            );
             if !lines.contains(&text) {
                 lines.push(text);
             }
@@ -264,7 +272,10 @@ fn entry_rules(
     let build = match &container.image {
         ImageRef::Build(build) => Some((
             real(&loaded.path(&build.context)),
-            build.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
+            build
+                .dockerfile
+                .clone()
+                .unwrap_or_else(|| "Dockerfile".into()),
         )),
         ImageRef::Image(_) => None,
     };
@@ -347,21 +358,22 @@ fn entry_rules(
         } else {
             root.clone()
         };
-        let ignore = if rule.ignore.is_empty() {
-            None
-        } else {
-            let mut builder = GitignoreBuilder::new(&base);
-            for pattern in &rule.ignore {
-                builder.add_line(None, pattern).map_err(|e| {
-                    RulesError(format!(
-                        "`{entry}`: watch pattern `{pattern}` is not valid: {e}"
-                    ))
-                })?;
-            }
-            Some(builder.build().map_err(|e| {
-                RulesError(format!("`{entry}`: watch patterns are not valid: {e}"))
-            })?)
-        };
+        let ignore =
+            if rule.ignore.is_empty() {
+                None
+            } else {
+                let mut builder = GitignoreBuilder::new(&base);
+                for pattern in &rule.ignore {
+                    builder.add_line(None, pattern).map_err(|e| {
+                        RulesError(format!(
+                            "`{entry}`: watch pattern `{pattern}` is not valid: {e}"
+                        ))
+                    })?;
+                }
+                Some(builder.build().map_err(|e| {
+                    RulesError(format!("`{entry}`: watch patterns are not valid: {e}"))
+                })?)
+            };
         rules.push(Rule {
             entry: entry.to_owned(),
             action,
@@ -522,7 +534,15 @@ mod tests {
         ] {
             assert!(is_noise(Path::new(noise)), "{noise}");
         }
-        for real in ["main.rs", "swp", "a.swp", "#", "tmp/x.rs", ".gitignore", "4913.rs"] {
+        for real in [
+            "main.rs",
+            "swp",
+            "a.swp",
+            "#",
+            "tmp/x.rs",
+            ".gitignore",
+            "4913.rs",
+        ] {
             assert!(!is_noise(Path::new(real)), "{real}");
         }
     }
@@ -533,13 +553,16 @@ mod tests {
         let root = dir.path();
         files(
             root,
-            &["app/Dockerfile", "app/src/main.rs", "app/notes.md", "app/target/x", "other/y"],
+            &[
+                "app/Dockerfile",
+                "app/src/main.rs",
+                "app/notes.md",
+                "app/target/x",
+                "other/y",
+            ],
         );
         std::fs::write(root.join("app/.dockerignore"), "*.md\ntarget\nDockerfile\n").unwrap();
-        let loaded = load(
-            root,
-            "version: 1\nservice:\n  name: web\n  build: ./app\n",
-        );
+        let loaded = load(root, "version: 1\nservice:\n  name: web\n  build: ./app\n");
         let set = WatchSet::new(&loaded, &[], &[]).unwrap();
         assert_eq!(set.rules.len(), 1);
         assert!(set.rules[0].default);
@@ -567,7 +590,12 @@ mod tests {
         let root = dir.path();
         files(
             root,
-            &["app/Dockerfile", "app/src/a.rs", "app/static/site.css", "app/config.toml"],
+            &[
+                "app/Dockerfile",
+                "app/src/a.rs",
+                "app/static/site.css",
+                "app/config.toml",
+            ],
         );
         let loaded = load(
             root,
@@ -586,23 +614,36 @@ service:
 "#,
         );
         let set = WatchSet::new(&loaded, &[], &[]).unwrap();
-        assert_eq!(what(&set, root, "app/src/a.rs"), [("web".into(), "rebuild")]);
-        assert_eq!(what(&set, root, "app/static/site.css"), [("web".into(), "sync")]);
+        assert_eq!(
+            what(&set, root, "app/src/a.rs"),
+            [("web".into(), "rebuild")]
+        );
+        assert_eq!(
+            what(&set, root, "app/static/site.css"),
+            [("web".into(), "sync")]
+        );
         // The sync rule ignores it, and it is the rule that decides.
         assert!(what(&set, root, "app/static/site.css.map").is_empty());
-        assert_eq!(what(&set, root, "app/config.toml"), [("web".into(), "restart")]);
+        assert_eq!(
+            what(&set, root, "app/config.toml"),
+            [("web".into(), "restart")]
+        );
         let sync = set
             .rules
             .iter()
             .find(|r| r.action == WatchAction::Sync)
             .unwrap();
         assert_eq!(
-            sync.target_of(&real(root).join("app/static/css/a.css")).as_deref(),
+            sync.target_of(&real(root).join("app/static/css/a.css"))
+                .as_deref(),
             Some("/www/css/a.css")
         );
         assert_eq!(sync.shown, "app/static");
         let restart = set.rules.iter().find(|r| r.file).unwrap();
-        assert!(set.watches().contains(&Watch::Folder(restart.root.parent().unwrap().into())));
+        assert!(
+            set.watches()
+                .contains(&Watch::Folder(restart.root.parent().unwrap().into()))
+        );
     }
 
     #[test]
@@ -613,7 +654,13 @@ service:
         std::fs::write(root.join(".gitignore"), "target/\n*.log\n").unwrap();
         files(
             root,
-            &["orders/src/main.rs", "orders/target/debug/orders", "orders/run.log", "orders/gen/keep.log", "orders/gen/x"],
+            &[
+                "orders/src/main.rs",
+                "orders/target/debug/orders",
+                "orders/run.log",
+                "orders/gen/keep.log",
+                "orders/gen/x",
+            ],
         );
         // A deeper .gitignore overrides a shallower one.
         std::fs::write(root.join("orders/gen/.gitignore"), "!keep.log\nx\n").unwrap();

@@ -1,14 +1,16 @@
 //! The file watcher of `up --watch`: a folder watch (through `notify`) on
 //! every folder some rule wants, and none on what rules ignore (a `target/`
 //! or `node_modules/` full of build output is never watched), debounced so
-//! that an editor's save burst is one change.
+//! that an editor's save burst is one change. Reads are not changes: a
+//! build reading its context must not set off another build.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
-use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use notify_debouncer_full::notify::event::{AccessKind, AccessMode, ModifyKind};
+use notify_debouncer_full::notify::{EventKind, RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -34,7 +36,7 @@ pub struct Batch {
 }
 
 pub struct Watcher {
-    debouncer: Debouncer<RecommendedWatcher>,
+    debouncer: Debouncer<RecommendedWatcher, RecommendedCache>,
     /// Folders watched (each on its own, not recursively).
     watched: BTreeSet<PathBuf>,
     reports: mpsc::UnboundedReceiver<DebounceEventResult>,
@@ -43,7 +45,7 @@ pub struct Watcher {
 impl Watcher {
     pub fn new() -> Result<Watcher, String> {
         let (sender, reports) = mpsc::unbounded_channel();
-        let debouncer = new_debouncer(DEBOUNCE, move |result: DebounceEventResult| {
+        let debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
             let _ = sender.send(result);
         })
         .map_err(|e| format!("cannot watch files: {e}"))?;
@@ -76,13 +78,13 @@ impl Watcher {
         let gone: Vec<PathBuf> = self.watched.difference(&wanted).cloned().collect();
         for dir in gone {
             // A folder removed from disk is no longer watched anyway.
-            let _ = self.debouncer.watcher().unwatch(&dir);
+            let _ = self.debouncer.unwatch(&dir);
             self.watched.remove(&dir);
         }
         let mut problems = Vec::new();
         for dir in wanted {
             if !self.watched.contains(&dir) {
-                match self.debouncer.watcher().watch(&dir, RecursiveMode::NonRecursive) {
+                match self.debouncer.watch(&dir, RecursiveMode::NonRecursive) {
                     Ok(()) => {
                         self.watched.insert(dir);
                     }
@@ -118,11 +120,19 @@ impl Watcher {
             };
             let events = match report {
                 Ok(events) => events,
-                Err(e) => return Err(format!("the file watcher failed: {e}")),
+                Err(errors) => {
+                    let errors: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                    return Err(format!("the file watcher failed: {}", errors.join("; ")));
+                }
             };
             let before = batch.paths.len();
             for event in events {
-                self.take(set, event.path, &mut batch, &mut seen);
+                if !is_change(&event.kind) {
+                    continue;
+                }
+                for path in event.paths.iter() {
+                    self.take(set, path.clone(), &mut batch, &mut seen);
+                }
             }
             if batch.paths.len() > before {
                 let now = Instant::now();
@@ -156,7 +166,6 @@ impl Watcher {
                 }
                 if self
                     .debouncer
-                    .watcher()
                     .watch(&dir, RecursiveMode::NonRecursive)
                     .is_ok()
                 {
@@ -184,13 +193,25 @@ impl Watcher {
                 .cloned()
                 .collect();
             for dir in under {
-                let _ = self.debouncer.watcher().unwatch(&dir);
+                let _ = self.debouncer.unwatch(&dir);
                 self.watched.remove(&dir);
             }
         }
         if set.matters(&path, false) && seen.insert(path.clone()) {
             batch.paths.push(path);
         }
+    }
+}
+
+/// Whether an event says something changed: a file read (opened, closed
+/// after reading, as a build reads its context) or touched changes nothing.
+fn is_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) => true,
+        EventKind::Any | EventKind::Other => true,
     }
 }
 

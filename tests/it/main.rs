@@ -57,6 +57,7 @@ mod shared_engine;
 mod stubs;
 mod trust;
 mod up;
+mod watch;
 mod workflows;
 
 fn main() -> ExitCode {
@@ -77,6 +78,7 @@ fn main() -> ExitCode {
         stubs::cases(),
         trust::cases(),
         up::cases(),
+        watch::cases(),
         workflows::cases(),
         vec![Case {
             name: "harness::every_test_is_listed".into(),
