@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Build, start and wait until every entry is healthy')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Remove every container, network and volume of the sandbox')
+            [CompletionResult]::new('env', 'env', [CompletionResultType]::ParameterValue, 'The environment an entry gets (host URLs with --host), for IDEs and shells')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Entries, state, health and host URLs')
             [CompletionResult]::new('ps', 'ps', [CompletionResultType]::ParameterValue, 'Entries, state, health and host URLs')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Logs of the sandbox''s entries, prefixed with the entry name')
@@ -55,10 +56,12 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--record', '--record', [CompletionResultType]::ParameterName, 'Switch a dependency to recording: `DEP` (a record dependency) or `DEP=URL` (a replay dependency, recorded from URL into its file)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up waiting for health after this long (e.g. `90s`); default: each entry''s own `health.timeout`, else 60s')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Run these entries (default: the service) as processes on this machine, with `host.command`, or wait for you to start them (from an IDE); stays in the foreground until Ctrl-C')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
             [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Start the service with its debug settings')
             [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Leave what was started in place when `up` fails')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the status document as JSON once every entry is healthy')
+            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Stay in the foreground: stream every entry''s logs and apply the manifest''s `watch` rules when files change (rebuild, sync, restart; by default a `build:` entry rebuilds on any change in its context). Ctrl-C stops watching; the sandbox stays up')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -73,6 +76,19 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print what was removed as JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sandbox;env' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print it')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'As a process on this machine gets it: host URLs of the running sandbox')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'The same as `--format json`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -283,6 +299,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
         'sandbox;help' {
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Build, start and wait until every entry is healthy')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Remove every container, network and volume of the sandbox')
+            [CompletionResult]::new('env', 'env', [CompletionResultType]::ParameterValue, 'The environment an entry gets (host URLs with --host), for IDEs and shells')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Entries, state, health and host URLs')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Logs of the sandbox''s entries, prefixed with the entry name')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command in an entry''s container')
@@ -306,6 +323,9 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             break
         }
         'sandbox;help;down' {
+            break
+        }
+        'sandbox;help;env' {
             break
         }
         'sandbox;help;status' {

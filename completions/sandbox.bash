@@ -34,6 +34,9 @@ _sandbox() {
             sandbox,down)
                 cmd="sandbox__subcmd__down"
                 ;;
+            sandbox,env)
+                cmd="sandbox__subcmd__env"
+                ;;
             sandbox,exec)
                 cmd="sandbox__subcmd__exec"
                 ;;
@@ -94,6 +97,9 @@ _sandbox() {
             sandbox__subcmd__help,down)
                 cmd="sandbox__subcmd__help__subcmd__down"
                 ;;
+            sandbox__subcmd__help,env)
+                cmd="sandbox__subcmd__help__subcmd__env"
+                ;;
             sandbox__subcmd__help,exec)
                 cmd="sandbox__subcmd__help__subcmd__exec"
                 ;;
@@ -140,7 +146,7 @@ _sandbox() {
 
     case "${cmd}" in
         sandbox)
-            opts="-f -h -V --file --name --help --version up down status ps logs exec shell registry calls check run debug faults limits validate schema init completions agent help"
+            opts="-f -h -V --file --name --help --version up down env status ps logs exec shell registry calls check run debug faults limits validate schema init completions agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -321,6 +327,36 @@ _sandbox() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sandbox__subcmd__env)
+            opts="-f -h -V --file --host --format --json --name --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "dotenv shell json" -- "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sandbox__subcmd__exec)
             opts="-f -h -V --file --name --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -402,7 +438,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__help)
-            opts="up down status logs exec shell registry calls check run debug faults limits validate schema init completions agent help"
+            opts="up down env status logs exec shell registry calls check run debug faults limits validate schema init completions agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -486,6 +522,20 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__help__subcmd__down)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__help__subcmd__env)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -914,7 +964,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__up)
-            opts="-f -h -V --file --record --debug --timeout --keep --json --name --help --version"
+            opts="-f -h -V --file --record --debug --timeout --keep --json --host --watch --name --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -933,6 +983,10 @@ _sandbox() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -27,6 +27,7 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand --version 'Print version'
             cand up 'Build, start and wait until every entry is healthy'
             cand down 'Remove every container, network and volume of the sandbox'
+            cand env 'The environment an entry gets (host URLs with --host), for IDEs and shells'
             cand status 'Entries, state, health and host URLs'
             cand ps 'Entries, state, health and host URLs'
             cand logs 'Logs of the sandbox''s entries, prefixed with the entry name'
@@ -51,10 +52,12 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand --file 'The manifest to use (default: ./sandbox.yaml)'
             cand --record 'Switch a dependency to recording: `DEP` (a record dependency) or `DEP=URL` (a replay dependency, recorded from URL into its file)'
             cand --timeout 'Give up waiting for health after this long (e.g. `90s`); default: each entry''s own `health.timeout`, else 60s'
+            cand --host 'Run these entries (default: the service) as processes on this machine, with `host.command`, or wait for you to start them (from an IDE); stays in the foreground until Ctrl-C'
             cand --name 'Run or address a copy of the sandbox under another name'
             cand --debug 'Start the service with its debug settings'
             cand --keep 'Leave what was started in place when `up` fails'
             cand --json 'Print the status document as JSON once every entry is healthy'
+            cand --watch 'Stay in the foreground: stream every entry''s logs and apply the manifest''s `watch` rules when files change (rebuild, sync, restart; by default a `build:` entry rebuilds on any change in its context). Ctrl-C stops watching; the sandbox stays up'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -68,6 +71,18 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand --json 'Print what was removed as JSON'
             cand -h 'Print help'
             cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sandbox;env'= {
+            cand -f 'The manifest to use (default: ./sandbox.yaml)'
+            cand --file 'The manifest to use (default: ./sandbox.yaml)'
+            cand --format 'How to print it'
+            cand --name 'Run or address a copy of the sandbox under another name'
+            cand --host 'As a process on this machine gets it: host URLs of the running sandbox'
+            cand --json 'The same as `--format json`'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -260,6 +275,7 @@ set edit:completion:arg-completer[sandbox] = {|@words|
         &'sandbox;help'= {
             cand up 'Build, start and wait until every entry is healthy'
             cand down 'Remove every container, network and volume of the sandbox'
+            cand env 'The environment an entry gets (host URLs with --host), for IDEs and shells'
             cand status 'Entries, state, health and host URLs'
             cand logs 'Logs of the sandbox''s entries, prefixed with the entry name'
             cand exec 'Run a command in an entry''s container'
@@ -281,6 +297,8 @@ set edit:completion:arg-completer[sandbox] = {|@words|
         &'sandbox;help;up'= {
         }
         &'sandbox;help;down'= {
+        }
+        &'sandbox;help;env'= {
         }
         &'sandbox;help;status'= {
         }

@@ -1,6 +1,8 @@
 //! The logs of `up --watch`: every running container of the sandbox,
 //! prefixed with its entry's name as `sandbox logs -f` prints them, and the
-//! new container when one is replaced or restarted.
+//! new container when one is replaced or restarted. An entry's health
+//! probe's own requests (the registry sends one every 2 s) are left out of
+//! its access log, as `up` leaves them out of a failed entry's last lines.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,7 +13,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::engine::{Engine, labels};
-use crate::output;
+use crate::{output, runner};
 
 /// How often the set of containers is looked at when nothing says it changed
 /// (another `up` in another terminal may replace one).
@@ -25,10 +27,13 @@ pub struct Follower {
     task: JoinHandle<()>,
 }
 
+/// Each entry's HTTP health check path: its access-log lines are left out.
+pub type Probes = Arc<Mutex<HashMap<String, String>>>;
+
 impl Follower {
-    pub fn start(engine: Engine, sandbox: String) -> Follower {
+    pub fn start(engine: Engine, sandbox: String, probes: Probes) -> Follower {
         let look = Arc::new(Notify::new());
-        let task = tokio::spawn(follow(engine, sandbox, look.clone()));
+        let task = tokio::spawn(follow(engine, sandbox, look.clone(), probes));
         Follower { look, task }
     }
 
@@ -58,7 +63,7 @@ impl Drop for Followed {
     }
 }
 
-async fn follow(engine: Engine, sandbox: String, look: Arc<Notify>) {
+async fn follow(engine: Engine, sandbox: String, look: Arc<Notify>, probes: Probes) {
     let mut followed: HashMap<String, Followed> = HashMap::new();
     let started = unix_now();
     let mut first = true;
@@ -96,12 +101,16 @@ async fn follow(engine: Engine, sandbox: String, look: Arc<Notify>) {
                     last_seconds(&last.lock().unwrap_or_else(|e| e.into_inner()))
                 };
                 let prefix = format!("{:<width$} | ", container.display_name());
+                let probe = container
+                    .entry()
+                    .map(|entry| (entry.to_owned(), probes.clone()));
                 let task = tokio::spawn(print_lines(
                     engine.clone(),
                     container.id.clone(),
                     since,
                     prefix,
                     last.clone(),
+                    probe,
                 ));
                 followed.insert(container.id.clone(), Followed { last, task });
             }
@@ -120,9 +129,22 @@ async fn print_lines(
     since: i64,
     prefix: String,
     last: Arc<Mutex<String>>,
+    probe: Option<(String, Probes)>,
 ) {
     let mut lines = Box::pin(engine.logs_stamped(&id, since));
     while let Some(Ok((stamp, line))) = lines.next().await {
+        if let Some((entry, probes)) = &probe {
+            let path = probes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(entry)
+                .cloned();
+            if let Some(path) = path
+                && runner::without_probe_lines(&line.text, Some(("GET", &path)), 1).1 > 0
+            {
+                continue;
+            }
+        }
         let key = stamp_key(&stamp);
         {
             let mut last = last.lock().unwrap_or_else(|e| e.into_inner());

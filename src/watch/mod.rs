@@ -76,7 +76,11 @@ pub async fn run(ctx: WatchContext<'_>) -> Result<()> {
     for problem in watcher.follow(&session.set) {
         output::eprintln(&format!("warning: {problem}"));
     }
-    let _logs = logs::Follower::start(session.engine.clone(), session.loaded.name.clone());
+    let _logs = logs::Follower::start(
+        session.engine.clone(),
+        session.loaded.name.clone(),
+        session.probes.clone(),
+    );
     session.announce(watcher.folders());
     let mut cancel = session.cancel.clone();
     loop {
@@ -119,6 +123,8 @@ struct Session<'a> {
     set_changed: bool,
     /// Each entry's host URL as last seen, to say when one moves.
     urls: HashMap<String, Option<String>>,
+    /// Each entry's HTTP health check path, for the log follower.
+    probes: logs::Probes,
 }
 
 /// Ctrl-C came while a change was applied.
@@ -129,6 +135,7 @@ impl<'a> Session<'a> {
         let dir = real(&ctx.loaded.dir);
         let set = watch_set(&ctx.loaded, &ctx.options, ctx.host.as_deref())
             .map_err(|e| Error::Failed(e.0))?;
+        let probes = Arc::new(Mutex::new(probe_paths(&ctx.loaded)));
         Ok(Session {
             engine: ctx.engine,
             manifest_file: ctx.manifest_file,
@@ -141,6 +148,7 @@ impl<'a> Session<'a> {
             set,
             set_changed: false,
             urls: HashMap::new(),
+            probes,
         })
     }
 
@@ -450,6 +458,7 @@ impl<'a> Session<'a> {
         // Check the options against it now, so a manifest that no longer
         // fits them (a `--record` dependency removed) is not taken.
         plan::plan(&loaded, &self.options).map_err(|e| e.0)?;
+        *self.probes.lock().unwrap_or_else(|e| e.into_inner()) = probe_paths(&loaded);
         self.loaded = loaded;
         self.set = set;
         self.set_changed = true;
@@ -581,6 +590,31 @@ impl<'a> Session<'a> {
         }
         Ok(seen)
     }
+}
+
+/// Each real entry's HTTP health check path (with its leading `/`).
+fn probe_paths(loaded: &Loaded) -> HashMap<String, String> {
+    let mut entries = vec![(
+        &loaded.entries.service.name,
+        &loaded.entries.service.container,
+    )];
+    for (name, dependency) in &loaded.entries.dependencies {
+        if let crate::manifest::Source::Container(container) = &dependency.source {
+            entries.push((name, container));
+        }
+    }
+    entries
+        .into_iter()
+        .filter_map(
+            |(name, container)| match container.health.as_ref()?.probe()? {
+                crate::manifest::ProbeKind::Http(path) if path.starts_with('/') => {
+                    Some((name.clone(), path))
+                }
+                crate::manifest::ProbeKind::Http(path) => Some((name.clone(), format!("/{path}"))),
+                _ => None,
+            },
+        )
+        .collect()
 }
 
 /// The watch set of a manifest under `options`; entries run on the host

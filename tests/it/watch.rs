@@ -113,8 +113,11 @@ fn a_change_in_a_build_context_rebuilds_and_a_broken_build_keeps_the_old_contain
         served(&sandbox, "index.html"),
         format!("200 {}", version(2))
     );
-    // The new container's logs are followed.
+    // The new container's logs are followed, without the health probe's
+    // requests (the registry sends one every 2 s).
     up.wait_for("web   | listening on :8080", Duration::from_secs(10));
+    up.wait_for("web   | GET /index.html 200", Duration::from_secs(10));
+    assert!(!up.output().contains("| GET /healthz"), "{}", up.output());
 
     // A broken Dockerfile: the build error is printed, and the running
     // container answers as before, at the same address.
