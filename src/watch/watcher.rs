@@ -16,14 +16,16 @@ use tokio::time::Instant;
 
 use super::rules::{Watch, WatchSet};
 
-/// How long a path must be quiet before the debouncer reports it.
-pub const DEBOUNCE: Duration = Duration::from_millis(100);
-/// How long after one reported path the next may come and still be part
-/// of the same change. The debouncer waits per path, so the files of one
-/// burst (a formatter, a `git checkout`, an editor that writes a backup
-/// then the file) come in several reports that end within a burst's length
-/// of each other: this joins them.
-pub const SETTLE: Duration = Duration::from_millis(120);
+/// How long the debouncer holds an event: it reports each event this long
+/// after it happened, the events of one path and kind that fell within
+/// one of its ticks (a quarter of this) as one.
+pub const DEBOUNCE: Duration = Duration::from_millis(50);
+/// How long no change may come for a change to be complete. The debouncer
+/// reports events as they age, so the writes of one burst (an editor's
+/// save, a formatter, a `git checkout`) arrive in several reports, as far
+/// apart as the writes were: reports less than this apart are one change.
+/// With [`DEBOUNCE`], a single write is applied about 250 ms after it.
+pub const SETTLE: Duration = Duration::from_millis(180);
 /// A change is applied after this long even if files keep changing.
 const LONGEST: Duration = Duration::from_secs(2);
 
