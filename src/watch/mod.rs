@@ -72,6 +72,13 @@ pub struct WatchContext<'a> {
 /// is printed and watching goes on.
 pub async fn run(ctx: WatchContext<'_>) -> Result<()> {
     let mut session = Session::new(ctx)?;
+    // Where each entry is now, to say when a change moves one.
+    let found = runner::status::Found::load(session.engine, &session.loaded.name).await?;
+    session.urls = found
+        .entries(&HashMap::new())
+        .into_iter()
+        .map(|e| (e.name, e.host_url))
+        .collect();
     let mut watcher = watcher::Watcher::new().map_err(Error::Failed)?;
     for problem in watcher.follow(&session.set) {
         output::eprintln(&format!("warning: {problem}"));
@@ -563,15 +570,6 @@ impl<'a> Session<'a> {
 
     /// Plans the manifest in force and brings the sandbox to it.
     async fn bring_up(&mut self) -> std::result::Result<Seen, UpError> {
-        if self.urls.is_empty()
-            && let Ok(found) = runner::status::Found::load(self.engine, &self.loaded.name).await
-        {
-            self.urls = found
-                .entries(&HashMap::new())
-                .into_iter()
-                .map(|e| (e.name, e.host_url))
-                .collect();
-        }
         let plan = plan::plan(&self.loaded, &self.options).map_err(|e| UpError::Image {
             entry: "sandbox".into(),
             message: e.0,

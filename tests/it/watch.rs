@@ -225,6 +225,19 @@ fn sync_copies_into_the_running_container_and_the_manifest_is_re_applied() {
     let after = started(&sandbox);
     assert_eq!(after.0, before.0);
     assert_ne!(after.1, before.1);
+    // The engine may publish a restarted container on another port: the
+    // line says where, and the registry knows.
+    let moved = sandbox.url("web");
+    if moved != url {
+        assert!(line.ends_with(&format!("; now at {moved}")), "{line}");
+    }
+    let registry = sandbox.status()["registry_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, entry) = get(&format!("{registry}/services/web"));
+    let entry: serde_json::Value = serde_json::from_str(&entry).unwrap();
+    assert_eq!(entry["host_url"], moved.as_str(), "{entry}");
     assert_eq!(served(&sandbox, "index.html"), "200 synced");
 
     // The manifest changed: re-applied, web replaced.
