@@ -72,7 +72,50 @@ impl Engine {
     /// Builds `context` (honouring `.dockerignore`) into `tag`. The tag is
     /// expected to carry the context's hash (see [`context_tar`]), so an
     /// existing tag means nothing changed and the build is skipped.
+    ///
+    /// Through the engine's BuildKit where it can (see `buildkit`): the
+    /// classic builder commits a container for every instruction, which
+    /// makes a rebuild (`up --watch`) about three times slower. An engine
+    /// that refuses BuildKit, or that is not reached over a socket or
+    /// plain TCP, gets the classic builder, then and from then on.
     pub async fn build_image(
+        &self,
+        tar: Vec<u8>,
+        dockerfile: &str,
+        args: &HashMap<String, String>,
+        tag: &str,
+        labels: &HashMap<String, String>,
+        mut progress: impl FnMut(&str),
+    ) -> Result<(), BuildFailure> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static CLASSIC: AtomicBool = AtomicBool::new(false);
+        if !CLASSIC.load(Ordering::Relaxed) {
+            let request = super::buildkit::Request {
+                endpoint: self.endpoint(),
+                api: self.docker().client_version().to_string(),
+                tar: tar.clone(),
+                dockerfile,
+                args,
+                tag,
+                labels,
+            };
+            match super::buildkit::build(request, &mut progress).await {
+                super::buildkit::Built::Done => return Ok(()),
+                super::buildkit::Built::Failed(failure) => return Err(failure),
+                super::buildkit::Built::Unsupported(reason) => {
+                    progress(&format!(
+                        "BuildKit unavailable ({reason}): the classic builder"
+                    ));
+                    CLASSIC.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        self.build_classic(tar, dockerfile, args, tag, labels, progress)
+            .await
+    }
+
+    /// [`Engine::build_image`] with the classic builder.
+    async fn build_classic(
         &self,
         tar: Vec<u8>,
         dockerfile: &str,

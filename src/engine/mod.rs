@@ -2,6 +2,7 @@
 //! (through bollard). Everything it creates carries the labels of
 //! [`labels`], which are all the state a sandbox has.
 
+mod buildkit;
 pub mod image;
 pub mod labels;
 

@@ -83,7 +83,7 @@ pub async fn run(ctx: WatchContext<'_>) -> Result<()> {
     for problem in watcher.follow(&session.set) {
         output::eprintln(&format!("warning: {problem}"));
     }
-    let _logs = logs::Follower::start(
+    let follower = logs::Follower::start(
         session.engine.clone(),
         session.loaded.name.clone(),
         session.probes.clone(),
@@ -106,7 +106,7 @@ pub async fn run(ctx: WatchContext<'_>) -> Result<()> {
                 output::eprintln(&format!("warning: {problem}"));
             }
         }
-        _logs.refresh();
+        follower.refresh();
         if outcome.is_err() {
             return Err(session.stopped());
         }

@@ -100,7 +100,7 @@ impl Watcher {
     /// Waits for the next change that matters to `set`: the paths reported
     /// until no more come for [`SETTLE`]. A new folder is watched at once,
     /// and the files already in it count as changed (they may have been
-    /// written before its watch began).
+    /// written before its watch began). Fails only when the watcher stopped.
     pub async fn next(&mut self, set: &WatchSet) -> Result<Batch, String> {
         let mut batch = Batch::default();
         let mut seen = BTreeSet::new();
@@ -123,8 +123,12 @@ impl Watcher {
             let events = match report {
                 Ok(events) => events,
                 Err(errors) => {
-                    let errors: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-                    return Err(format!("the file watcher failed: {}", errors.join("; ")));
+                    // A folder that could not be read, say; the rest is
+                    // still watched.
+                    for error in errors {
+                        crate::output::eprintln(&format!("warning: watching files: {error}"));
+                    }
+                    continue;
                 }
             };
             let before = batch.paths.len();
