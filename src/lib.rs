@@ -13,5 +13,6 @@ pub mod plan;
 pub mod registry;
 pub mod runner;
 pub mod tunnel;
+pub mod watch;
 
 pub use error::{Error, Result};
