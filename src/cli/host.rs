@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::Globals;
 use crate::agent::config::TUNNEL_PORT;
 use crate::error::exit;
-use crate::host::run::{self, HostEvent, Link, Supervisor};
+use crate::host::run::{self, Control, HostEvent, Link, Supervisor};
 use crate::manifest::{Kind, Loaded};
 use crate::output;
 use crate::runner::DEFAULT_HEALTH_TIMEOUT;
@@ -16,7 +16,10 @@ use crate::{Error, Result};
 
 /// Runs `names` on the host against the sandbox `up` just brought up
 /// (`doc`), until Ctrl-C (exit 130) or until a process fails (exit 1); the
-/// rest of the sandbox stays up either way.
+/// rest of the sandbox stays up either way. With `watching`, the
+/// supervisor's [`Control`] goes to `control` once every process is
+/// healthy, and a process that ends or fails to restart is reported, not
+/// fatal: the next change restarts it.
 pub async fn run(
     globals: &Globals,
     loaded: &Loaded,
@@ -24,6 +27,7 @@ pub async fn run(
     names: &[String],
     timeout: Option<Duration>,
     json: bool,
+    mut control: Option<tokio::sync::oneshot::Sender<Control>>,
 ) -> Result<()> {
     let mut cancel = globals.interrupted();
     let engine = super::connect().await?;
@@ -92,11 +96,12 @@ pub async fn run(
             .unwrap_or_default()
     );
     let mut waiting: Vec<String> = names.to_vec();
+    let watching = control.is_some();
     loop {
         let event = tokio::select! {
             event = supervisor.events.recv() => event,
             _ = cancel.wait_for(|stop| *stop) => {
-                supervisor.stop().await;
+                supervisor.control.stop().await;
                 output::eprintln(&format!(
                     "stopped {}; {stays_up}",
                     names.join(", ")
@@ -145,38 +150,48 @@ pub async fn run(
                                 if names.len() == 1 { "it" } else { "them" }
                             ));
                         }
+                        if let Some(control) = control.take() {
+                            let _ = control.send(supervisor.control.clone());
+                        }
                     }
-                } else {
-                    output::eprintln(&format!(
-                        "{entry}: restarted, healthy after {:.1}s",
-                        after.as_secs_f64()
-                    ));
                 }
+                // A restart is reported by whoever asked for it (`--watch`).
             }
             HostEvent::Failed {
                 entry,
                 message,
                 last_lines,
             } => {
-                supervisor.stop().await;
-                return Err(Error::Failed(format!(
-                    "`{entry}` on the host: {message}{}\n{stays_up}",
+                let text = format!(
+                    "`{entry}` on the host: {message}{}",
                     crate::runner::render_logs(&join_lines(&last_lines), 0)
-                )));
+                );
+                // While watching, once up, the next change tries again.
+                if watching && !waiting.contains(&entry) {
+                    output::eprintln(&format!("{text}\n{entry}: the next change restarts it"));
+                    continue;
+                }
+                supervisor.control.stop().await;
+                return Err(Error::Failed(format!("{text}\n{stays_up}")));
             }
             HostEvent::Exited {
                 entry,
                 how,
                 last_lines,
             } => {
-                supervisor.stop().await;
-                return Err(Error::Failed(format!(
-                    "`{entry}` on the host {how}{}\n{stays_up}",
+                let text = format!(
+                    "`{entry}` on the host {how}{}",
                     crate::runner::render_logs(&join_lines(&last_lines), 0)
-                )));
+                );
+                if watching {
+                    output::eprintln(&format!("{text}\n{entry}: the next change restarts it"));
+                    continue;
+                }
+                supervisor.control.stop().await;
+                return Err(Error::Failed(format!("{text}\n{stays_up}")));
             }
             HostEvent::Disconnected { entry, reason } => {
-                supervisor.stop().await;
+                supervisor.control.stop().await;
                 return Err(Error::Failed(format!(
                     "the link to `{entry}`'s forwarder ended ({reason}); was the sandbox taken down? The host process was stopped"
                 )));

@@ -120,23 +120,45 @@ pub async fn run(globals: &Globals, args: UpArgs) -> Result<()> {
     });
     let (doc, _) = bring_up(globals, &loaded, request).await?;
     if !host.is_empty() {
-        let hosted = super::host::run(globals, &loaded, doc, &host, timeout, json);
-        return match watching {
-            None => hosted.await,
-            Some(watching) => {
-                // Both end on Ctrl-C; the host processes' own end (a
-                // failure) ends watching too.
-                let (ended, stop) = tokio::sync::watch::channel(false);
-                let hosted = async {
-                    let result = hosted.await;
-                    let _ = ended.send(true);
-                    result
-                };
-                let watched = watch(globals, &loaded, watching, Some(stop));
-                let (hosted, watched) = tokio::join!(hosted, watched);
-                hosted.and(watched)
+        let Some(watching) = watching else {
+            return super::host::run(globals, &loaded, doc, &host, timeout, json, None).await;
+        };
+        // Both end on Ctrl-C; the host processes' own end (a failure
+        // before they are up, a lost link) ends watching too. Watching
+        // starts once they are up, with their supervisor to restart them.
+        let (control_to, control) = tokio::sync::oneshot::channel();
+        let (ended, stop) = tokio::sync::watch::channel(false);
+        let hosted = async {
+            let result = super::host::run(
+                globals,
+                &loaded,
+                doc,
+                &host,
+                timeout,
+                json,
+                Some(control_to),
+            )
+            .await;
+            let _ = ended.send(true);
+            result
+        };
+        let watched = async {
+            let mut stop_early = stop.clone();
+            let control = tokio::select! {
+                control = control => control.ok(),
+                _ = stop_early.wait_for(|s| *s) => None,
+            };
+            match control {
+                Some(control) => {
+                    let control: std::sync::Arc<dyn crate::watch::HostControl> =
+                        std::sync::Arc::new(control);
+                    watch(globals, &loaded, watching, Some(control), Some(stop)).await
+                }
+                None => Ok(()),
             }
         };
+        let (hosted, watched) = tokio::join!(hosted, watched);
+        return hosted.and(watched);
     }
     if json {
         output::print_json(&doc)?;
@@ -147,7 +169,7 @@ pub async fn run(globals: &Globals, args: UpArgs) -> Result<()> {
         }
     }
     match watching {
-        Some(watching) => watch(globals, &loaded, watching, None).await,
+        Some(watching) => watch(globals, &loaded, watching, None, None).await,
         None => Ok(()),
     }
 }
@@ -164,6 +186,7 @@ async fn watch(
     globals: &Globals,
     loaded: &Loaded,
     watching: Watching,
+    host: Option<std::sync::Arc<dyn crate::watch::HostControl>>,
     stop: Option<tokio::sync::watch::Receiver<bool>>,
 ) -> Result<()> {
     let engine = super::connect().await?;
@@ -173,8 +196,7 @@ async fn watch(
         loaded: loaded.clone(),
         options: watching.options,
         up: watching.up,
-        // Host processes are restarted once their supervisor is handed in.
-        host: None,
+        host,
         cancel: globals.interrupted(),
     };
     let Some(mut stop) = stop else {
