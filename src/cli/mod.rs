@@ -8,8 +8,9 @@ mod debug;
 mod down;
 mod env;
 mod exec;
-mod host;
 mod faults;
+mod host;
+mod import;
 mod logs;
 mod registry;
 mod run;
@@ -107,6 +108,8 @@ pub enum Command {
     Schema(validate::SchemaArgs),
     /// Write a commented starter sandbox.yaml.
     Init(validate::InitArgs),
+    /// Write a sandbox.yaml from what a team already has (a Compose file).
+    Import(import::ImportArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
     /// Serve stubs, recordings, proxies and the registry inside a sandbox.
@@ -133,9 +136,11 @@ impl Command {
             Command::Faults(a) => a.manifest.file.clone(),
             Command::Limits(a) => a.manifest.file.clone(),
             Command::Validate(a) => a.manifest.file.clone(),
-            Command::Schema(_) | Command::Init(_) | Command::Completions(_) | Command::Agent(_) => {
-                None
-            }
+            Command::Schema(_)
+            | Command::Init(_)
+            | Command::Import(_)
+            | Command::Completions(_)
+            | Command::Agent(_) => None,
         }
     }
 }
@@ -186,6 +191,7 @@ async fn run_simple(globals: &Globals, command: Command) -> Result<()> {
         Command::Validate(args) => validate::validate(&globals, args),
         Command::Schema(args) => validate::schema(args),
         Command::Init(args) => validate::init(&globals, args),
+        Command::Import(args) => import::run(args),
         Command::Completions(args) => completions::run(args),
     }
 }
