@@ -12,6 +12,9 @@ mod ports;
 mod render;
 mod words;
 
+#[cfg(test)]
+mod compose_tests;
+
 use std::fmt;
 use std::path::PathBuf;
 

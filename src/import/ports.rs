@@ -186,8 +186,10 @@ mod tests {
         assert_eq!(namer.name(5433, "db", None, false), "p5433");
         assert_eq!(namer.name(9000, "minio", None, true), "http");
         assert_eq!(namer.name(9001, "minio", Some("Console"), false), "console");
-        assert_eq!(namer.name(9002, "minio", Some("console"), false), "p9002");
-        assert_eq!(namer.taken.len(), 4);
+        // A wanted name that is taken falls back like any other port.
+        assert_eq!(namer.name(9002, "minio", Some("console"), false), "minio");
+        assert_eq!(namer.name(9003, "minio", None, false), "p9003");
+        assert_eq!(namer.taken.len(), 6);
         let mut namer = Namer::default();
         assert_eq!(namer.name(6379, "api", None, false), "p6379");
     }
