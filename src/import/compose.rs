@@ -1148,9 +1148,7 @@ impl Importer {
             None => None,
         };
         match entrypoint {
-            Some((Some(words), f))
-                if !words.is_empty() && !(words.len() == 1 && words[0].is_empty()) =>
-            {
+            Some((Some(words), f)) if words.iter().any(|w| !w.is_empty()) => {
                 let mut all_words = words.clone();
                 all_words.extend(command.clone().unwrap_or_default());
                 let what = if command.is_some() {

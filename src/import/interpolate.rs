@@ -299,9 +299,9 @@ pub fn parse_dotenv(
                 return Err(error(format!("`{name}` opens a `'` that is not closed")));
             };
             body[..end].to_owned()
-        } else if raw.starts_with('"') {
+        } else if let Some(first) = raw.strip_prefix('"') {
             // A double-quoted value may go on over the next lines.
-            let mut body = raw[1..].to_owned();
+            let mut body = first.to_owned();
             let end = loop {
                 if let Some(end) = closing_quote(&body) {
                     break end;

@@ -108,15 +108,13 @@ impl Namer {
         let wanted = wanted
             .map(super::normalize)
             .filter(|w| !w.is_empty() && free(w, &self.taken));
+        let http = http || HTTP_PORTS.contains(&port);
+        let entry_free = !entry.is_empty() && free(entry, &self.taken);
         let name = if let Some(wanted) = wanted {
             wanted
-        } else if (http || HTTP_PORTS.contains(&port)) && free("http", &self.taken) {
+        } else if http && free("http", &self.taken) {
             "http".to_owned()
-        } else if !PROTOCOL_NAMES.contains(&entry)
-            && !entry.is_empty()
-            && free(entry, &self.taken)
-            && !(http || HTTP_PORTS.contains(&port))
-        {
+        } else if !http && entry_free && !PROTOCOL_NAMES.contains(&entry) {
             entry.to_owned()
         } else {
             let mut name = format!("p{port}");
