@@ -291,6 +291,8 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'The service under work (default: the one no other service depends on)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the manifest to this file (a folder: its sandbox.yaml) instead of stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the manifest to this file (a folder: its sandbox.yaml) instead of stdout')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite the output file when it exists')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

@@ -807,7 +807,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__import__subcmd__compose)
-            opts="-o -h -V --service --output --force --name --help --version"
+            opts="-o -f -h -V --service --output --force --file --name --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -822,6 +822,14 @@ _sandbox() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -268,6 +268,8 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand --service 'The service under work (default: the one no other service depends on)'
             cand -o 'Write the manifest to this file (a folder: its sandbox.yaml) instead of stdout'
             cand --output 'Write the manifest to this file (a folder: its sandbox.yaml) instead of stdout'
+            cand -f 'The manifest to use'
+            cand --file 'The manifest to use'
             cand --name 'Run or address a copy of the sandbox under another name'
             cand --force 'Overwrite the output file when it exists'
             cand -h 'Print help'

@@ -176,6 +176,7 @@ complete -c sandbox -n "__fish_sandbox_using_subcommand import; and not __fish_s
 complete -c sandbox -n "__fish_sandbox_using_subcommand import; and not __fish_seen_subcommand_from compose help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sandbox -n "__fish_sandbox_using_subcommand import; and __fish_seen_subcommand_from compose" -l service -d 'The service under work (default: the one no other service depends on)' -r
 complete -c sandbox -n "__fish_sandbox_using_subcommand import; and __fish_seen_subcommand_from compose" -s o -l output -d 'Write the manifest to this file (a folder: its sandbox.yaml) instead of stdout' -r -F
+complete -c sandbox -n "__fish_sandbox_using_subcommand import; and __fish_seen_subcommand_from compose" -s f -l file -d 'The manifest to use' -r -F
 complete -c sandbox -n "__fish_sandbox_using_subcommand import; and __fish_seen_subcommand_from compose" -l name -d 'Run or address a copy of the sandbox under another name' -r
 complete -c sandbox -n "__fish_sandbox_using_subcommand import; and __fish_seen_subcommand_from compose" -l force -d 'Overwrite the output file when it exists'
 complete -c sandbox -n "__fish_sandbox_using_subcommand import; and __fish_seen_subcommand_from compose" -s h -l help -d 'Print help'

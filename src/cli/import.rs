@@ -33,7 +33,8 @@ pub enum ImportFrom {
 pub struct ComposeArgs {
     /// The Compose file (default: compose.yaml, compose.yml,
     /// docker-compose.yaml or docker-compose.yml in this folder).
-    pub file: Option<PathBuf>,
+    #[arg(value_name = "FILE")]
+    pub compose: Option<PathBuf>,
     /// The service under work (default: the one no other service depends on).
     #[arg(long, value_name = "NAME")]
     pub service: Option<String>,
@@ -46,14 +47,25 @@ pub struct ComposeArgs {
     pub force: bool,
 }
 
-pub fn run(args: ImportArgs) -> Result<()> {
+pub fn run(globals: &super::Globals, args: ImportArgs) -> Result<()> {
     match args.from {
-        ImportFrom::Compose(args) => compose_command(args),
+        ImportFrom::Compose(args) => compose_command(globals, args),
     }
 }
 
-fn compose_command(args: ComposeArgs) -> Result<()> {
-    let file = match args.file {
+fn compose_command(globals: &super::Globals, args: ComposeArgs) -> Result<()> {
+    // `docker compose -f FILE` names the Compose file; here `-f` names a
+    // manifest, which an import does not read: say so rather than ignore it
+    // (a path from SANDBOX_FILE is the environment's, not a request).
+    if let Some(given) = &globals.file
+        && std::env::var_os("SANDBOX_FILE").is_none_or(|env| Path::new(&env) != given)
+    {
+        return Err(Error::Usage(format!(
+            "`-f {}` names a manifest, which `import compose` does not read\n  help: name the Compose file as an argument (`sandbox import compose {0}`) and the manifest to write with `-o`",
+            given.display()
+        )));
+    }
+    let file = match args.compose {
         Some(file) => file,
         None => default_compose_file()?,
     };

@@ -191,7 +191,7 @@ async fn run_simple(globals: &Globals, command: Command) -> Result<()> {
         Command::Validate(args) => validate::validate(&globals, args),
         Command::Schema(args) => validate::schema(args),
         Command::Init(args) => validate::init(&globals, args),
-        Command::Import(args) => import::run(args),
+        Command::Import(args) => import::run(&globals, args),
         Command::Completions(args) => completions::run(args),
     }
 }
@@ -385,5 +385,8 @@ mod tests {
         assert!(matches!(cli.command, Command::Logs(ref l) if l.follow));
         let cli = Cli::try_parse_from(["sandbox", "up", "-f", "b.yaml"]).unwrap();
         assert_eq!(cli.command.file(), Some(PathBuf::from("b.yaml")));
+        // The Compose file of `import compose` is not the manifest.
+        let cli = Cli::try_parse_from(["sandbox", "import", "compose", "c.yaml"]).unwrap();
+        assert_eq!(cli.globals.file, None);
     }
 }

@@ -178,6 +178,14 @@ fn bad_input_exits_2_with_the_line_and_the_fix() {
     let out = import(dir, &["two.yaml", "--service", "worker"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("service:\n  name: worker\n"));
+    // `-f` names a manifest, as everywhere; a Compose user may mean the file.
+    let out = import(dir, &["-f", "two.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("`sandbox import compose two.yaml`"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = import(dir, &["two.yaml", "--service", "wrk"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("there is no service `wrk`"));
