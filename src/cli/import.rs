@@ -122,9 +122,14 @@ fn compose_command(globals: &super::Globals, args: ComposeArgs) -> Result<()> {
                 e,
             )
         })?;
+    // Synced only when it is kept: a crash then leaves the old file or the
+    // whole new one, never a torn one.
     staged
         .write_all(text.as_bytes())
-        .and_then(|()| staged.as_file().sync_all())
+        .and_then(|()| match output {
+            Some(_) => staged.as_file().sync_all(),
+            None => Ok(()),
+        })
         .map_err(|e| Error::io(format!("cannot write {}", staged.path().display()), e))?;
     if let Err(error) = manifest::load(staged.path()) {
         return Err(Error::Failed(format!(

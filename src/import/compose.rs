@@ -824,10 +824,15 @@ impl Importer {
             }
             (None, Some((image, _))) => entry.source = DraftSource::Image(image),
             (None, None) => {
+                let help = if field(&all, "extends").is_some() {
+                    "it `extends` another service, which an import does not follow: write that service's `image` or `build` into it"
+                } else {
+                    "give it one: Compose needs one too"
+                };
                 return Err(self.error(
                     info.key_at,
                     format!("service `{svc}` has neither `image` nor `build`"),
-                    Some("give it one: Compose needs one too".into()),
+                    Some(help.into()),
                 ));
             }
         }

@@ -475,6 +475,10 @@ fn bad_compose_files_name_the_line_and_the_fix() {
         ),
         ("services:\n  a: nginx\n", "service `a` must be a map"),
         (
+            "services:\n  a:\n    extends: {file: base.yaml, service: a}\n",
+            "it `extends` another service, which an import does not follow",
+        ),
+        (
             "services:\n  a:\n    image: $(x)\n",
             "compose.yaml:3:12: `$(x)` has a `$` that starts no variable",
         ),
