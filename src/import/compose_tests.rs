@@ -611,3 +611,97 @@ fn paths_are_relative_to_the_manifests_folder() {
         "missing.env"
     ));
 }
+
+/// Whatever a Compose file says, the import either fails with a line or
+/// writes a manifest that validates: mutations of the fixtures (lines
+/// dropped, duplicated or cut, characters changed) never make it write one
+/// that does not, nor panic.
+#[test]
+fn a_mutated_compose_file_imports_into_a_valid_manifest_or_fails_cleanly() {
+    let mut seed: u64 = 0x5eed_c0de;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut imported = 0;
+    let mut refused = 0;
+    for (name, file) in [
+        ("webapp", "compose.yaml"),
+        ("build-health", "compose.yaml"),
+        ("anchors-env", "docker-compose.yml"),
+    ] {
+        let (_temp, dir) = fixture(name);
+        let original = std::fs::read_to_string(dir.join(file)).unwrap();
+        let lines: Vec<&str> = original.lines().collect();
+        for _ in 0..120 {
+            let mut mutated: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+            for _ in 0..(1 + next() % 3) {
+                let at = (next() as usize) % mutated.len();
+                match next() % 5 {
+                    0 => {
+                        mutated.remove(at);
+                    }
+                    1 => {
+                        let copy = mutated[at].clone();
+                        mutated.insert(at, copy);
+                    }
+                    2 => {
+                        let line = &mutated[at];
+                        let cut = (next() as usize) % (line.len() + 1);
+                        let cut = (0..=cut)
+                            .rev()
+                            .find(|c| line.is_char_boundary(*c))
+                            .unwrap_or(0);
+                        mutated[at] = line[..cut].to_owned();
+                    }
+                    3 => {
+                        let chars = [
+                            "$",
+                            "{",
+                            "-",
+                            ":",
+                            "*",
+                            "&",
+                            "<<: *common",
+                            "'",
+                            "\"",
+                            " ",
+                            "80:",
+                            "x_Y",
+                        ];
+                        let insert = chars[(next() as usize) % chars.len()];
+                        let line = &mutated[at];
+                        let pos = (next() as usize) % (line.len() + 1);
+                        let pos = (0..=pos)
+                            .rev()
+                            .find(|c| line.is_char_boundary(*c))
+                            .unwrap_or(0);
+                        mutated[at] = format!("{}{insert}{}", &line[..pos], &line[pos..]);
+                    }
+                    _ => {
+                        let other = lines[(next() as usize) % lines.len()].to_owned();
+                        mutated[at] = other;
+                    }
+                }
+                if mutated.is_empty() {
+                    break;
+                }
+            }
+            std::fs::write(dir.join(file), mutated.join("\n")).unwrap();
+            let service = ["web", "gateway", "billing_api"][(next() % 3) as usize];
+            let service = (next() % 2 == 0).then_some(service);
+            // `run` panics when what was written does not validate.
+            match run(&dir, file, service, &[]) {
+                Ok(_) => imported += 1,
+                Err(ImportError::Input { .. }) => refused += 1,
+                Err(other) => panic!("{other}"),
+            }
+        }
+    }
+    assert!(
+        imported > 50 && refused > 50,
+        "imported {imported}, refused {refused}"
+    );
+}
