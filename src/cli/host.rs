@@ -1,6 +1,7 @@
 //! The foreground of `sandbox up --host`: the host processes, their output,
 //! and Ctrl-C (PRODUCT.md 6.2).
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::Globals;
@@ -9,8 +10,8 @@ use crate::error::exit;
 use crate::host::run::{self, HostEvent, Link, Supervisor};
 use crate::manifest::{Kind, Loaded};
 use crate::output;
-use crate::runner::status::{Found, StatusDoc};
 use crate::runner::DEFAULT_HEALTH_TIMEOUT;
+use crate::runner::status::{Found, StatusDoc};
 use crate::{Error, Result};
 
 /// Runs `names` on the host against the sandbox `up` just brought up
@@ -29,6 +30,7 @@ pub async fn run(
     let found = Found::load(&engine, &loaded.name).await?;
     let token = found.token().map(str::to_owned);
     let registry = found.registry_url();
+    let network = crate::plan::network_name(&loaded.name);
     let entries = run::prepare(
         loaded,
         &doc,
@@ -47,16 +49,32 @@ pub async fn run(
                     entry.entry
                 ))
             })?;
-        let port = forwarder.published.get(&TUNNEL_PORT).copied().ok_or_else(|| {
-            Error::Failed(format!(
-                "the forwarder of `{}` publishes no tunnel port",
-                entry.entry
-            ))
-        })?;
+        // A process a killed `up --host` left behind holds the port and
+        // the forwarder's record of it: stop it first.
+        if let Some(stopped) = crate::host::stop_left_behind_by(forwarder).await {
+            output::eprintln(&format!(
+                "{stopped}: stopped the process a previous `up --host` left behind"
+            ));
+        }
+        let port = forwarder
+            .published
+            .get(&TUNNEL_PORT)
+            .copied()
+            .ok_or_else(|| {
+                Error::Failed(format!(
+                    "the forwarder of `{}` publishes no tunnel port",
+                    entry.entry
+                ))
+            })?;
+        let published = SocketAddr::from(([127, 0, 0, 1], port));
+        let tunnel = match engine.address_on(&forwarder.id, &network).await {
+            Ok(Some(address)) => direct_or(SocketAddr::new(address, TUNNEL_PORT), published).await,
+            _ => published,
+        };
         linked.push((
             entry,
             Link {
-                tunnel: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                tunnel,
                 token: token.clone(),
             },
         ));
@@ -95,8 +113,12 @@ pub async fn run(
             )),
             HostEvent::Healthy { entry, after } => {
                 if let Some(registry) = &registry
-                    && let Err(message) =
-                        crate::registry::put_healthy(registry, token.as_deref(), std::slice::from_ref(&entry)).await
+                    && let Err(message) = crate::registry::put_healthy(
+                        registry,
+                        token.as_deref(),
+                        std::slice::from_ref(&entry),
+                    )
+                    .await
                 {
                     output::eprintln(&format!("warning: {message}"));
                 }
@@ -169,4 +191,20 @@ fn join_lines(lines: &[String]) -> String {
         text.push('\n');
     }
     text
+}
+
+/// The forwarder's address on the sandbox's own network when this machine
+/// reaches it (a local engine on Linux): one hop fewer than the port
+/// published on 127.0.0.1, which is the way otherwise (an engine in a VM or
+/// elsewhere).
+async fn direct_or(direct: SocketAddr, published: SocketAddr) -> SocketAddr {
+    let reach = tokio::time::timeout(
+        Duration::from_millis(300),
+        tokio::net::TcpStream::connect(direct),
+    )
+    .await;
+    match reach {
+        Ok(Ok(_)) => direct,
+        _ => published,
+    }
 }

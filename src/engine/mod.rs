@@ -6,6 +6,7 @@ pub mod image;
 pub mod labels;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use bollard::Docker;
@@ -501,6 +502,22 @@ impl Engine {
             }
         }
         Ok((state.running.unwrap_or(false), state.exit_code, published))
+    }
+
+    /// The container's address on `network` (one the sandbox created), if
+    /// it has one.
+    pub async fn address_on(&self, id: &str, network: &str) -> EngineResult<Option<IpAddr>> {
+        let inspect = self
+            .docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("inspect container {id}"), e))?;
+        Ok(inspect
+            .network_settings
+            .and_then(|n| n.networks)
+            .and_then(|mut networks| networks.remove(network))
+            .and_then(|endpoint| endpoint.ip_address)
+            .and_then(|ip| ip.parse().ok()))
     }
 
     /// Puts files into a (created, not yet started) container.

@@ -57,6 +57,7 @@ mod registry_live;
 mod shared_engine;
 mod stubs;
 mod trust;
+mod tunnel;
 mod up;
 mod workflows;
 
@@ -78,6 +79,7 @@ fn main() -> ExitCode {
         shared_engine::cases(),
         stubs::cases(),
         trust::cases(),
+        tunnel::cases(),
         up::cases(),
         workflows::cases(),
         vec![Case {
