@@ -301,6 +301,9 @@ struct ServiceInfo<'n> {
     node: &'n Node,
     /// The services it depends on, with where and their condition.
     depends_on: Vec<(String, At, Option<String>)>,
+    /// Its `container_name` and `hostname`: other containers of Compose
+    /// reach it by them too, a sandbox's do not.
+    aliases: Vec<(&'static str, String)>,
 }
 
 struct Importer {
@@ -633,12 +636,22 @@ impl Importer {
                     }
                 }
             }
+            let mut aliases = Vec::new();
+            for key in ["container_name", "hostname"] {
+                if let Some(alias) = field(&fields(f.value), key)
+                    .and_then(|a| a.value.text().map(str::to_owned))
+                    .filter(|a| !a.contains('$') && *a != name)
+                {
+                    aliases.push((key, alias));
+                }
+            }
             out.push(ServiceInfo {
                 compose: f.key.to_owned(),
                 name,
                 key_at: f.key_at,
                 node: f.value,
                 depends_on,
+                aliases,
             });
         }
         if out.is_empty() {
@@ -1630,33 +1643,43 @@ impl Importer {
     /// A renamed service is reached by its new name: say which values
     /// still name the old one.
     fn renamed(&mut self, services: &[ServiceInfo], entries: &[DraftEntry]) {
-        for info in services.iter().filter(|s| s.compose != s.name) {
-            let mut mentions = Vec::new();
-            for entry in entries {
-                for (k, v) in &entry.env {
-                    if mentions_word(v, &info.compose) {
-                        mentions.push(format!("{}.env.{k}", entry.name));
-                    }
-                }
-                if entry
-                    .command
-                    .as_ref()
-                    .is_some_and(|c| c.iter().any(|w| mentions_word(w, &info.compose)))
-                {
-                    mentions.push(format!("{}.command", entry.name));
+        for info in services {
+            let mut names: Vec<(String, String)> = Vec::new();
+            if info.compose != info.name {
+                names.push((info.compose.clone(), "its Compose name".into()));
+            }
+            for (key, alias) in &info.aliases {
+                if !names.iter().any(|(n, _)| n == alias) {
+                    names.push((alias.clone(), format!("its `{key}`")));
                 }
             }
-            if !mentions.is_empty() {
-                self.changed(
-                    info.key_at.0,
-                    Some(&info.compose),
-                    format!(
-                        "other entries reach it as `{}` now, but these still name `{}`: {}",
-                        info.name,
-                        info.compose,
-                        mentions.join(", ")
-                    ),
-                );
+            for (old, what) in names {
+                let mut mentions = Vec::new();
+                for entry in entries {
+                    for (k, v) in &entry.env {
+                        if mentions_word(v, &old) {
+                            mentions.push(format!("{}.env.{k}", entry.name));
+                        }
+                    }
+                    if entry
+                        .command
+                        .as_ref()
+                        .is_some_and(|c| c.iter().any(|w| mentions_word(w, &old)))
+                    {
+                        mentions.push(format!("{}.command", entry.name));
+                    }
+                }
+                if !mentions.is_empty() {
+                    self.changed(
+                        info.key_at.0,
+                        Some(&info.compose),
+                        format!(
+                            "other entries reach it as `{}`, but these still name it `{old}` ({what}): {}",
+                            info.name,
+                            mentions.join(", ")
+                        ),
+                    );
+                }
             }
         }
     }

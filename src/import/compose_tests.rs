@@ -386,7 +386,7 @@ fn anchors_extension_fields_and_interpolation() {
         "3 -: name `Billing_Stack` is `billing-stack`",
         "24 billing_api: named `billing-api`",
         "32 -: variable `FEATURE_FLAGS` is not set",
-        "45 billing_db: other entries reach it as `billing-db` now, but these still name `billing_db`: billing-api.env.DB_HOST, migrate.env.DB_HOST",
+        "45 billing_db: other entries reach it as `billing-db`, but these still name it `billing_db` (its Compose name): billing-api.env.DB_HOST, migrate.env.DB_HOST",
     ] {
         assert!(has(&all, wanted), "{wanted} not in {all:#?}");
     }
@@ -543,7 +543,24 @@ fn names_are_made_valid_unique_and_never_the_registry() {
         "{changed:#?}"
     );
     assert!(
-        has(&changed, "still name `my_db`: web-app.env.DB"),
+        has(
+            &changed,
+            "still name it `my_db` (its Compose name): web-app.env.DB"
+        ),
+        "{changed:#?}"
+    );
+
+    // Compose also answers to `container_name`; a sandbox does not.
+    let (_temp, dir) = inline(
+        "services:\n  web:\n    image: x\n    depends_on: [es]\n    environment: {ES_URL: 'http://elastic:9200'}\n  es:\n    image: e\n    container_name: elastic\n",
+    );
+    let (imported, _, _) = run(&dir, "compose.yaml", None, &[]).unwrap();
+    let changed = listed(&imported, ItemKind::Changed);
+    assert!(
+        has(
+            &changed,
+            "6 es: other entries reach it as `es`, but these still name it `elastic` (its `container_name`): web.env.ES_URL"
+        ),
         "{changed:#?}"
     );
 }
