@@ -1119,7 +1119,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__up)
-            opts="-f -h -V --file --record --debug --timeout --keep --json --host --name --help --version"
+            opts="-f -h -V --file --record --debug --timeout --keep --json --host --watch --name --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

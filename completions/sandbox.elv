@@ -58,6 +58,7 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand --debug 'Start the service with its debug settings'
             cand --keep 'Leave what was started in place when `up` fails'
             cand --json 'Print the status document as JSON once every entry is healthy'
+            cand --watch 'Stay in the foreground: stream every entry''s logs and apply the manifest''s `watch` rules when files change (rebuild, sync, restart; by default a `build:` entry rebuilds on any change in its context). Ctrl-C stops watching; the sandbox stays up'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

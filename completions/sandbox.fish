@@ -58,6 +58,7 @@ complete -c sandbox -n "__fish_sandbox_using_subcommand up" -l name -d 'Run or a
 complete -c sandbox -n "__fish_sandbox_using_subcommand up" -l debug -d 'Start the service with its debug settings'
 complete -c sandbox -n "__fish_sandbox_using_subcommand up" -l keep -d 'Leave what was started in place when `up` fails'
 complete -c sandbox -n "__fish_sandbox_using_subcommand up" -l json -d 'Print the status document as JSON once every entry is healthy'
+complete -c sandbox -n "__fish_sandbox_using_subcommand up" -l watch -d 'Stay in the foreground: stream every entry\'s logs and apply the manifest\'s `watch` rules when files change (rebuild, sync, restart; by default a `build:` entry rebuilds on any change in its context). Ctrl-C stops watching; the sandbox stays up'
 complete -c sandbox -n "__fish_sandbox_using_subcommand up" -s h -l help -d 'Print help'
 complete -c sandbox -n "__fish_sandbox_using_subcommand up" -s V -l version -d 'Print version'
 complete -c sandbox -n "__fish_sandbox_using_subcommand down" -s f -l file -d 'The manifest to use (default: ./sandbox.yaml)' -r -F

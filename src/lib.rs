@@ -14,5 +14,6 @@ pub mod plan;
 pub mod registry;
 pub mod runner;
 pub mod tunnel;
+pub mod watch;
 
 pub use error::{Error, Result};

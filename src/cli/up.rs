@@ -35,6 +35,12 @@ pub struct UpArgs {
     /// IDE); stays in the foreground until Ctrl-C.
     #[arg(long, value_name = "ENTRY", num_args = 0..)]
     pub host: Option<Vec<String>>,
+    /// Stay in the foreground: stream every entry's logs and apply the
+    /// manifest's `watch` rules when files change (rebuild, sync, restart;
+    /// by default a `build:` entry rebuilds on any change in its context).
+    /// Ctrl-C stops watching; the sandbox stays up.
+    #[arg(long, conflicts_with = "json")]
+    pub watch: bool,
 }
 
 /// `--record DEP[=URL]`, checked for its shape here and against the
@@ -105,9 +111,32 @@ pub async fn run(globals: &Globals, args: UpArgs) -> Result<()> {
     };
     let debug = args.debug;
     let timeout = args.timeout.map(|t| t.0);
+    let watching = args.watch.then(|| Watching {
+        options: plan_options(&loaded, &request),
+        up: UpOptions {
+            keep: request.keep,
+            timeout,
+        },
+    });
     let (doc, _) = bring_up(globals, &loaded, request).await?;
     if !host.is_empty() {
-        return super::host::run(globals, &loaded, doc, &host, timeout, json).await;
+        let hosted = super::host::run(globals, &loaded, doc, &host, timeout, json);
+        return match watching {
+            None => hosted.await,
+            Some(watching) => {
+                // Both end on Ctrl-C; the host processes' own end (a
+                // failure) ends watching too.
+                let (ended, stop) = tokio::sync::watch::channel(false);
+                let hosted = async {
+                    let result = hosted.await;
+                    let _ = ended.send(true);
+                    result
+                };
+                let watched = watch(globals, &loaded, watching, Some(stop));
+                let (hosted, watched) = tokio::join!(hosted, watched);
+                hosted.and(watched)
+            }
+        };
     }
     if json {
         output::print_json(&doc)?;
@@ -117,7 +146,44 @@ pub async fn run(globals: &Globals, args: UpArgs) -> Result<()> {
             print_attach(&loaded, &doc)?;
         }
     }
-    Ok(())
+    match watching {
+        Some(watching) => watch(globals, &loaded, watching, None).await,
+        None => Ok(()),
+    }
+}
+
+/// What `--watch` re-plans with.
+struct Watching {
+    options: PlanOptions,
+    up: UpOptions,
+}
+
+/// `up --watch` after `up`: until Ctrl-C (exit 130), or until `stop` turns
+/// true (then quietly).
+async fn watch(
+    globals: &Globals,
+    loaded: &Loaded,
+    watching: Watching,
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
+) -> Result<()> {
+    let engine = super::connect().await?;
+    let context = crate::watch::WatchContext {
+        engine: &engine,
+        manifest_file: globals.manifest_path(),
+        loaded: loaded.clone(),
+        options: watching.options,
+        up: watching.up,
+        // Host processes are restarted once their supervisor is handed in.
+        host: None,
+        cancel: globals.interrupted(),
+    };
+    let Some(mut stop) = stop else {
+        return crate::watch::run(context).await;
+    };
+    tokio::select! {
+        result = crate::watch::run(context) => result,
+        _ = stop.wait_for(|s| *s) => Ok(()),
+    }
 }
 
 /// After `up --debug`: how to attach to the service.
@@ -147,23 +213,7 @@ pub async fn bring_up(
     loaded: &Loaded,
     request: UpRequest,
 ) -> Result<(runner::status::StatusDoc, String)> {
-    let mut options = PlanOptions {
-        host: request.host.clone(),
-        ..PlanOptions::default()
-    };
-    for record in &request.record {
-        options
-            .record
-            .insert(record.dependency.clone(), record.upstream.clone());
-    }
-    for entry in &request.debug {
-        // An empty name stands for the service.
-        options.debug.push(if entry.is_empty() {
-            loaded.manifest.service.name.clone()
-        } else {
-            entry.clone()
-        });
-    }
+    let options = plan_options(loaded, &request);
     let timeout = request.timeout.map(|span| span.0);
     let plan = plan::plan(loaded, &options).map_err(|e| Error::Usage(e.0))?;
     let sandbox = plan.sandbox.clone();
@@ -183,4 +233,26 @@ pub async fn bring_up(
     .await;
     progress.finish();
     Ok((result?.status, sandbox))
+}
+
+/// The plan options of an `up` request.
+fn plan_options(loaded: &Loaded, request: &UpRequest) -> PlanOptions {
+    let mut options = PlanOptions {
+        host: request.host.clone(),
+        ..PlanOptions::default()
+    };
+    for record in &request.record {
+        options
+            .record
+            .insert(record.dependency.clone(), record.upstream.clone());
+    }
+    for entry in &request.debug {
+        // An empty name stands for the service.
+        options.debug.push(if entry.is_empty() {
+            loaded.manifest.service.name.clone()
+        } else {
+            entry.clone()
+        });
+    }
+    options
 }

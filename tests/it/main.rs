@@ -59,6 +59,7 @@ mod stubs;
 mod trust;
 mod tunnel;
 mod up;
+mod watch;
 mod workflows;
 
 fn main() -> ExitCode {
@@ -81,6 +82,7 @@ fn main() -> ExitCode {
         trust::cases(),
         tunnel::cases(),
         up::cases(),
+        watch::cases(),
         workflows::cases(),
         vec![Case {
             name: "harness::every_test_is_listed".into(),
