@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod health;
 pub mod host;
+pub mod import;
 pub mod manifest;
 pub mod output;
 pub mod plan;

@@ -10,6 +10,7 @@ mod env;
 mod exec;
 mod faults;
 mod host;
+mod import;
 mod logs;
 mod registry;
 mod run;
@@ -107,6 +108,8 @@ pub enum Command {
     Schema(validate::SchemaArgs),
     /// Write a commented starter sandbox.yaml.
     Init(validate::InitArgs),
+    /// Write a sandbox.yaml from what a team already has (a Compose file).
+    Import(import::ImportArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
     /// Serve stubs, recordings, proxies and the registry inside a sandbox.
@@ -133,9 +136,11 @@ impl Command {
             Command::Faults(a) => a.manifest.file.clone(),
             Command::Limits(a) => a.manifest.file.clone(),
             Command::Validate(a) => a.manifest.file.clone(),
-            Command::Schema(_) | Command::Init(_) | Command::Completions(_) | Command::Agent(_) => {
-                None
-            }
+            Command::Schema(_)
+            | Command::Init(_)
+            | Command::Import(_)
+            | Command::Completions(_)
+            | Command::Agent(_) => None,
         }
     }
 }
@@ -186,6 +191,7 @@ async fn run_simple(globals: &Globals, command: Command) -> Result<()> {
         Command::Validate(args) => validate::validate(&globals, args),
         Command::Schema(args) => validate::schema(args),
         Command::Init(args) => validate::init(&globals, args),
+        Command::Import(args) => import::run(&globals, args),
         Command::Completions(args) => completions::run(args),
     }
 }
@@ -379,5 +385,8 @@ mod tests {
         assert!(matches!(cli.command, Command::Logs(ref l) if l.follow));
         let cli = Cli::try_parse_from(["sandbox", "up", "-f", "b.yaml"]).unwrap();
         assert_eq!(cli.command.file(), Some(PathBuf::from("b.yaml")));
+        // The Compose file of `import compose` is not the manifest.
+        let cli = Cli::try_parse_from(["sandbox", "import", "compose", "c.yaml"]).unwrap();
+        assert_eq!(cli.globals.file, None);
     }
 }

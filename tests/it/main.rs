@@ -47,6 +47,7 @@ mod faults;
 mod first_hour;
 mod fuzz;
 mod host;
+mod import;
 mod manifest;
 mod output;
 mod output_edges;
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
         first_hour::cases(),
         fuzz::cases(),
         host::cases(),
+        import::cases(),
         manifest::cases(),
         output::cases(),
         output_edges::cases(),
