@@ -216,53 +216,6 @@ fn the_readme_example_imports_as_shown() {
     );
 }
 
-/// Public Compose files, when `SANDBOX_COMPOSE_CORPUS` names a folder of
-/// them (one folder each, with the Compose file and whatever sits beside
-/// it): each imports into a manifest that validates, or asks for
-/// `--service` and then imports with the first service it names.
-fn public_compose_files_import_when_given() {
-    let Ok(corpus) = std::env::var("SANDBOX_COMPOSE_CORPUS") else {
-        eprintln!("SANDBOX_COMPOSE_CORPUS is not set: no public Compose files to import");
-        return;
-    };
-    let mut imported = 0;
-    for entry in std::fs::read_dir(&corpus).unwrap() {
-        let dir = entry.unwrap().path();
-        let Some(file) = [
-            "compose.yaml",
-            "compose.yml",
-            "docker-compose.yaml",
-            "docker-compose.yml",
-        ]
-        .iter()
-        .find(|f| dir.join(f).is_file()) else {
-            continue;
-        };
-        let _ = std::fs::remove_file(dir.join("sandbox.yaml"));
-        let mut out = import(&dir, &[file, "-o", "sandbox.yaml"]);
-        if out.status.code() == Some(2) && text(&out.stderr).contains("--service") {
-            let err = text(&out.stderr);
-            let first = err
-                .split("`depends_on`: ")
-                .nth(1)
-                .and_then(|rest| rest.split([',', ';']).next())
-                .unwrap_or_default()
-                .to_owned();
-            out = import(&dir, &[file, "-o", "sandbox.yaml", "--service", &first]);
-        }
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}: {}",
-            dir.display(),
-            text(&out.stderr)
-        );
-        validate(&dir.join("sandbox.yaml"));
-        std::fs::remove_file(dir.join("sandbox.yaml")).unwrap();
-        imported += 1;
-    }
-    eprintln!("imported {imported} public Compose files from {corpus}");
-}
 
 /// A Compose file whose images build here (FROM scratch and shopd): the
 /// imported manifest comes up and goes down.
@@ -344,6 +297,5 @@ cases! {
         output_files_are_never_overwritten_without_force,
         bad_input_exits_2_with_the_line_and_the_fix,
         the_readme_example_imports_as_shown,
-        public_compose_files_import_when_given,
     ],
 }
