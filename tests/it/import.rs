@@ -216,7 +216,6 @@ fn the_readme_example_imports_as_shown() {
     );
 }
 
-
 /// A Compose file whose images build here (FROM scratch and shopd): the
 /// imported manifest comes up and goes down.
 fn an_imported_compose_file_comes_up() {
