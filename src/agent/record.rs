@@ -29,8 +29,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http::HeaderMap;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
@@ -38,7 +36,8 @@ use tokio::sync::Notify;
 
 use super::body::{self, BoxError};
 use crate::manifest::recording::{
-    DEFAULT_REDACT, Interaction, RECORDING_VERSION, REDACTED, RecordedRequest, RecordedResponse,
+    DEFAULT_REDACT, Interaction, Query, RECORDING_VERSION, REDACTED, RecordedRequest,
+    RecordedResponse,
 };
 
 /// How long the writer waits after a change so that a burst becomes one write.
@@ -258,7 +257,7 @@ fn emit_interaction(interaction: &Interaction, out: &mut String) {
     out.push_str("\n    path: ");
     scalar(&request.path, out);
     out.push('\n');
-    map("query", &request.query, "    ", out);
+    query(&request.query, out);
     map("headers", &request.headers, "    ", out);
     optional("body", request.body.as_deref(), "    ", out);
     optional("body_base64", request.body_base64.as_deref(), "    ", out);
@@ -285,6 +284,34 @@ fn map(key: &str, values: &BTreeMap<String, String>, indent: &str, out: &mut Str
         out.push_str(": ");
         scalar(value, out);
         out.push('\n');
+    }
+}
+
+/// `query:` with each name's one value as a scalar, several as a list.
+fn query(query: &Query, out: &mut String) {
+    if query.is_empty() {
+        return;
+    }
+    out.push_str("    query:\n");
+    for (name, values) in query {
+        out.push_str("      ");
+        scalar(name, out);
+        out.push(':');
+        match values.values() {
+            [one] => {
+                out.push(' ');
+                scalar(one, out);
+                out.push('\n');
+            }
+            many => {
+                out.push('\n');
+                for value in many {
+                    out.push_str("        - ");
+                    scalar(value, out);
+                    out.push('\n');
+                }
+            }
+        }
     }
 }
 
@@ -350,14 +377,7 @@ fn is_printable(c: char) -> bool {
 /// A body as the recording stores it: text when UTF-8, else base64; nothing
 /// when empty.
 pub fn stored_body(bytes: &[u8]) -> (Option<String>, Option<String>) {
-    if bytes.is_empty() {
-        (None, None)
-    } else {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => (Some(text.to_owned()), None),
-            Err(_) => (None, Some(BASE64.encode(bytes))),
-        }
-    }
+    crate::manifest::recording::stored_body(bytes)
 }
 
 /// An interaction waiting for its response body.
@@ -448,7 +468,7 @@ impl Drop for Tee {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::recording::Recording;
+    use crate::manifest::recording::{QueryValues, Recording, query_from_pairs};
 
     #[test]
     fn secrets_are_redacted_case_insensitively() {
@@ -528,7 +548,7 @@ mod tests {
             request: RecordedRequest {
                 method: "GET".into(),
                 path: "/".into(),
-                query: BTreeMap::new(),
+                query: Query::new(),
                 headers: BTreeMap::new(),
                 body: None,
                 body_base64: None,
@@ -544,7 +564,11 @@ mod tests {
             interaction
                 .request
                 .query
-                .insert(format!("{text}{index}"), text.to_string());
+                .insert(format!("{text}{index}"), QueryValues::one(*text));
+            interaction.request.query.extend(query_from_pairs([
+                (format!("many{index}"), text.to_string()),
+                (format!("many{index}"), format!("{text}{index}")),
+            ]));
             interaction
                 .response
                 .headers
@@ -582,7 +606,7 @@ mod tests {
             request: RecordedRequest {
                 method: "GET".into(),
                 path: "/".into(),
-                query: BTreeMap::new(),
+                query: Query::new(),
                 headers: BTreeMap::new(),
                 body: None,
                 body_base64: None,
