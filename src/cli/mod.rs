@@ -4,6 +4,7 @@ mod agent;
 mod calls;
 mod check;
 mod completions;
+mod convert;
 mod debug;
 mod down;
 mod env;
@@ -107,6 +108,8 @@ pub enum Command {
     Schema(validate::SchemaArgs),
     /// Write a commented starter sandbox.yaml.
     Init(validate::InitArgs),
+    /// Turn a recording into a HAR file and back (by the files' extensions).
+    Convert(convert::ConvertArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
     /// Serve stubs, recordings, proxies and the registry inside a sandbox.
@@ -133,9 +136,11 @@ impl Command {
             Command::Faults(a) => a.manifest.file.clone(),
             Command::Limits(a) => a.manifest.file.clone(),
             Command::Validate(a) => a.manifest.file.clone(),
-            Command::Schema(_) | Command::Init(_) | Command::Completions(_) | Command::Agent(_) => {
-                None
-            }
+            Command::Schema(_)
+            | Command::Init(_)
+            | Command::Convert(_)
+            | Command::Completions(_)
+            | Command::Agent(_) => None,
         }
     }
 }
@@ -186,6 +191,7 @@ async fn run_simple(globals: &Globals, command: Command) -> Result<()> {
         Command::Validate(args) => validate::validate(&globals, args),
         Command::Schema(args) => validate::schema(args),
         Command::Init(args) => validate::init(&globals, args),
+        Command::Convert(args) => convert::run(args),
         Command::Completions(args) => completions::run(args),
     }
 }
