@@ -167,6 +167,8 @@ where
 /// Reads a HAR. The error names the line and column of what is wrong;
 /// inside an entry it also says which entry.
 pub fn read(text: &str) -> Result<Imported, HarError> {
+    // Editors do not count a byte order mark as a column.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let outline: Outline = serde_json::from_str(text).map_err(|error| HarError {
         at: json_at(text, 0, &error),
         message: without_position(&error),
@@ -220,7 +222,12 @@ pub fn read(text: &str) -> Result<Imported, HarError> {
             skipped_at.get_or_insert(entry_at);
             continue;
         }
-        if let Some(host) = &url.host
+        // What this module wrote without a host says `localhost`: no host.
+        let host = match &url.host {
+            Some(host) if from_sandbox && host == "localhost" => None,
+            other => other.as_ref(),
+        };
+        if let Some(host) = host
             && !hosts.contains(host)
         {
             hosts.push(host.clone());
@@ -284,6 +291,7 @@ pub fn read(text: &str) -> Result<Imported, HarError> {
             help: Some("export the HAR with content (devtools save it; some tools leave out bodies of images or large responses)".into()),
         });
     }
+    notes.sort_by_key(|note| note.at);
     Ok(Imported {
         recording,
         hosts,
@@ -549,7 +557,7 @@ struct OutCreator {
 #[serde(rename_all = "camelCase")]
 struct OutEntry {
     started_date_time: String,
-    time: f64,
+    time: i64,
     request: OutRequest,
     response: OutResponse,
     cache: serde_json::Map<String, serde_json::Value>,
@@ -705,7 +713,7 @@ fn entry(index: usize, interaction: &Interaction) -> Result<OutEntry, String> {
     };
     Ok(OutEntry {
         started_date_time: epoch_plus_millis(index as u64),
-        time: 0.0,
+        time: 0,
         request: OutRequest {
             method: request.method.clone(),
             url,
@@ -786,4 +794,359 @@ fn epoch_plus_millis(millis: u64) -> String {
         "1970-01-{:02}T{hour:02}:{minute:02}:{second:02}.{millis:03}Z",
         days + 1
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::recording::{QueryValues, RecordedRequest};
+
+    fn fixture(name: &str) -> String {
+        let path = format!("{}/tests/fixtures/har/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    const FIXTURES: [&str; 8] = [
+        "chromium.har",
+        "mitmproxy-chrome.har",
+        "mitmproxy-firefox.har",
+        "mitmproxy-charles.har",
+        "mitmproxy-insomnia.har",
+        "mitmproxy-postdata.har",
+        "mitmproxy-with-bom.har",
+        "mitmproxy-head-content-length.har",
+    ];
+
+    fn find<'r>(recording: &'r Recording, method: &str, path: &str) -> &'r Interaction {
+        recording
+            .interactions
+            .iter()
+            .find(|i| i.request.method == method && i.request.path == path)
+            .unwrap_or_else(|| panic!("no {method} {path} in {recording:#?}"))
+    }
+
+    fn bytes(body: &Option<String>, base64: &Option<String>) -> Vec<u8> {
+        body_bytes(body.as_deref(), base64.as_deref()).unwrap()
+    }
+
+    #[test]
+    fn a_chromium_har_becomes_a_recording_that_replays_consistently() {
+        let imported = read(&fixture("chromium.har")).unwrap();
+        assert_eq!(imported.hosts.len(), 1, "{:?}", imported.hosts);
+        assert!(imported.notes.is_empty(), "{:?}", imported.notes);
+        let recording = &imported.recording;
+        assert_eq!(recording.interactions.len(), 7);
+
+        let listed = find(recording, "GET", "/api/items");
+        assert_eq!(listed.request.query["tag"].values(), ["a", "b"]);
+        assert_eq!(listed.request.query["q"], QueryValues::one("red shoes"));
+        assert!(listed.request.headers["host"].starts_with("127.0.0.1:"));
+
+        let made = find(recording, "POST", "/api/items");
+        assert_eq!(made.request.body.as_deref(), Some(r#"{"sku":"A1","qty":2}"#));
+        assert_eq!(made.request.headers["authorization"], REDACTED);
+        assert_eq!(made.response.status, 201);
+        assert_eq!(made.response.headers["location"], "/api/items/7");
+
+        // The browser saved the gzip answer decoded: the header goes with it.
+        let compressed = find(recording, "GET", "/compressed");
+        assert_eq!(
+            compressed.response.body.as_deref(),
+            Some("compressed ".repeat(40).as_str())
+        );
+        assert!(!compressed.response.headers.contains_key("content-encoding"));
+        assert!(!compressed.response.headers.contains_key("content-length"));
+        assert_eq!(compressed.response.headers["vary"], "Accept-Encoding");
+
+        let login = find(recording, "POST", "/login");
+        assert_eq!(login.response.headers["set-cookie"], REDACTED);
+
+        let logo = find(recording, "GET", "/logo.png");
+        let png = BASE64.decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==").unwrap();
+        assert_eq!(logo.response.body, None);
+        assert_eq!(bytes(&logo.response.body, &logo.response.body_base64), png);
+    }
+
+    #[test]
+    fn every_fixture_reads_and_says_what_it_left_out() {
+        for name in FIXTURES {
+            let imported = read(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            assert!(!imported.recording.interactions.is_empty(), "{name}");
+            assert!(
+                imported.recording.interactions.iter().all(|i| {
+                    i.request.headers.keys().chain(i.response.headers.keys()).all(|name| {
+                        !name.starts_with(':')
+                            && name != "content-length"
+                            && name != "connection"
+                            && name != "transfer-encoding"
+                    })
+                }),
+                "{name}"
+            );
+        }
+        // Chrome's: a request that got no answer, and two hosts.
+        let chrome = read(&fixture("mitmproxy-chrome.har")).unwrap();
+        assert_eq!(chrome.recording.interactions.len(), 2);
+        assert_eq!(chrome.hosts, ["mitmproxy.org", "www.google.com"]);
+        let messages: Vec<&str> = chrome.notes.iter().map(|n| n.message.as_str()).collect();
+        assert!(
+            messages[0].contains("entry 2 (GET https://www.google.com/) got no answer (status 0"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].starts_with("the HAR holds requests to 2 hosts (mitmproxy.org, www.google.com)"),
+            "{messages:?}"
+        );
+        assert!(chrome.notes.iter().all(|n| n.at.is_some()));
+        // Firefox saved gzip answers decoded.
+        let firefox = read(&fixture("mitmproxy-firefox.har")).unwrap();
+        let polyfills = find(&firefox.recording, "GET", "/polyfills.js");
+        assert!(!polyfills.response.headers.contains_key("content-encoding"));
+        assert!(polyfills.response.body.as_ref().unwrap().len() > 10_000);
+        // A byte order mark is no problem; a POST keeps its body.
+        let posted = read(&fixture("mitmproxy-with-bom.har")).unwrap();
+        let post = &posted.recording.interactions[0].request;
+        assert_eq!(post.method, "POST");
+        assert!(post.body.as_ref().is_some_and(|b| !b.is_empty()));
+    }
+
+    const SYNTHETIC: &str = r#"{"log": {"version": "1.2", "creator": {"name": "test", "version": "1"}, "entries": [
+  {"request": {"method": "GET", "url": "https://user:pw@API.example.com:8443/a/b?x=1&x=2&y=a+b#frag",
+     "headers": [{"name": ":authority", "value": "api.example.com:8443"}, {"name": ":method", "value": "GET"},
+                 {"name": "Cookie", "value": "a=1"}, {"name": "cookie", "value": "b=2"}, {"name": "Connection", "value": "keep-alive"},
+                 {"name": "Accept", "value": "*/*"}, {"name": "Proxy-Authorization", "value": "Basic x"}]},
+   "response": {"status": 200, "headers": [{"name": "Content-Encoding", "value": "br"}, {"name": "Transfer-Encoding", "value": "chunked"},
+                 {"name": "Set-Cookie", "value": "s=1"}, {"name": "Set-Cookie", "value": "t=2"}, {"name": "X-Two", "value": "a"}, {"name": "x-two", "value": "b"}],
+     "content": {"size": 3, "mimeType": "application/octet-stream", "text": "/wAB", "encoding": "base64"}}},
+  {"request": {"method": "POST", "url": "/form", "queryString": [{"name": "k", "value": "v 1"}],
+     "postData": {"mimeType": "application/x-www-form-urlencoded", "params": [{"name": "a", "value": "1 2"}, {"name": "b", "value": "&"}]}},
+   "response": {"status": 201, "headers": null, "content": {"size": 0, "text": ""}}},
+  {"request": {"method": "PUT", "url": "http://api.example.com/bin", "postData": {"mimeType": "application/octet-stream", "text": "/wA=", "encoding": "base64"}},
+   "response": {"status": 200, "headers": [{"name": "content-encoding", "value": "gzip"}],
+     "content": {"size": 20, "text": "H4sIAAAAAAAAA8tIzcnJBwCGphA2BQAAAA==", "encoding": "base64"}}},
+  {"request": {"method": "GET", "url": "data:image/png;base64,AAAA"}, "response": {"status": 200}},
+  {"request": {"method": "GET", "url": "wss://api.example.com/socket"}, "response": {"status": 101}},
+  {"request": {"method": "GET", "url": "http://other.example.com/gone"}, "response": {"status": 200, "content": {"size": 512}}}
+]}}"#;
+
+    #[test]
+    fn requests_and_responses_map_as_replay_needs_them() {
+        let imported = read(SYNTHETIC).unwrap();
+        let interactions = &imported.recording.interactions;
+        assert_eq!(interactions.len(), 4);
+
+        let first = &interactions[0];
+        assert_eq!(first.request.path, "/a/b");
+        assert_eq!(first.request.query["x"].values(), ["1", "2"]);
+        assert_eq!(first.request.query["y"], QueryValues::one("a b"));
+        let names: Vec<&str> = first.request.headers.keys().map(String::as_str).collect();
+        assert_eq!(names, ["accept", "cookie", "host", "proxy-authorization"]);
+        assert_eq!(first.request.headers["host"], "api.example.com:8443");
+        assert_eq!(first.request.headers["cookie"], REDACTED);
+        assert_eq!(first.request.headers["proxy-authorization"], REDACTED);
+        assert_eq!(first.response.headers["set-cookie"], REDACTED);
+        assert_eq!(first.response.headers["x-two"], "a, b");
+        assert!(!first.response.headers.contains_key("content-encoding"));
+        assert!(!first.response.headers.contains_key("transfer-encoding"));
+        assert_eq!(first.response.body_base64.as_deref(), Some("/wAB"));
+
+        // A relative URL, the query from `queryString`, a form from `params`.
+        let form = &interactions[1];
+        assert_eq!(form.request.path, "/form");
+        assert_eq!(form.request.query["k"], QueryValues::one("v 1"));
+        assert_eq!(form.request.body.as_deref(), Some("a=1+2&b=%26"));
+        assert_eq!((form.response.status, &form.response.body), (201, &None));
+
+        // Bytes that are still gzip keep their header; base64 request bodies.
+        let put = &interactions[2];
+        assert_eq!(put.request.body_base64.as_deref(), Some("/wA="));
+        assert_eq!(put.response.headers["content-encoding"], "gzip");
+        assert!(bytes(&put.response.body, &put.response.body_base64).starts_with(&[0x1f, 0x8b]));
+
+        assert_eq!(imported.hosts, ["api.example.com:8443", "api.example.com", "other.example.com"]);
+        let messages: Vec<&str> = imported.notes.iter().map(|n| n.message.as_str()).collect();
+        assert_eq!(messages.len(), 3, "{messages:?}");
+        assert!(messages.iter().any(|m| m.starts_with("2 entries are left out: entry 4: `data:image/png;base64,AAAA` is a data: URL, not HTTP; entry 5: `wss://api.example.com/socket` is a wss: URL, not HTTP")), "{messages:?}");
+        assert!(messages.iter().any(|m| m.starts_with("the response body of entry 6 was not saved")), "{messages:?}");
+        assert!(messages.iter().any(|m| m.starts_with("the HAR holds requests to 3 hosts")), "{messages:?}");
+    }
+
+    #[test]
+    fn a_broken_har_names_the_line_column_and_entry() {
+        let error = read("{\"log\": {\"entries\": [\n  {\"request\": {\"method\": \"GET\", \"url\": \"/\"},\n   \"response\": {\"status\": \"200\"}}]}}").unwrap_err();
+        assert_eq!(error.at, Some((3, 31)), "{error:?}");
+        assert!(error.message.starts_with("entry 1 (`log.entries[0]`): invalid type: string \"200\""), "{error:?}");
+        let error = read("{\"log\": {\"entries\": [\n  {\"request\": {\"method\": \"GET\"}, \"response\": {\"status\": 200}}]}}").unwrap_err();
+        assert_eq!(error.at.map(|(line, _)| line), Some(2), "{error:?}");
+        assert!(error.message.ends_with("missing field `url`"), "{error:?}");
+        let error = read("{\"log\": {\"entries\": [}").unwrap_err();
+        assert_eq!(error.at, Some((1, 22)), "{error:?}");
+        let error = read("{\"version\": 1}").unwrap_err();
+        assert_eq!(error.message, "missing field `log`");
+        let error = read("{\"log\": {\"entries\": [{\"request\": {\"method\": \"GET\", \"url\": \"/\"}, \"response\": {\"status\": 200, \"content\": {\"text\": \"!!\", \"encoding\": \"base64\"}}}]}}").unwrap_err();
+        assert!(error.message.contains("`content.text` is not base64"), "{error:?}");
+        assert_eq!(error.at, Some((1, 22)));
+    }
+
+    fn sample() -> Recording {
+        let binary: Vec<u8> = (0..=255u8).rev().collect();
+        let gzip = BASE64.decode("H4sIAAAAAAAAA8tIzcnJBwCGphA2BQAAAA==").unwrap();
+        let request = |method: &str, path: &str| RecordedRequest {
+            method: method.into(),
+            path: path.into(),
+            query: Query::new(),
+            headers: BTreeMap::new(),
+            body: None,
+            body_base64: None,
+        };
+        let response = |status: u16| RecordedResponse {
+            status,
+            headers: BTreeMap::new(),
+            body: None,
+            body_base64: None,
+        };
+        let mut recording = Recording::new();
+        let mut search = Interaction {
+            request: request("GET", "/search/caf%C3%A9"),
+            response: response(200),
+        };
+        search.request.query = query_from_pairs([("tag", "b"), ("tag", "a"), ("q", "x y&z=1"), ("empty", "")]);
+        search.request.headers = BTreeMap::from([
+            ("accept".into(), "application/json".into()),
+            ("authorization".into(), REDACTED.into()),
+            ("host".into(), "api.example.com:8080".into()),
+        ]);
+        search.response.headers = BTreeMap::from([
+            ("content-type".into(), "application/json".into()),
+            ("set-cookie".into(), REDACTED.into()),
+        ]);
+        search.response.body = Some("{\"hits\": [\"é\", \"日本\"]}\r\n\ttrailing ".into());
+        recording.interactions.push(search);
+        let mut upload = Interaction {
+            request: request("POST", "/upload"),
+            response: response(201),
+        };
+        upload.request.body_base64 = Some(BASE64.encode(&binary));
+        upload.response.headers = BTreeMap::from([("location".into(), "/upload/1".into())]);
+        recording.interactions.push(upload);
+        let mut zipped = Interaction {
+            request: request("GET", "/zipped"),
+            response: response(200),
+        };
+        zipped.response.headers = BTreeMap::from([("content-encoding".into(), "gzip".into())]);
+        zipped.response.body_base64 = Some(BASE64.encode(gzip));
+        recording.interactions.push(zipped);
+        recording.interactions.push(Interaction {
+            request: request("DELETE", "/upload/1"),
+            response: response(204),
+        });
+        recording
+    }
+
+    #[test]
+    fn a_recording_survives_har_and_back_exactly() {
+        let recording = sample();
+        let har = write(&recording).unwrap();
+        let imported = read(&har).unwrap();
+        assert_eq!(imported.recording, recording, "{har}");
+        assert!(imported.notes.is_empty(), "{:?}", imported.notes);
+        // Through the YAML text too, as `convert` writes it.
+        let yaml = imported.recording.to_yaml();
+        assert_eq!(Recording::parse(&yaml).unwrap(), recording);
+    }
+
+    #[test]
+    fn written_hars_are_har_1_2() {
+        let har: serde_json::Value = serde_json::from_str(&write(&sample()).unwrap()).unwrap();
+        let log = &har["log"];
+        assert_eq!(log["version"], "1.2");
+        assert_eq!(log["creator"]["name"], "sandbox");
+        assert_eq!(log["creator"]["version"], env!("CARGO_PKG_VERSION"));
+        let entries = log["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 4);
+        for (index, entry) in entries.iter().enumerate() {
+            assert_eq!(
+                entry["startedDateTime"],
+                format!("1970-01-01T00:00:00.00{index}Z")
+            );
+            let timings = &entry["timings"];
+            for phase in ["send", "wait", "receive"] {
+                assert!(timings[phase].as_i64().unwrap() >= 0);
+            }
+            assert_eq!(entry["time"], 0);
+            assert!(entry["cache"].is_object());
+            for side in ["request", "response"] {
+                for key in ["httpVersion", "cookies", "headers", "headersSize", "bodySize"] {
+                    assert!(!entry[side][key].is_null(), "{side}.{key}");
+                }
+            }
+            assert!(entry["request"]["queryString"].is_array());
+            assert!(entry["response"]["content"]["mimeType"].is_string());
+            assert!(entry["response"]["redirectURL"].is_string());
+        }
+        let search = &entries[0]["request"];
+        assert_eq!(
+            search["url"],
+            "http://api.example.com:8080/search/caf%C3%A9?empty=&q=x+y%26z%3D1&tag=b&tag=a"
+        );
+        assert_eq!(search["headers"][1]["value"], REDACTED);
+        assert_eq!(entries[1]["request"]["postData"]["encoding"], "base64");
+        assert_eq!(entries[1]["response"]["redirectURL"], "/upload/1");
+        assert_eq!(entries[1]["response"]["statusText"], "Created");
+        assert_eq!(entries[2]["response"]["content"]["encoding"], "base64");
+        assert_eq!(entries[3]["request"]["url"], "http://localhost/upload/1");
+        assert!(entries[3]["response"]["content"].get("text").is_none());
+        assert_eq!(epoch_plus_millis(90_061_001), "1970-01-02T01:01:01.001Z");
+    }
+
+    #[test]
+    fn a_har_survives_a_recording_and_back() {
+        for name in FIXTURES {
+            let original: serde_json::Value =
+                serde_json::from_str(fixture(name).trim_start_matches('\u{feff}')).unwrap();
+            let first = read(&fixture(name)).unwrap().recording;
+            let har = write(&first).unwrap();
+            let second = read(&har).unwrap().recording;
+            assert_eq!(first, second, "{name}");
+            // Requests, responses and bodies are the original's.
+            let written: serde_json::Value = serde_json::from_str(&har).unwrap();
+            let kept: Vec<&serde_json::Value> = original["log"]["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| {
+                    (100..=599).contains(&e["response"]["status"].as_i64().unwrap())
+                        && e["request"]["url"].as_str().unwrap().starts_with("http")
+                })
+                .collect();
+            let written = written["log"]["entries"].as_array().unwrap();
+            assert_eq!(kept.len(), written.len(), "{name}");
+            for (was, now) in kept.iter().zip(written) {
+                let (was_request, now_request) = (&was["request"], &now["request"]);
+                assert_eq!(was_request["method"], now_request["method"], "{name}");
+                let was_url = split_url(was_request["url"].as_str().unwrap()).unwrap();
+                let now_url = split_url(now_request["url"].as_str().unwrap()).unwrap();
+                assert_eq!(was_url.path, now_url.path, "{name}");
+                let pairs = |query: Option<String>| {
+                    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+                    pairs.sort();
+                    pairs
+                };
+                assert_eq!(pairs(was_url.query), pairs(now_url.query), "{name}");
+                assert_eq!(was["response"]["status"], now["response"]["status"], "{name}");
+                let body = |content: &serde_json::Value| -> Vec<u8> {
+                    match content["text"].as_str() {
+                        None => Vec::new(),
+                        Some(text) if content["encoding"] == "base64" => BASE64.decode(text).unwrap(),
+                        Some(text) => text.as_bytes().to_vec(),
+                    }
+                };
+                assert_eq!(body(&was["response"]["content"]), body(&now["response"]["content"]), "{name}");
+                let post = |request: &serde_json::Value| request["postData"]["text"].as_str().unwrap_or("").to_owned();
+                if was_request["postData"]["text"].is_string() {
+                    assert_eq!(post(was_request), post(now_request), "{name}");
+                }
+            }
+        }
+    }
 }
