@@ -366,7 +366,10 @@ interactions:
             "a redacted value is left out"
         );
         assert_eq!(both.2.get("x-kept").unwrap(), "yes");
-        assert_eq!(&ask(&replay, "GET", "/s?tag=b", "").await.unwrap().3[..], b"one");
+        assert_eq!(
+            &ask(&replay, "GET", "/s?tag=b", "").await.unwrap().3[..],
+            b"one"
+        );
         let message = ask(&replay, "GET", "/s?tag=b&tag=a&q=x", "")
             .await
             .unwrap_err();

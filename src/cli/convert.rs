@@ -94,7 +94,12 @@ pub fn run(args: ConvertArgs) -> Result<()> {
     let (recording, notes) = match from {
         Format::Har => {
             let imported = har::read(&text).map_err(|error| {
-                invalid(&args.input, error.at, format!("invalid HAR: {}", error.message), har::HAR_HELP)
+                invalid(
+                    &args.input,
+                    error.at,
+                    format!("invalid HAR: {}", error.message),
+                    har::HAR_HELP,
+                )
             })?;
             (imported.recording, imported.notes)
         }
@@ -203,7 +208,8 @@ fn parse_recording(path: &Path, text: &str) -> Result<Recording> {
 /// appeared meanwhile is not replaced).
 fn write_atomically(path: &Path, folder: &Path, bytes: &[u8], force: bool) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let failed = |error: std::io::Error| Error::io(format!("cannot write {}", path.display()), error);
+    let failed =
+        |error: std::io::Error| Error::io(format!("cannot write {}", path.display()), error);
     let mut file = tempfile::Builder::new()
         .prefix(".sandbox-convert-")
         .suffix(".tmp")

@@ -239,8 +239,8 @@ pub fn read(text: &str) -> Result<Imported, HarError> {
         let (response, saved) =
             response(&entry.response, from_sandbox).map_err(|m| fail(format!("response: {m}")))?;
         // A 204, a 304 or the answer to HEAD never has a body to save.
-        let bodiless = matches!(response.status, 204 | 304)
-            || request.method.eq_ignore_ascii_case("HEAD");
+        let bodiless =
+            matches!(response.status, 204 | 304) || request.method.eq_ignore_ascii_case("HEAD");
         if !saved && !bodiless {
             unsaved.push(number);
             unsaved_at.get_or_insert(entry_at);
@@ -269,7 +269,11 @@ pub fn read(text: &str) -> Result<Imported, HarError> {
             message: format!(
                 "{} entr{} left out: {}",
                 skipped.len(),
-                if skipped.len() == 1 { "y is" } else { "ies are" },
+                if skipped.len() == 1 {
+                    "y is"
+                } else {
+                    "ies are"
+                },
                 skipped.join("; ")
             ),
             help: None,
@@ -736,7 +740,11 @@ fn entry(index: usize, interaction: &Interaction) -> Result<OutEntry, String> {
             cookies: Vec::new(),
             headers: name_values(&response.headers),
             content,
-            redirect_url: response.headers.get("location").cloned().unwrap_or_default(),
+            redirect_url: response
+                .headers
+                .get("location")
+                .cloned()
+                .unwrap_or_default(),
             headers_size: -1,
             body_size: response_body.len() as i64,
         },
@@ -843,7 +851,10 @@ mod tests {
         assert!(listed.request.headers["host"].starts_with("127.0.0.1:"));
 
         let made = find(recording, "POST", "/api/items");
-        assert_eq!(made.request.body.as_deref(), Some(r#"{"sku":"A1","qty":2}"#));
+        assert_eq!(
+            made.request.body.as_deref(),
+            Some(r#"{"sku":"A1","qty":2}"#)
+        );
         assert_eq!(made.request.headers["authorization"], REDACTED);
         assert_eq!(made.response.status, 201);
         assert_eq!(made.response.headers["location"], "/api/items/7");
@@ -874,12 +885,16 @@ mod tests {
             assert!(!imported.recording.interactions.is_empty(), "{name}");
             assert!(
                 imported.recording.interactions.iter().all(|i| {
-                    i.request.headers.keys().chain(i.response.headers.keys()).all(|name| {
-                        !name.starts_with(':')
-                            && name != "content-length"
-                            && name != "connection"
-                            && name != "transfer-encoding"
-                    })
+                    i.request
+                        .headers
+                        .keys()
+                        .chain(i.response.headers.keys())
+                        .all(|name| {
+                            !name.starts_with(':')
+                                && name != "content-length"
+                                && name != "connection"
+                                && name != "transfer-encoding"
+                        })
                 }),
                 "{name}"
             );
@@ -894,7 +909,8 @@ mod tests {
             "{messages:?}"
         );
         assert!(
-            messages[1].starts_with("the HAR holds requests to 2 hosts (mitmproxy.org, www.google.com)"),
+            messages[1]
+                .starts_with("the HAR holds requests to 2 hosts (mitmproxy.org, www.google.com)"),
             "{messages:?}"
         );
         assert!(chrome.notes.iter().all(|n| n.at.is_some()));
@@ -963,19 +979,41 @@ mod tests {
         assert_eq!(put.response.headers["content-encoding"], "gzip");
         assert!(bytes(&put.response.body, &put.response.body_base64).starts_with(&[0x1f, 0x8b]));
 
-        assert_eq!(imported.hosts, ["api.example.com:8443", "api.example.com", "other.example.com"]);
+        assert_eq!(
+            imported.hosts,
+            [
+                "api.example.com:8443",
+                "api.example.com",
+                "other.example.com"
+            ]
+        );
         let messages: Vec<&str> = imported.notes.iter().map(|n| n.message.as_str()).collect();
         assert_eq!(messages.len(), 3, "{messages:?}");
         assert!(messages.iter().any(|m| m.starts_with("2 entries are left out: entry 4: `data:image/png;base64,AAAA` is a data: URL, not HTTP; entry 5: `wss://api.example.com/socket` is a wss: URL, not HTTP")), "{messages:?}");
-        assert!(messages.iter().any(|m| m.starts_with("the response body of entry 6 was not saved")), "{messages:?}");
-        assert!(messages.iter().any(|m| m.starts_with("the HAR holds requests to 3 hosts")), "{messages:?}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("the response body of entry 6 was not saved")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("the HAR holds requests to 3 hosts")),
+            "{messages:?}"
+        );
     }
 
     #[test]
     fn a_broken_har_names_the_line_column_and_entry() {
         let error = read("{\"log\": {\"entries\": [\n  {\"request\": {\"method\": \"GET\", \"url\": \"/\"},\n   \"response\": {\"status\": \"200\"}}]}}").unwrap_err();
         assert_eq!(error.at, Some((3, 31)), "{error:?}");
-        assert!(error.message.starts_with("entry 1 (`log.entries[0]`): invalid type: string \"200\""), "{error:?}");
+        assert!(
+            error
+                .message
+                .starts_with("entry 1 (`log.entries[0]`): invalid type: string \"200\""),
+            "{error:?}"
+        );
         let error = read("{\"log\": {\"entries\": [\n  {\"request\": {\"method\": \"GET\"}, \"response\": {\"status\": 200}}]}}").unwrap_err();
         assert_eq!(error.at.map(|(line, _)| line), Some(2), "{error:?}");
         assert!(error.message.ends_with("missing field `url`"), "{error:?}");
@@ -984,13 +1022,18 @@ mod tests {
         let error = read("{\"version\": 1}").unwrap_err();
         assert_eq!(error.message, "missing field `log`");
         let error = read("{\"log\": {\"entries\": [{\"request\": {\"method\": \"GET\", \"url\": \"/\"}, \"response\": {\"status\": 200, \"content\": {\"text\": \"!!\", \"encoding\": \"base64\"}}}]}}").unwrap_err();
-        assert!(error.message.contains("`content.text` is not base64"), "{error:?}");
+        assert!(
+            error.message.contains("`content.text` is not base64"),
+            "{error:?}"
+        );
         assert_eq!(error.at, Some((1, 22)));
     }
 
     fn sample() -> Recording {
         let binary: Vec<u8> = (0..=255u8).rev().collect();
-        let gzip = BASE64.decode("H4sIAAAAAAAAA8tIzcnJBwCGphA2BQAAAA==").unwrap();
+        let gzip = BASE64
+            .decode("H4sIAAAAAAAAA8tIzcnJBwCGphA2BQAAAA==")
+            .unwrap();
         let request = |method: &str, path: &str| RecordedRequest {
             method: method.into(),
             path: path.into(),
@@ -1010,7 +1053,8 @@ mod tests {
             request: request("GET", "/search/caf%C3%A9"),
             response: response(200),
         };
-        search.request.query = query_from_pairs([("tag", "b"), ("tag", "a"), ("q", "x y&z=1"), ("empty", "")]);
+        search.request.query =
+            query_from_pairs([("tag", "b"), ("tag", "a"), ("q", "x y&z=1"), ("empty", "")]);
         search.request.headers = BTreeMap::from([
             ("accept".into(), "application/json".into()),
             ("authorization".into(), REDACTED.into()),
@@ -1076,7 +1120,13 @@ mod tests {
             assert_eq!(entry["time"], 0);
             assert!(entry["cache"].is_object());
             for side in ["request", "response"] {
-                for key in ["httpVersion", "cookies", "headers", "headersSize", "bodySize"] {
+                for key in [
+                    "httpVersion",
+                    "cookies",
+                    "headers",
+                    "headersSize",
+                    "bodySize",
+                ] {
                     assert!(!entry[side][key].is_null(), "{side}.{key}");
                 }
             }
@@ -1128,21 +1178,38 @@ mod tests {
                 let now_url = split_url(now_request["url"].as_str().unwrap()).unwrap();
                 assert_eq!(was_url.path, now_url.path, "{name}");
                 let pairs = |query: Option<String>| {
-                    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+                    let mut pairs: Vec<(String, String)> =
+                        form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                            .into_owned()
+                            .collect();
                     pairs.sort();
                     pairs
                 };
                 assert_eq!(pairs(was_url.query), pairs(now_url.query), "{name}");
-                assert_eq!(was["response"]["status"], now["response"]["status"], "{name}");
+                assert_eq!(
+                    was["response"]["status"], now["response"]["status"],
+                    "{name}"
+                );
                 let body = |content: &serde_json::Value| -> Vec<u8> {
                     match content["text"].as_str() {
                         None => Vec::new(),
-                        Some(text) if content["encoding"] == "base64" => BASE64.decode(text).unwrap(),
+                        Some(text) if content["encoding"] == "base64" => {
+                            BASE64.decode(text).unwrap()
+                        }
                         Some(text) => text.as_bytes().to_vec(),
                     }
                 };
-                assert_eq!(body(&was["response"]["content"]), body(&now["response"]["content"]), "{name}");
-                let post = |request: &serde_json::Value| request["postData"]["text"].as_str().unwrap_or("").to_owned();
+                assert_eq!(
+                    body(&was["response"]["content"]),
+                    body(&now["response"]["content"]),
+                    "{name}"
+                );
+                let post = |request: &serde_json::Value| {
+                    request["postData"]["text"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_owned()
+                };
                 if was_request["postData"]["text"].is_string() {
                     assert_eq!(post(was_request), post(now_request), "{name}");
                 }

@@ -355,16 +355,15 @@ mod tests {
         assert_eq!(Recording::parse(&text).unwrap(), recording);
         // And through JSON, as the agent's configuration carries it.
         let json = serde_json::to_string(&recording).unwrap();
-        assert_eq!(
-            serde_json::from_str::<Recording>(&json).unwrap(),
-            recording
-        );
+        assert_eq!(serde_json::from_str::<Recording>(&json).unwrap(), recording);
     }
 
     #[test]
     fn a_query_value_is_a_string_or_a_list_of_them() {
         let text = "version: 1\ninteractions:\n  - request: { method: GET, path: /x, query: { page: 1, q: x, tag: [b, a], on: true } }\n    response: { status: 200 }\n";
-        let query = &Recording::parse(text).unwrap().interactions[0].request.query;
+        let query = &Recording::parse(text).unwrap().interactions[0]
+            .request
+            .query;
         let shown: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(shown, ["on=true", "page=1", "q=x", "tag=[b, a]"]);
         assert_eq!(query["tag"].values(), ["b", "a"]);

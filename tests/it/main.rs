@@ -46,6 +46,7 @@ mod agent;
 mod faults;
 mod first_hour;
 mod fuzz;
+mod har;
 mod host;
 mod manifest;
 mod output;
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
         faults::cases(),
         first_hour::cases(),
         fuzz::cases(),
+        har::cases(),
         host::cases(),
         manifest::cases(),
         output::cases(),
