@@ -43,6 +43,7 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand validate 'Check the manifest; start nothing'
             cand schema 'Print the manifest''s JSON Schema (or a recording''s)'
             cand init 'Write a commented starter sandbox.yaml'
+            cand convert 'Turn a recording into a HAR file and back (by the files'' extensions)'
             cand completions 'Print shell completions'
             cand agent 'Serve stubs, recordings, proxies and the registry inside a sandbox'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -252,6 +253,16 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'sandbox;convert'= {
+            cand -f 'The manifest to use'
+            cand --file 'The manifest to use'
+            cand --name 'Run or address a copy of the sandbox under another name'
+            cand --force 'Replace OUT when it exists'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'sandbox;completions'= {
             cand -f 'The manifest to use'
             cand --file 'The manifest to use'
@@ -289,6 +300,7 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand validate 'Check the manifest; start nothing'
             cand schema 'Print the manifest''s JSON Schema (or a recording''s)'
             cand init 'Write a commented starter sandbox.yaml'
+            cand convert 'Turn a recording into a HAR file and back (by the files'' extensions)'
             cand completions 'Print shell completions'
             cand agent 'Serve stubs, recordings, proxies and the registry inside a sandbox'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -326,6 +338,8 @@ set edit:completion:arg-completer[sandbox] = {|@words|
         &'sandbox;help;schema'= {
         }
         &'sandbox;help;init'= {
+        }
+        &'sandbox;help;convert'= {
         }
         &'sandbox;help;completions'= {
         }
