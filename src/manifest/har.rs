@@ -664,6 +664,25 @@ pub fn write(recording: &Recording) -> Result<String, String> {
     Ok(text)
 }
 
+/// How a HAR file that [`entry_json`] items are added to begins: a
+/// recorder writes this, then entries separated by `,\n`, then [`HAR_TAIL`].
+pub fn head() -> String {
+    format!(
+        "{{\"log\": {{\"version\": \"{HAR_VERSION}\", \"creator\": {{\"name\": \"{CREATOR}\", \"version\": \"{}\"}}, \"entries\": [\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// How such a file ends.
+pub const HAR_TAIL: &str = "\n]}}\n";
+
+/// One interaction as a HAR entry on one line: the `index`th of its file
+/// (its start time), as [`write`] writes it.
+pub fn entry_json(index: usize, interaction: &Interaction) -> Result<String, String> {
+    let entry = entry(index, interaction)?;
+    serde_json::to_string(&entry).map_err(|e| e.to_string())
+}
+
 fn entry(index: usize, interaction: &Interaction) -> Result<OutEntry, String> {
     let request = &interaction.request;
     let response = &interaction.response;
@@ -1097,6 +1116,23 @@ mod tests {
         // Through the YAML text too, as `convert` writes it.
         let yaml = imported.recording.to_yaml();
         assert_eq!(Recording::parse(&yaml).unwrap(), recording);
+    }
+
+    #[test]
+    fn a_har_written_entry_by_entry_reads_like_a_whole_one() {
+        let recording = sample();
+        let mut text = head();
+        for (index, interaction) in recording.interactions.iter().enumerate() {
+            if index > 0 {
+                text.push_str(",\n");
+            }
+            text.push_str(&entry_json(index, interaction).unwrap());
+        }
+        text.push_str(HAR_TAIL);
+        assert_eq!(read(&text).unwrap().recording, recording);
+        let whole: serde_json::Value = serde_json::from_str(&write(&recording).unwrap()).unwrap();
+        let pieces: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(whole, pieces);
     }
 
     #[test]

@@ -181,6 +181,59 @@ fn a_broken_har_stops_up_before_anything_starts() {
     assert_eq!(sandbox.leftovers(), 0);
 }
 
+/// `up --record` on a dependency that replays a HAR writes a HAR, which a
+/// plain `up` then replays.
+fn recording_a_har_replay_writes_a_har() {
+    if !docker_or_skip() {
+        return;
+    }
+    let manifest = web_with!(
+        r#"  origin:
+    build: ./app
+    command: ["/shopd", "fixture", "--port", "9000"]
+    ports: { http: 9000 }
+    health: { http: /healthz }
+  api:
+    replay: traffic/api.har
+"#
+    );
+    let sandbox = Sandbox::new("harrec", manifest);
+    sandbox.write("traffic/api.har", &fixture("mitmproxy-insomnia.har"));
+    sandbox.ok(&["up", "--record", "api=http://origin:9000"]);
+    let api = sandbox.url("api");
+    let first = request("GET", &format!("{api}/status/201?x=1&x=2"), &[], None);
+    assert_eq!(first.status, 201);
+    let binary = request("GET", &format!("{api}/bytes?n=300"), &[], None);
+    assert_eq!(binary.status, 200);
+    sandbox.ok(&["down"]);
+    let text = std::fs::read_to_string(sandbox.path("traffic/api.har")).unwrap();
+    let har: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(har["log"]["creator"]["name"], "sandbox");
+    assert_eq!(har["log"]["entries"].as_array().unwrap().len(), 2, "{text}");
+    let names: Vec<_> = std::fs::read_dir(sandbox.path("traffic"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "no temporary file is left: {names:?}");
+
+    // Replayed without its upstream, byte for byte.
+    sandbox.ok(&["up"]);
+    let api = sandbox.url("api");
+    assert_eq!(
+        request("GET", &format!("{api}/status/201?x=1&x=2"), &[], None).status,
+        201
+    );
+    assert_eq!(
+        request("GET", &format!("{api}/status/201?x=2&x=1"), &[], None).status,
+        502
+    );
+    assert_eq!(
+        request("GET", &format!("{api}/bytes?n=300"), &[], None).body,
+        binary.body
+    );
+}
+
 /// `sandbox convert` in a temporary folder.
 fn convert(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     Command::new(BIN)
@@ -363,6 +416,7 @@ cases! {
     docker: [
         a_har_replays_its_recorded_answers_through_the_agent,
         a_broken_har_stops_up_before_anything_starts,
+        recording_a_har_replay_writes_a_har,
     ],
     plain: [
         convert_turns_a_har_into_a_recording_and_back,
