@@ -48,11 +48,7 @@ pub async fn run(globals: &Globals, args: DownArgs) -> Result<()> {
         if !report.host_processes.is_empty() {
             output::eprintln(&format!(
                 "stopped the host process{} of {}, left behind by `up --host`",
-                if report.host_processes.len() == 1 {
-                    ""
-                } else {
-                    "es"
-                },
+                if report.host_processes.len() == 1 { "" } else { "es" },
                 report.host_processes.join(", ")
             ));
         }

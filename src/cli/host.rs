@@ -9,8 +9,8 @@ use crate::error::exit;
 use crate::host::run::{self, HostEvent, Link, Supervisor};
 use crate::manifest::{Kind, Loaded};
 use crate::output;
-use crate::runner::DEFAULT_HEALTH_TIMEOUT;
 use crate::runner::status::{Found, StatusDoc};
+use crate::runner::DEFAULT_HEALTH_TIMEOUT;
 use crate::{Error, Result};
 
 /// Runs `names` on the host against the sandbox `up` just brought up
@@ -47,16 +47,12 @@ pub async fn run(
                     entry.entry
                 ))
             })?;
-        let port = forwarder
-            .published
-            .get(&TUNNEL_PORT)
-            .copied()
-            .ok_or_else(|| {
-                Error::Failed(format!(
-                    "the forwarder of `{}` publishes no tunnel port",
-                    entry.entry
-                ))
-            })?;
+        let port = forwarder.published.get(&TUNNEL_PORT).copied().ok_or_else(|| {
+            Error::Failed(format!(
+                "the forwarder of `{}` publishes no tunnel port",
+                entry.entry
+            ))
+        })?;
         linked.push((
             entry,
             Link {
@@ -99,12 +95,8 @@ pub async fn run(
             )),
             HostEvent::Healthy { entry, after } => {
                 if let Some(registry) = &registry
-                    && let Err(message) = crate::registry::put_healthy(
-                        registry,
-                        token.as_deref(),
-                        std::slice::from_ref(&entry),
-                    )
-                    .await
+                    && let Err(message) =
+                        crate::registry::put_healthy(registry, token.as_deref(), std::slice::from_ref(&entry)).await
                 {
                     output::eprintln(&format!("warning: {message}"));
                 }

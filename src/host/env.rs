@@ -122,13 +122,7 @@ pub fn entry_host<'l>(loaded: &'l Loaded, entry: &str) -> Option<&'l crate::mani
     if entry == entries.service.name {
         return entries.service.container.host.as_ref();
     }
-    entries
-        .dependencies
-        .get(entry)?
-        .source
-        .container()?
-        .host
-        .as_ref()
+    entries.dependencies.get(entry)?.source.container()?.host.as_ref()
 }
 
 /// `value` with every `name:port` of `addresses` that follows `//` or `@`
@@ -189,9 +183,9 @@ pub fn render(env: &IndexMap<String, String>, format: Format) -> String {
 /// A value as a `.env` file holds it: bare when nothing in it needs
 /// quoting, else double-quoted with `\`, `"`, `$` and newlines escaped.
 fn dotenv_value(value: &str) -> String {
-    let bare = value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+,=?&~".contains(c));
+    let bare = value.chars().all(|c| {
+        c.is_ascii_alphanumeric() || "_-./:@%+,=?&~".contains(c)
+    });
     if bare {
         return value.to_owned();
     }

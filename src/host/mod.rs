@@ -63,10 +63,7 @@ fn group_exists(pgid: u32) -> bool {
         return false;
     };
     processes.flatten().any(|process| {
-        process
-            .file_name()
-            .to_str()
-            .is_some_and(|n| n.parse::<u32>().is_ok())
+        process.file_name().to_str().is_some_and(|n| n.parse::<u32>().is_ok())
             && std::fs::read_to_string(process.path().join("stat")).is_ok_and(|stat| {
                 // Fields after the command name: state, ppid, pgrp.
                 stat.rsplit_once(") ").is_some_and(|(_, rest)| {

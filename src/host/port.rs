@@ -28,11 +28,7 @@ pub fn holders(port: u16) -> Vec<Holder> {
         return found;
     };
     for process in processes.flatten() {
-        let Some(pid) = process
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
+        let Some(pid) = process.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
             continue;
         };
         let Ok(fds) = std::fs::read_dir(process.path().join("fd")) else {

@@ -33,10 +33,7 @@ pub type Sink = Arc<dyn Fn(&str) + Send + Sync>;
 /// Why a process could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
-    #[error(
-        "`{program}` was not found{}; check `host.command` of `{entry}`",
-        on_path(program)
-    )]
+    #[error("`{program}` was not found{}; check `host.command` of `{entry}`", on_path(program))]
     NotFound { entry: String, program: String },
     #[error("cannot start `{program}` for `{entry}`: {error}")]
     Failed {
@@ -168,10 +165,7 @@ impl HostProcess {
     pub async fn stop(&mut self, grace: Duration) -> ExitStatus {
         if self.exited.is_none() {
             signal_group(self.pid, libc::SIGTERM);
-            if tokio::time::timeout(grace, self.child.wait())
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(grace, self.child.wait()).await.is_err() {
                 signal_group(self.pid, libc::SIGKILL);
             }
         }
@@ -297,11 +291,7 @@ mod tests {
         let (sink, lines) = collect();
         // The shell starts a grandchild that ignores SIGTERM and reports its pid.
         let mut process = HostProcess::spawn(
-            &launch(&[
-                "sh",
-                "-c",
-                "sh -c 'trap \"\" TERM; echo $$; while :; do sleep 1; done' & wait",
-            ]),
+            &launch(&["sh", "-c", "sh -c 'trap \"\" TERM; echo $$; while :; do sleep 1; done' & wait"]),
             String::new(),
             sink,
         )
@@ -315,10 +305,8 @@ mod tests {
         process.stop(Duration::from_millis(300)).await;
         // A zombie waiting for its reaper is gone too.
         let alive = |pid: i32| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-                stat.rsplit_once(") ")
-                    .is_some_and(|(_, rest)| !rest.starts_with('Z'))
-            })
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
         };
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while alive(grandchild) && std::time::Instant::now() < deadline {

@@ -383,9 +383,7 @@ async fn start(
     }
     let process =
         HostProcess::spawn(launch, prefix.to_owned(), sink.clone()).map_err(|e| e.to_string())?;
-    session
-        .set_holder(Some(holder_of(&entry.entry, process.pid())))
-        .await;
+    session.set_holder(Some(holder_of(&entry.entry, process.pid()))).await;
     Ok(Some(process))
 }
 

@@ -1458,11 +1458,7 @@ dependencies:
     fn a_host_entry_is_a_forwarder_under_its_name_that_answers_on_its_ports() {
         let (_dir, loaded) = load(MANIFEST);
         let plan = plan(&loaded, &host(&["orders"])).unwrap();
-        let orders = plan
-            .containers
-            .iter()
-            .find(|c| c.entry == "orders")
-            .unwrap();
+        let orders = plan.containers.iter().find(|c| c.entry == "orders").unwrap();
         assert_eq!(orders.kind, "host");
         assert_eq!(orders.role, Role::Service);
         assert_eq!(orders.spec.name, "shop_orders");
@@ -1511,11 +1507,7 @@ dependencies:
         // Every token holder gets the sandbox's token.
         let mut adopted = plan.clone();
         adopted.adopt_token("t-1");
-        let orders = adopted
-            .containers
-            .iter()
-            .find(|c| c.entry == "orders")
-            .unwrap();
+        let orders = adopted.containers.iter().find(|c| c.entry == "orders").unwrap();
         assert_eq!(orders.spec.labels[labels::TOKEN], "t-1");
     }
 

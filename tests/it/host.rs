@@ -140,10 +140,7 @@ fn registry_health(sandbox: &Sandbox, entry: &str) -> String {
     let registry = status["registry_url"].as_str().unwrap().to_owned();
     let (_, body) = get(&format!("{registry}/services/{entry}"));
     let doc: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    doc["health"]["status"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    doc["health"]["status"].as_str().unwrap_or_default().to_owned()
 }
 
 fn a_host_process_reaches_its_dependencies_and_is_reached_by_name() {
@@ -192,9 +189,7 @@ fn a_host_process_reaches_its_dependencies_and_is_reached_by_name() {
     assert!(body.contains("ok"), "{body}");
     // The registry probes it through the forwarder.
     assert!(
-        eventually(Duration::from_secs(10), || registry_health(
-            &sandbox, "orders"
-        ) == "up"),
+        eventually(Duration::from_secs(10), || registry_health(&sandbox, "orders") == "up"),
         "the registry does not report orders up"
     );
 
@@ -216,9 +211,7 @@ fn a_host_process_reaches_its_dependencies_and_is_reached_by_name() {
         assert_eq!(found["state"], "running", "{entry}: {status}");
     }
     assert!(
-        eventually(Duration::from_secs(10), || registry_health(
-            &sandbox, "orders"
-        ) == "down"),
+        eventually(Duration::from_secs(10), || registry_health(&sandbox, "orders") == "down"),
         "the registry still reports orders up after it stopped"
     );
     sandbox.ok(&["down"]);
@@ -275,17 +268,12 @@ fn a_command_that_cannot_start_fails_up_host_and_leaves_the_rest_up() {
     // A program that does not exist is named.
     sandbox.write(
         "sandbox.yaml",
-        &manifest(&format!(
-            r#"{{ command: [no-such-server-xyz], port: {port} }}"#
-        )),
+        &manifest(&format!(r#"{{ command: [no-such-server-xyz], port: {port} }}"#)),
     );
     let out = sandbox.run(&["up", "--host"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("`no-such-server-xyz` was not found on PATH"),
-        "{err}"
-    );
+    assert!(err.contains("`no-such-server-xyz` was not found on PATH"), "{err}");
 
     // A port held by another process is refused, naming the holder.
     let holder = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
@@ -301,10 +289,7 @@ fn a_command_that_cannot_start_fails_up_host_and_leaves_the_rest_up() {
     drop(holder);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains(&format!(
-            "port {port} on 127.0.0.1 is already in use by process {}",
-            std::process::id()
-        )),
+        err.contains(&format!("port {port} on 127.0.0.1 is already in use by process {}", std::process::id())),
         "{err}"
     );
     sandbox.ok(&["down"]);
@@ -349,19 +334,10 @@ fn down_stops_a_host_process_left_behind() {
 fn env_prints_the_wiring_in_each_format() {
     let sandbox = Sandbox::new("host-env", &manifest("{ port: 9999 }"));
     let dotenv = sandbox.ok(&["env"]);
-    assert!(
-        dotenv.contains("CATALOG_URL=http://catalog:8080\n"),
-        "{dotenv}"
-    );
-    assert!(
-        dotenv.contains("SANDBOX_REGISTRY_URL=http://registry:7700\n"),
-        "{dotenv}"
-    );
+    assert!(dotenv.contains("CATALOG_URL=http://catalog:8080\n"), "{dotenv}");
+    assert!(dotenv.contains("SANDBOX_REGISTRY_URL=http://registry:7700\n"), "{dotenv}");
     let shell = sandbox.ok(&["env", "caller", "--format", "shell"]);
-    assert!(
-        shell.contains("export CATALOG_URL='http://catalog:8080'\n"),
-        "{shell}"
-    );
+    assert!(shell.contains("export CATALOG_URL='http://catalog:8080'\n"), "{shell}");
     assert!(!shell.contains("CALLER_URL"), "{shell}");
     let out = sandbox.run(&["env", "payments"]);
     assert_eq!(out.status.code(), Some(2));
