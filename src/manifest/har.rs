@@ -189,7 +189,9 @@ pub fn read(text: &str) -> Result<Imported, HarError> {
     for (index, raw) in outline.log.entries.iter().enumerate() {
         let number = index + 1;
         let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-        let entry_at = at_offset(text, start);
+        // Found only when needed: counting lines up to every entry of a
+        // large HAR would take longer than reading it.
+        let entry_at = || at_offset(text, start);
         let entry: Entry = serde_json::from_str(raw.get()).map_err(|error| HarError {
             at: json_at(text, start, &error),
             message: format!(
@@ -198,14 +200,14 @@ pub fn read(text: &str) -> Result<Imported, HarError> {
             ),
         })?;
         let fail = |message: String| HarError {
-            at: Some(entry_at),
+            at: Some(entry_at()),
             message: format!("entry {number} (`log.entries[{index}]`): {message}"),
         };
         let url = match split_url(&entry.request.url) {
             Ok(url) => url,
             Err(reason) => {
                 skipped.push(format!("entry {number}: {reason}"));
-                skipped_at.get_or_insert(entry_at);
+                skipped_at.get_or_insert_with(entry_at);
                 continue;
             }
         };
@@ -219,7 +221,7 @@ pub fn read(text: &str) -> Result<Imported, HarError> {
                 "entry {number} ({} {}) {why}",
                 entry.request.method, entry.request.url
             ));
-            skipped_at.get_or_insert(entry_at);
+            skipped_at.get_or_insert_with(entry_at);
             continue;
         }
         // What this module wrote without a host says `localhost`: no host.
@@ -232,7 +234,7 @@ pub fn read(text: &str) -> Result<Imported, HarError> {
         {
             hosts.push(host.clone());
             if hosts.len() == 2 {
-                second_host_at = Some(entry_at);
+                second_host_at = Some(entry_at());
             }
         }
         let request = request(&entry.request, &url).map_err(fail)?;
@@ -243,7 +245,7 @@ pub fn read(text: &str) -> Result<Imported, HarError> {
             matches!(response.status, 204 | 304) || request.method.eq_ignore_ascii_case("HEAD");
         if !saved && !bodiless {
             unsaved.push(number);
-            unsaved_at.get_or_insert(entry_at);
+            unsaved_at.get_or_insert_with(entry_at);
         }
         recording
             .interactions
