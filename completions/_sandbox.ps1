@@ -47,6 +47,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the manifest''s JSON Schema (or a recording''s)')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter sandbox.yaml')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Write a sandbox.yaml from what a team already has (a Compose file)')
+            [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Turn a recording into a HAR file and back (by the files'' extensions)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Serve stubs, recordings, proxies and the registry inside a sandbox')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -313,6 +314,17 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
         'sandbox;import;help;help' {
             break
         }
+        'sandbox;convert' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace OUT when it exists')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'sandbox;completions' {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use')
@@ -353,6 +365,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the manifest''s JSON Schema (or a recording''s)')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter sandbox.yaml')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Write a sandbox.yaml from what a team already has (a Compose file)')
+            [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Turn a recording into a HAR file and back (by the files'' extensions)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Serve stubs, recordings, proxies and the registry inside a sandbox')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -414,6 +427,9 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             break
         }
         'sandbox;help;import;compose' {
+            break
+        }
+        'sandbox;help;convert' {
             break
         }
         'sandbox;help;completions' {

@@ -28,6 +28,9 @@ _sandbox() {
             sandbox,completions)
                 cmd="sandbox__subcmd__completions"
                 ;;
+            sandbox,convert)
+                cmd="sandbox__subcmd__convert"
+                ;;
             sandbox,debug)
                 cmd="sandbox__subcmd__debug"
                 ;;
@@ -93,6 +96,9 @@ _sandbox() {
                 ;;
             sandbox__subcmd__help,completions)
                 cmd="sandbox__subcmd__help__subcmd__completions"
+                ;;
+            sandbox__subcmd__help,convert)
+                cmd="sandbox__subcmd__help__subcmd__convert"
                 ;;
             sandbox__subcmd__help,debug)
                 cmd="sandbox__subcmd__help__subcmd__debug"
@@ -167,7 +173,7 @@ _sandbox() {
 
     case "${cmd}" in
         sandbox)
-            opts="-f -h -V --file --name --help --version up down env status ps logs exec shell registry calls check run debug faults limits validate schema init import completions agent help"
+            opts="-f -h -V --file --name --help --version up down env status ps logs exec shell registry calls check run debug faults limits validate schema init import convert completions agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -272,6 +278,32 @@ _sandbox() {
             ;;
         sandbox__subcmd__completions)
             opts="-f -h -V --file --name --help --version bash elvish fish powershell zsh"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__convert)
+            opts="-f -h -V --force --file --name --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -459,7 +491,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__help)
-            opts="up down env status logs exec shell registry calls check run debug faults limits validate schema init import completions agent help"
+            opts="up down env status logs exec shell registry calls check run debug faults limits validate schema init import convert completions agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -515,6 +547,20 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__help__subcmd__convert)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -44,6 +44,7 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand schema 'Print the manifest''s JSON Schema (or a recording''s)'
             cand init 'Write a commented starter sandbox.yaml'
             cand import 'Write a sandbox.yaml from what a team already has (a Compose file)'
+            cand convert 'Turn a recording into a HAR file and back (by the files'' extensions)'
             cand completions 'Print shell completions'
             cand agent 'Serve stubs, recordings, proxies and the registry inside a sandbox'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -286,6 +287,16 @@ set edit:completion:arg-completer[sandbox] = {|@words|
         }
         &'sandbox;import;help;help'= {
         }
+        &'sandbox;convert'= {
+            cand -f 'The manifest to use'
+            cand --file 'The manifest to use'
+            cand --name 'Run or address a copy of the sandbox under another name'
+            cand --force 'Replace OUT when it exists'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'sandbox;completions'= {
             cand -f 'The manifest to use'
             cand --file 'The manifest to use'
@@ -324,6 +335,7 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand schema 'Print the manifest''s JSON Schema (or a recording''s)'
             cand init 'Write a commented starter sandbox.yaml'
             cand import 'Write a sandbox.yaml from what a team already has (a Compose file)'
+            cand convert 'Turn a recording into a HAR file and back (by the files'' extensions)'
             cand completions 'Print shell completions'
             cand agent 'Serve stubs, recordings, proxies and the registry inside a sandbox'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -366,6 +378,8 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand compose 'Write a manifest from a Compose file'
         }
         &'sandbox;help;import;compose'= {
+        }
+        &'sandbox;help;convert'= {
         }
         &'sandbox;help;completions'= {
         }

@@ -35,6 +35,12 @@ impl RequestView<'_> {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_ref())
     }
+
+    /// Whether any of the values given for `name` is `value` (a name may
+    /// come several times: `?tag=a&tag=b`).
+    fn has_query(&self, name: &str, value: &str) -> bool {
+        self.query.iter().any(|(key, v)| key == name && v == value)
+    }
 }
 
 fn split_path(path: &str) -> Vec<&str> {
@@ -342,7 +348,7 @@ impl CompiledRoute {
             }
         }
         for (name, value) in &self.query {
-            if request.query(name) != Some(value.as_str()) {
+            if !request.has_query(name, value) {
                 return None;
             }
         }
@@ -416,7 +422,7 @@ impl CompiledRoute {
                     1,
                     format!("query parameter `{name}` is missing (route wants `{value}`)"),
                 )),
-                Some(actual) if actual != value => out.push((
+                Some(actual) if !request.has_query(name, value) => out.push((
                     1,
                     format!("query parameter `{name}` is `{actual}`, route wants `{value}`"),
                 )),
@@ -740,6 +746,9 @@ mod tests {
         let stub = routes(PAYMENTS);
         let good = req("GET", "/search?q=shoes&page=2").header("x-tenant", "acme");
         assert_eq!(answer(&stub, &good).await.unwrap().3, "found");
+        // A repeated name matches when any of its values is the route's.
+        let repeated = req("GET", "/search?q=hats&q=shoes").header("x-tenant", "acme");
+        assert_eq!(answer(&stub, &repeated).await.unwrap().3, "found");
         let message = answer(
             &stub,
             &req("GET", "/search?q=hats").header("x-tenant", "acme"),

@@ -4,6 +4,7 @@ mod agent;
 mod calls;
 mod check;
 mod completions;
+mod convert;
 mod debug;
 mod down;
 mod env;
@@ -110,6 +111,8 @@ pub enum Command {
     Init(validate::InitArgs),
     /// Write a sandbox.yaml from what a team already has (a Compose file).
     Import(import::ImportArgs),
+    /// Turn a recording into a HAR file and back (by the files' extensions).
+    Convert(convert::ConvertArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
     /// Serve stubs, recordings, proxies and the registry inside a sandbox.
@@ -139,6 +142,7 @@ impl Command {
             Command::Schema(_)
             | Command::Init(_)
             | Command::Import(_)
+            | Command::Convert(_)
             | Command::Completions(_)
             | Command::Agent(_) => None,
         }
@@ -192,6 +196,7 @@ async fn run_simple(globals: &Globals, command: Command) -> Result<()> {
         Command::Schema(args) => validate::schema(args),
         Command::Init(args) => validate::init(&globals, args),
         Command::Import(args) => import::run(&globals, args),
+        Command::Convert(args) => convert::run(args),
         Command::Completions(args) => completions::run(args),
     }
 }

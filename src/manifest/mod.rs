@@ -7,6 +7,7 @@
 
 pub mod bounds;
 pub mod entries;
+pub mod har;
 pub mod model;
 pub mod recording;
 pub mod schema;
@@ -25,6 +26,7 @@ pub use entries::{
 pub use model::*;
 pub use recording::Recording;
 pub use units::{ByteRate, Rate, Span};
+pub(crate) use validate::without_position;
 
 /// The default manifest file name.
 pub const DEFAULT_FILE: &str = "sandbox.yaml";

@@ -83,7 +83,7 @@ pub struct Service {
 pub struct Dependency {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stub: Option<Stub>,
-    /// A recording file to answer from.
+    /// A recording (`.yaml`, `.yml`) or a HAR 1.2 file (`.har`) to answer from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

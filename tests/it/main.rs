@@ -46,6 +46,7 @@ mod agent;
 mod faults;
 mod first_hour;
 mod fuzz;
+mod har;
 mod host;
 mod import;
 mod manifest;
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
         faults::cases(),
         first_hour::cases(),
         fuzz::cases(),
+        har::cases(),
         host::cases(),
         import::cases(),
         manifest::cases(),

@@ -277,7 +277,7 @@ fn field<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Entry> {
 
 /// A parser's message without the ` at line L column C` it ends with: the
 /// problem carries the position already.
-fn without_position(message: &str) -> String {
+pub(crate) fn without_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(index) if message[index..].contains(" column ") => message[..index].to_owned(),
         _ => message.to_owned(),
