@@ -194,12 +194,25 @@ impl Supervisor {
             if entry.launch.is_some() {
                 started_here.push(entry.entry.clone());
             }
+            // The registry probes every 2 s: its requests in the process's
+            // access log are left out, as `up` leaves them out of logs.
+            let sink = match crate::runner::probe_request(Some(&entry.probe)) {
+                Some((method, path)) => {
+                    let inner = sink.clone();
+                    Arc::new(move |line: &str| {
+                        if !crate::runner::is_probe_line(line, &method, &path) {
+                            inner(line);
+                        }
+                    }) as Sink
+                }
+                None => sink.clone(),
+            };
             tokio::spawn(supervise(
                 entry,
                 session,
                 order_from,
                 events_to.clone(),
-                sink.clone(),
+                sink,
             ));
         }
         Ok(Supervisor {
