@@ -6,6 +6,7 @@
 //! entry's kind is an enum ([`Source`], [`ImageRef`]), never re-derived.
 
 pub mod bounds;
+pub mod converted;
 pub mod entries;
 pub mod model;
 pub mod recording;

@@ -490,6 +490,11 @@ pub struct Route {
     #[serde(rename = "match")]
     pub matcher: RouteMatch,
     pub respond: Respond,
+    /// Set only for a route converted from another format (a WireMock
+    /// mapping): it alone then decides what matches and what is answered.
+    /// Never read from a manifest (see [`super::converted`]).
+    #[serde(skip)]
+    pub converted: Option<Box<super::converted::ConvertedRoute>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
