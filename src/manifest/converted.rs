@@ -142,7 +142,9 @@ impl Matcher {
             Matcher::Absent => "absent".into(),
             Matcher::Anything => "anything".into(),
             Matcher::BinaryEqualTo(base64) => format!("binaryEqualTo {}", quoted(base64)),
-            Matcher::EqualToJson { json, .. } => format!("equalToJson {}", short(&json.to_string())),
+            Matcher::EqualToJson { json, .. } => {
+                format!("equalToJson {}", short(&json.to_string()))
+            }
             Matcher::MatchesJsonPath { expression, then } => match then {
                 None => format!("matchesJsonPath {}", quoted(expression)),
                 Some(then) => format!("matchesJsonPath {} {}", quoted(expression), then.describe()),
@@ -185,6 +187,94 @@ pub struct ConvertedAnswer {
     pub delay_ms: Option<u64>,
 }
 
+/// A JsonUnit placeholder in an `equalToJson` value (WireMock compares JSON
+/// with JsonUnit, which reads these by default).
+#[derive(Debug, Clone)]
+pub enum Placeholder {
+    /// `${json-unit.ignore}`: any value, but the member must be there.
+    Ignore,
+    /// `${json-unit.ignore-element}`: any value, or none.
+    IgnoreElement,
+    AnyString,
+    AnyNumber,
+    AnyBoolean,
+    /// `${json-unit.regex}EXPR`: a string the expression matches whole.
+    Regex(regex::Regex),
+}
+
+/// The placeholder `text` is, if it is one; an error for one that is not
+/// supported or whose regular expression is broken.
+pub fn placeholder(text: &str) -> Option<Result<Placeholder, String>> {
+    if text == "#{json-unit.ignore}" {
+        return Some(Ok(Placeholder::Ignore));
+    }
+    let rest = text.strip_prefix("${json-unit.")?;
+    Some(match rest {
+        "ignore}" => Ok(Placeholder::Ignore),
+        "ignore-element}" => Ok(Placeholder::IgnoreElement),
+        "any-string}" => Ok(Placeholder::AnyString),
+        "any-number}" => Ok(Placeholder::AnyNumber),
+        "any-boolean}" => Ok(Placeholder::AnyBoolean),
+        _ => match rest.strip_prefix("regex}") {
+            Some(pattern) => whole_match(pattern)
+                .map(Placeholder::Regex)
+                .map_err(|error| format!("the regular expression of `{text}`: {error}")),
+            None => Err(format!(
+                "the JsonUnit placeholder `{text}` is not supported (ignore, ignore-element, any-string, any-number, any-boolean and regex are)"
+            )),
+        },
+    })
+}
+
+/// Every placeholder's problem in `value`, with the JSON path below it
+/// (`.a[0]`), so a broken one is refused when the mapping is read.
+pub fn placeholder_problems(value: &Value) -> Vec<(String, String)> {
+    fn walk(value: &Value, at: &mut String, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::String(text) => {
+                if let Some(Err(error)) = placeholder(text) {
+                    out.push((at.clone(), error));
+                }
+            }
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    let length = at.len();
+                    at.push_str(&format!("[{index}]"));
+                    walk(item, at, out);
+                    at.truncate(length);
+                }
+            }
+            Value::Object(members) => {
+                for (key, item) in members {
+                    let length = at.len();
+                    at.push_str(&member(key));
+                    walk(item, at, out);
+                    at.truncate(length);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, &mut String::new(), &mut out);
+    out
+}
+
+/// A member of an object in a JSON path: `.name`, or `['content-type']`
+/// for a name that is not an identifier.
+pub fn member(key: &str) -> String {
+    let plain = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain {
+        format!(".{key}")
+    } else {
+        format!("['{}']", key.replace('\\', "\\\\").replace('\'', "\\'"))
+    }
+}
+
 /// A regular expression that matches a whole value, as Java's
 /// `Matcher.matches()` does in WireMock (with `DOTALL`, as WireMock compiles
 /// them). The error is one line, about the expression as written.
@@ -220,7 +310,10 @@ mod tests {
     fn regular_expressions_match_whole_values_across_lines() {
         let re = whole_match("a|b").unwrap();
         assert!(re.is_match("a") && re.is_match("b"));
-        assert!(!re.is_match("ab"), "alternatives are grouped before anchoring");
+        assert!(
+            !re.is_match("ab"),
+            "alternatives are grouped before anchoring"
+        );
         let re = whole_match("x.*y").unwrap();
         assert!(re.is_match("x\n\ny"), "`.` matches new lines (DOTALL)");
         assert!(!re.is_match("zx y"));
@@ -234,6 +327,37 @@ mod tests {
         assert!(error.contains("look-around"), "{error}");
         assert!(!error.contains('\n'), "{error}");
         assert!(whole_match("(unclosed").unwrap_err().contains("unclosed"));
+    }
+
+    #[test]
+    fn json_unit_placeholders_are_read_and_broken_ones_named() {
+        assert!(matches!(
+            placeholder("${json-unit.any-string}"),
+            Some(Ok(Placeholder::AnyString))
+        ));
+        assert!(matches!(
+            placeholder("#{json-unit.ignore}"),
+            Some(Ok(Placeholder::Ignore))
+        ));
+        match placeholder("${json-unit.regex}[A-Z]+") {
+            Some(Ok(Placeholder::Regex(re))) => assert!(re.is_match("AB") && !re.is_match("ABc")),
+            other => panic!("{other:?}"),
+        }
+        assert!(placeholder("plain").is_none());
+        let problems = placeholder_problems(&serde_json::json!({
+            "a": ["${json-unit.any-date}"],
+            "b-c": "${json-unit.regex}(",
+            "ok": "${json-unit.ignore}"
+        }));
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(problems[0].0, ".a[0]");
+        assert!(
+            problems[0]
+                .1
+                .contains("`${json-unit.any-date}` is not supported")
+        );
+        assert_eq!(problems[1].0, "['b-c']");
+        assert_eq!(member("it's"), "['it\\'s']");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod schema;
 pub mod tree;
 pub mod units;
 mod validate;
+pub mod wiremock;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -477,6 +477,10 @@ pub struct Stub {
     /// More route files (a YAML list of routes, or `{routes: [...]}`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
+    /// A folder of WireMock JSON mappings (and their `__files`), served
+    /// after `routes` and `files`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wiremock: Option<String>,
 }
 
 fn default_stub_port() -> u16 {

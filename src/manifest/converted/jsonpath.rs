@@ -233,8 +233,8 @@ fn rewrite_regex_operators(text: &str) -> Result<String, String> {
     let mut chars: Vec<char> = text.chars().collect();
     loop {
         let mask = quoted_mask(&chars);
-        let Some(at) =
-            (0..chars.len().saturating_sub(1)).find(|&i| !mask[i] && chars[i] == '=' && chars[i + 1] == '~')
+        let Some(at) = (0..chars.len().saturating_sub(1))
+            .find(|&i| !mask[i] && chars[i] == '=' && chars[i + 1] == '~')
         else {
             return Ok(chars.into_iter().collect());
         };
@@ -298,7 +298,12 @@ fn rewrite_dot_brackets(text: &str) -> String {
     let mask = quoted_mask(&chars);
     let mut out = String::with_capacity(text.len());
     for (index, &c) in chars.iter().enumerate() {
-        if c == '.' && !mask[index] && chars.get(index + 1) == Some(&'[') && index > 0 && chars[index - 1] != '.' {
+        if c == '.'
+            && !mask[index]
+            && chars.get(index + 1) == Some(&'[')
+            && index > 0
+            && chars[index - 1] != '.'
+        {
             continue;
         }
         out.push(c);
@@ -321,8 +326,10 @@ fn rewrite_size_calls(text: &str) -> Result<String, String> {
                 .take_while(|c| c.is_ascii_alphabetic())
                 .collect();
             let after = i + 1 + name.len();
-            (!name.is_empty() && chars.get(after) == Some(&'(') && chars.get(after + 1) == Some(&')'))
-                .then_some((i, name, after + 2))
+            (!name.is_empty()
+                && chars.get(after) == Some(&'(')
+                && chars.get(after + 1) == Some(&')'))
+            .then_some((i, name, after + 2))
         });
         let Some((dot, name, end)) = call else {
             return Ok(chars.into_iter().collect());
@@ -345,7 +352,9 @@ fn rewrite_size_calls(text: &str) -> Result<String, String> {
             ));
         }
         let Some(start) = path_start(&chars, &mask, dot) else {
-            return Err(format!("`.{name}()` needs a path such as `@.things` before it"));
+            return Err(format!(
+                "`.{name}()` needs a path such as `@.things` before it"
+            ));
         };
         let path: String = chars[start..dot].iter().collect();
         let replacement: Vec<char> = format!("length({path})").chars().collect();
@@ -420,17 +429,29 @@ mod tests {
         assert!(finds("$.name", json!({"name": "Wiremock"})));
         assert!(!finds("$.name", json!({"price": 15})));
         assert!(!finds("$.name", json!({"name": null})));
-        assert!(finds("$.empty", json!({"empty": []})), "a definite path's empty list is a value");
-        assert!(finds("name", json!({"name": 1})), "Jayway's `name` is `$.name`");
+        assert!(
+            finds("$.empty", json!({"empty": []})),
+            "a definite path's empty list is a value"
+        );
+        assert!(
+            finds("name", json!({"name": 1})),
+            "Jayway's `name` is `$.name`"
+        );
         assert!(!finds("$..missing", json!({"a": {"b": 1}})));
-        assert!(finds("$..b", json!({"a": {"b": null}})), "an indefinite path found a node");
+        assert!(
+            finds("$..b", json!({"a": {"b": null}})),
+            "an indefinite path found a node"
+        );
     }
 
     #[test]
     fn the_documented_filter_examples_match_as_in_wiremock() {
         // request-matching: "Equality matching"
         let equality = "$.things[?(@.name == 'RequiredThing')]";
-        assert!(finds(equality, json!({"things": {"name": "RequiredThing"}})));
+        assert!(finds(
+            equality,
+            json!({"things": {"name": "RequiredThing"}})
+        ));
         assert!(finds(
             equality,
             json!({"things": [{"name": "RequiredThing"}, {"name": "Wiremock"}]})
@@ -444,7 +465,10 @@ mod tests {
             regex,
             json!({"things": [{"name": "Required"}, {"name": "Wiremock"}]})
         ));
-        assert!(finds(regex, json!({"things": [{"name": "required"}]})), "flag i");
+        assert!(
+            finds(regex, json!({"things": [{"name": "required"}]})),
+            "flag i"
+        );
         assert!(!finds(regex, json!({"things": {"name": "Wiremock"}})));
         assert!(!finds(
             regex,
@@ -470,10 +494,13 @@ mod tests {
             "$[?(@.['client.id'] =~ /[0-9]{10}/)]",
             json!({"client.id": "1234567890"})
         ));
-        assert!(!finds(
-            "$[?(@.['client.id'] =~ /[0-9]{10}/)]",
-            json!({"client.id": "12345678901"})
-        ), "`=~` matches the whole string");
+        assert!(
+            !finds(
+                "$[?(@.['client.id'] =~ /[0-9]{10}/)]",
+                json!({"client.id": "12345678901"})
+            ),
+            "`=~` matches the whole string"
+        );
         assert!(finds("$[?(@.name =~ /a\\/b/)]", json!({"name": "a/b"})));
         assert!(finds(
             "$[?(@.n == 'x=~y' || @.n =~ /x'y/)]",
@@ -496,7 +523,10 @@ mod tests {
         );
         let tags = JsonQuery::parse("$.tags").unwrap();
         assert_eq!(tags.strings(&json!({"tags": ["a", 1]}), false), ["a", "1"]);
-        assert_eq!(tags.strings(&json!({"tags": ["a", 1]}), true), [r#"["a",1]"#]);
+        assert_eq!(
+            tags.strings(&json!({"tags": ["a", 1]}), true),
+            [r#"["a",1]"#]
+        );
         assert!(tags.strings(&json!({"tags": null}), false).is_empty());
         assert!(tags.strings(&json!({}), false).is_empty());
     }
