@@ -58,6 +58,7 @@ mod stubs;
 mod trust;
 mod tunnel;
 mod up;
+mod wiremock;
 mod workflows;
 
 fn main() -> ExitCode {
@@ -79,6 +80,7 @@ fn main() -> ExitCode {
         trust::cases(),
         tunnel::cases(),
         up::cases(),
+        wiremock::cases(),
         workflows::cases(),
         vec![Case {
             name: "harness::every_test_is_listed".into(),

@@ -282,7 +282,13 @@ impl Reader {
             }
         };
         let raw = raw_json_bodies(&text);
-        let source = self.show(path).display().to_string();
+        // Named relative to the manifest's folder: the journal and the
+        // agent's answers say the same wherever the manifest was named from.
+        let source = path
+            .strip_prefix(&self.base)
+            .unwrap_or(path)
+            .display()
+            .to_string();
         let mut context = mapping::Context {
             issues: Vec::new(),
             warnings: Vec::new(),

@@ -597,7 +597,7 @@ fn unmatched_requests_name_the_closest_mapping_and_why() {
         "{message}"
     );
     assert!(
-        message.contains("(GET /remote-load/2 from wiremock/mappings/two.json): header `accept` is `text/html`, mapping wants contains \"text/plain\""),
+        message.contains("(GET /remote-load/2 from remoteloader/mappings/two.json): header `accept` is `text/html`, mapping wants contains \"text/plain\""),
         "{message}"
     );
     let stub = docs(&["json-path-size.json", "url-regex-path.json"]);
