@@ -656,6 +656,7 @@ async fn answer(
                 method: &parts.method,
                 path: parts.uri.path(),
                 query: body::query_pairs(parts.uri.query()),
+                raw_query: parts.uri.query(),
                 headers: &parts.headers,
                 body: &bytes,
             };

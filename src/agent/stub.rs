@@ -15,11 +15,15 @@ use super::body::{self, Body};
 use super::journal;
 use crate::manifest::{Respond, Route, RouteMatch};
 
+mod converted;
+
 /// A request as the matchers see it.
 pub struct RequestView<'a> {
     pub method: &'a Method,
     pub path: &'a str,
     pub query: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    /// The query as sent (for WireMock's `url` and `urlPattern`).
+    pub raw_query: Option<&'a str>,
     pub headers: &'a HeaderMap,
     pub body: &'a [u8],
 }
@@ -68,6 +72,8 @@ struct CompiledRoute {
     json: Option<Value>,
     body: Option<Bytes>,
     respond: CompiledRespond,
+    /// A converted route (a WireMock mapping) matches by its own rules.
+    converted: Option<Box<converted::Converted>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +85,7 @@ enum Segment {
 #[derive(Debug)]
 struct CompiledRespond {
     status: StatusCode,
+    reason: Option<hyper::ext::ReasonPhrase>,
     /// A header's value is ready when it has no placeholders.
     headers: Vec<(HeaderName, Option<HeaderValue>, Template)>,
     body: BodyTemplate,
@@ -196,6 +203,9 @@ fn render_query(query: &[(Cow<'_, str>, Cow<'_, str>)]) -> Option<String> {
 }
 
 fn compile_route(number: usize, route: &Route) -> Result<CompiledRoute, String> {
+    if let Some(route) = &route.converted {
+        return converted::compile(number, route);
+    }
     let RouteMatch {
         method,
         path,
@@ -223,6 +233,7 @@ fn compile_route(number: usize, route: &Route) -> Result<CompiledRoute, String> 
         json: json.clone(),
         body: body.as_ref().map(|b| Bytes::from(b.clone())),
         respond: compile_respond(&route.respond)?,
+        converted: None,
     };
     route.label = journal::lasting(format!("route {number}: {}", route.describe()));
     Ok(route)
@@ -299,6 +310,7 @@ fn compile_respond(respond: &Respond) -> Result<CompiledRespond, String> {
         .collect();
     Ok(CompiledRespond {
         status,
+        reason: None,
         headers,
         body,
         delay: respond.delay.map(|span| span.0),
@@ -316,6 +328,9 @@ fn json_has_placeholders(value: &Value) -> bool {
 
 impl CompiledRoute {
     fn describe(&self) -> String {
+        if let Some(converted) = &self.converted {
+            return converted.describe();
+        }
         format!(
             "{} {}",
             self.method.as_deref().unwrap_or("ANY"),
@@ -329,6 +344,9 @@ impl CompiledRoute {
         segments: &[&'q str],
         json: &mut Option<Option<Value>>,
     ) -> Option<Captures<'r, 'q>> {
+        if let Some(converted) = &self.converted {
+            return converted.matches(request, json).then(Vec::new);
+        }
         if let Some(method) = &self.method
             && !request.method.as_str().eq_ignore_ascii_case(method)
         {
@@ -380,6 +398,9 @@ impl CompiledRoute {
         segments: &[&str],
         json: Option<&Value>,
     ) -> Vec<(u32, String)> {
+        if let Some(converted) = &self.converted {
+            return converted.differences(request, json);
+        }
         let mut out = Vec::new();
         if let Some(method) = &self.method
             && !request.method.as_str().eq_ignore_ascii_case(method)
@@ -607,6 +628,9 @@ impl CompiledRespond {
         };
         let mut response = http::Response::new(body::full(bytes));
         *response.status_mut() = self.status;
+        if let Some(reason) = &self.reason {
+            response.extensions_mut().insert(reason.clone());
+        }
         let headers = response.headers_mut();
         headers.reserve(self.headers.len());
         for (name, ready, template) in &self.headers {
@@ -670,6 +694,7 @@ mod tests {
                 method: &self.method,
                 path: &self.path,
                 query: body::query_pairs(self.query.as_deref()),
+                raw_query: self.query.as_deref(),
                 headers: &self.headers,
                 body: &self.body,
             }

@@ -6,6 +6,7 @@
 //! entry's kind is an enum ([`Source`], [`ImageRef`]), never re-derived.
 
 pub mod bounds;
+pub mod converted;
 pub mod entries;
 pub mod har;
 pub mod model;
@@ -14,6 +15,7 @@ pub mod schema;
 pub mod tree;
 pub mod units;
 mod validate;
+pub mod wiremock;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -477,6 +477,10 @@ pub struct Stub {
     /// More route files (a YAML list of routes, or `{routes: [...]}`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
+    /// A folder of WireMock JSON mappings (and their `__files`), served
+    /// after `routes` and `files`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wiremock: Option<String>,
 }
 
 fn default_stub_port() -> u16 {
@@ -490,6 +494,11 @@ pub struct Route {
     #[serde(rename = "match")]
     pub matcher: RouteMatch,
     pub respond: Respond,
+    /// Set only for a route converted from another format (a WireMock
+    /// mapping): it alone then decides what matches and what is answered.
+    /// Never read from a manifest (see [`super::converted`]).
+    #[serde(skip)]
+    pub converted: Option<Box<super::converted::ConvertedRoute>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]

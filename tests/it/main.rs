@@ -61,6 +61,7 @@ mod trust;
 mod tunnel;
 mod up;
 mod watch;
+mod wiremock;
 mod workflows;
 
 fn main() -> ExitCode {
@@ -85,6 +86,7 @@ fn main() -> ExitCode {
         tunnel::cases(),
         up::cases(),
         watch::cases(),
+        wiremock::cases(),
         workflows::cases(),
         vec![Case {
             name: "harness::every_test_is_listed".into(),

@@ -26,18 +26,19 @@ impl Checker {
         if let Some(e) = field(fields, "routes") {
             self.routes(&format!("{path}.routes"), &e.value);
         }
-        let Some(e) = field(fields, "files") else {
-            return;
-        };
-        let Some(files) = self.string_list(&format!("{path}.files"), &e.value) else {
-            return;
-        };
-        let items = e.value.items().unwrap_or_default();
         let mut routes = Vec::new();
-        for (file, item) in files.iter().zip(items) {
-            if let Some(more) = self.route_file(&format!("{path}.files"), item.at, file) {
-                routes.extend(more);
+        if let Some(e) = field(fields, "files")
+            && let Some(files) = self.string_list(&format!("{path}.files"), &e.value)
+        {
+            let items = e.value.items().unwrap_or_default();
+            for (file, item) in files.iter().zip(items) {
+                if let Some(more) = self.route_file(&format!("{path}.files"), item.at, file) {
+                    routes.extend(more);
+                }
             }
+        }
+        if let Some(e) = field(fields, "wiremock") {
+            routes.extend(self.wiremock(&format!("{path}.wiremock"), &e.value));
         }
         self.file_routes.insert(dependency.to_owned(), routes);
     }

@@ -25,6 +25,7 @@ mod names;
 mod settings;
 mod shapes;
 mod structure;
+mod wiremock;
 
 use std::path::{Path, PathBuf};
 
@@ -76,7 +77,8 @@ pub(super) fn load_text(
     let Some(entries) = checker.entries(&root, &manifest) else {
         return Err(checker.into_error());
     };
-    // The manifest's own routes first, then those of its files, in order.
+    // The manifest's own routes first, then those of its files, in order,
+    // then its WireMock mappings.
     let mut stub_routes = IndexMap::new();
     for (name, dependency) in &entries.dependencies {
         if let Source::Stub(stub) = &dependency.source {
