@@ -28,6 +28,9 @@ _sandbox() {
             sandbox,completions)
                 cmd="sandbox__subcmd__completions"
                 ;;
+            sandbox,convert)
+                cmd="sandbox__subcmd__convert"
+                ;;
             sandbox,debug)
                 cmd="sandbox__subcmd__debug"
                 ;;
@@ -45,6 +48,9 @@ _sandbox() {
                 ;;
             sandbox,help)
                 cmd="sandbox__subcmd__help"
+                ;;
+            sandbox,import)
+                cmd="sandbox__subcmd__import"
                 ;;
             sandbox,init)
                 cmd="sandbox__subcmd__init"
@@ -91,6 +97,9 @@ _sandbox() {
             sandbox__subcmd__help,completions)
                 cmd="sandbox__subcmd__help__subcmd__completions"
                 ;;
+            sandbox__subcmd__help,convert)
+                cmd="sandbox__subcmd__help__subcmd__convert"
+                ;;
             sandbox__subcmd__help,debug)
                 cmd="sandbox__subcmd__help__subcmd__debug"
                 ;;
@@ -108,6 +117,9 @@ _sandbox() {
                 ;;
             sandbox__subcmd__help,help)
                 cmd="sandbox__subcmd__help__subcmd__help"
+                ;;
+            sandbox__subcmd__help,import)
+                cmd="sandbox__subcmd__help__subcmd__import"
                 ;;
             sandbox__subcmd__help,init)
                 cmd="sandbox__subcmd__help__subcmd__init"
@@ -139,6 +151,21 @@ _sandbox() {
             sandbox__subcmd__help,validate)
                 cmd="sandbox__subcmd__help__subcmd__validate"
                 ;;
+            sandbox__subcmd__help__subcmd__import,compose)
+                cmd="sandbox__subcmd__help__subcmd__import__subcmd__compose"
+                ;;
+            sandbox__subcmd__import,compose)
+                cmd="sandbox__subcmd__import__subcmd__compose"
+                ;;
+            sandbox__subcmd__import,help)
+                cmd="sandbox__subcmd__import__subcmd__help"
+                ;;
+            sandbox__subcmd__import__subcmd__help,compose)
+                cmd="sandbox__subcmd__import__subcmd__help__subcmd__compose"
+                ;;
+            sandbox__subcmd__import__subcmd__help,help)
+                cmd="sandbox__subcmd__import__subcmd__help__subcmd__help"
+                ;;
             *)
                 ;;
         esac
@@ -146,7 +173,7 @@ _sandbox() {
 
     case "${cmd}" in
         sandbox)
-            opts="-f -h -V --file --name --help --version up down env status ps logs exec shell registry calls check run debug faults limits validate schema init completions agent help"
+            opts="-f -h -V --file --name --help --version up down env status ps logs exec shell registry calls check run debug faults limits validate schema init import convert completions agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -251,6 +278,32 @@ _sandbox() {
             ;;
         sandbox__subcmd__completions)
             opts="-f -h -V --file --name --help --version bash elvish fish powershell zsh"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__convert)
+            opts="-f -h -V --force --file --name --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -438,7 +491,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__help)
-            opts="up down env status logs exec shell registry calls check run debug faults limits validate schema init completions agent help"
+            opts="up down env status logs exec shell registry calls check run debug faults limits validate schema init import convert completions agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -494,6 +547,20 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__help__subcmd__convert)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -580,6 +647,34 @@ _sandbox() {
         sandbox__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__help__subcmd__import)
+            opts="compose"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__help__subcmd__import__subcmd__compose)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -720,6 +815,112 @@ _sandbox() {
         sandbox__subcmd__help__subcmd__validate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__import)
+            opts="-f -h -V --file --name --help --version compose help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__import__subcmd__compose)
+            opts="-o -f -h -V --service --output --force --file --name --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --service)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__import__subcmd__help)
+            opts="compose help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__import__subcmd__help__subcmd__compose)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__import__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -964,7 +1165,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__up)
-            opts="-f -h -V --file --record --debug --timeout --keep --json --host --name --help --version"
+            opts="-f -h -V --file --record --debug --timeout --keep --json --host --watch --name --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

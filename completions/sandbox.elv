@@ -43,6 +43,8 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand validate 'Check the manifest; start nothing'
             cand schema 'Print the manifest''s JSON Schema (or a recording''s)'
             cand init 'Write a commented starter sandbox.yaml'
+            cand import 'Write a sandbox.yaml from what a team already has (a Compose file)'
+            cand convert 'Turn a recording into a HAR file and back (by the files'' extensions)'
             cand completions 'Print shell completions'
             cand agent 'Serve stubs, recordings, proxies and the registry inside a sandbox'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -57,6 +59,7 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand --debug 'Start the service with its debug settings'
             cand --keep 'Leave what was started in place when `up` fails'
             cand --json 'Print the status document as JSON once every entry is healthy'
+            cand --watch 'Stay in the foreground: stream every entry''s logs and apply the manifest''s `watch` rules when files change (rebuild, sync, restart; by default a `build:` entry rebuilds on any change in its context). Ctrl-C stops watching; the sandbox stays up'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -253,6 +256,48 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'sandbox;import'= {
+            cand -f 'The manifest to use'
+            cand --file 'The manifest to use'
+            cand --name 'Run or address a copy of the sandbox under another name'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand compose 'Write a manifest from a Compose file'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sandbox;import;compose'= {
+            cand --service 'The service under work (default: the one no other service depends on)'
+            cand -o 'Write the manifest to this file (a folder: its sandbox.yaml) instead of stdout'
+            cand --output 'Write the manifest to this file (a folder: its sandbox.yaml) instead of stdout'
+            cand -f 'The manifest to use'
+            cand --file 'The manifest to use'
+            cand --name 'Run or address a copy of the sandbox under another name'
+            cand --force 'Overwrite the output file when it exists'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sandbox;import;help'= {
+            cand compose 'Write a manifest from a Compose file'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sandbox;import;help;compose'= {
+        }
+        &'sandbox;import;help;help'= {
+        }
+        &'sandbox;convert'= {
+            cand -f 'The manifest to use'
+            cand --file 'The manifest to use'
+            cand --name 'Run or address a copy of the sandbox under another name'
+            cand --force 'Replace OUT when it exists'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'sandbox;completions'= {
             cand -f 'The manifest to use'
             cand --file 'The manifest to use'
@@ -290,6 +335,8 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand validate 'Check the manifest; start nothing'
             cand schema 'Print the manifest''s JSON Schema (or a recording''s)'
             cand init 'Write a commented starter sandbox.yaml'
+            cand import 'Write a sandbox.yaml from what a team already has (a Compose file)'
+            cand convert 'Turn a recording into a HAR file and back (by the files'' extensions)'
             cand completions 'Print shell completions'
             cand agent 'Serve stubs, recordings, proxies and the registry inside a sandbox'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -327,6 +374,13 @@ set edit:completion:arg-completer[sandbox] = {|@words|
         &'sandbox;help;schema'= {
         }
         &'sandbox;help;init'= {
+        }
+        &'sandbox;help;import'= {
+            cand compose 'Write a manifest from a Compose file'
+        }
+        &'sandbox;help;import;compose'= {
+        }
+        &'sandbox;help;convert'= {
         }
         &'sandbox;help;completions'= {
         }

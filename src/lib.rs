@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod health;
 pub mod host;
+pub mod import;
 pub mod manifest;
 pub mod openapi;
 pub mod output;
@@ -14,5 +15,6 @@ pub mod plan;
 pub mod registry;
 pub mod runner;
 pub mod tunnel;
+pub mod watch;
 
 pub use error::{Error, Result};

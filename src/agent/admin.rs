@@ -28,7 +28,6 @@
 //! - `POST /_sandbox/flush` writes every recording now (synced to disk) →
 //!   200 `{"recordings": [RECORDING, ...]}`, one per record dependency;
 //!   `sandbox down` calls it before removing the agent.
-//!
 //! - `GET /_sandbox/host` (an agent standing for an entry run on the host,
 //!   see [`crate::tunnel`]) → `{"holder": HOLDER|null, "connected": bool}`:
 //!   the last process the CLI reported (`{"host", "pid", "started",

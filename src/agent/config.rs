@@ -125,6 +125,7 @@ pub enum Mode {
     /// Canned answers; first matching route wins. With a contract, a
     /// request that breaks its OpenAPI operation is refused first (400).
     Stub {
+        #[serde(with = "stub_routes")]
         routes: Vec<Route>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         contract: Option<crate::openapi::Contract>,
@@ -159,4 +160,52 @@ pub struct ProxyPort {
     pub target: u16,
     /// Whether the port speaks HTTP (per-request handling) or only TCP.
     pub http: bool,
+}
+
+/// Stub routes as the agent reads them: as in a manifest, and with the
+/// `converted` part that a manifest cannot write (a WireMock mapping's
+/// matchers and answer), which the model's own serde skips.
+mod stub_routes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::manifest::converted::ConvertedRoute;
+    use crate::manifest::{Respond, Route, RouteMatch};
+
+    #[derive(Serialize)]
+    struct Out<'a> {
+        #[serde(rename = "match")]
+        matcher: &'a RouteMatch,
+        respond: &'a Respond,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        converted: Option<&'a ConvertedRoute>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct In {
+        #[serde(rename = "match")]
+        matcher: RouteMatch,
+        respond: Respond,
+        #[serde(default)]
+        converted: Option<Box<ConvertedRoute>>,
+    }
+
+    pub fn serialize<S: Serializer>(routes: &[Route], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(routes.iter().map(|route| Out {
+            matcher: &route.matcher,
+            respond: &route.respond,
+            converted: route.converted.as_deref(),
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Route>, D::Error> {
+        Ok(Vec::<In>::deserialize(deserializer)?
+            .into_iter()
+            .map(|route| Route {
+                matcher: route.matcher,
+                respond: route.respond,
+                converted: route.converted,
+            })
+            .collect())
+    }
 }

@@ -20,6 +20,11 @@
 //! write copies the previous file (in the kernel) and adds the new items, so
 //! a long recording session under load neither re-serializes everything nor
 //! keeps the whole recording in memory.
+//!
+//! A file named `.har` is written as HAR 1.2 instead (PRODUCT.md 6.5), so
+//! that `up --record DEP=URL` on a dependency that replays a HAR re-records
+//! it in its own format: the same entries as `sandbox convert` writes, the
+//! file's closing `]}}` cut off and written again after the new ones.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -29,16 +34,16 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http::HeaderMap;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use tokio::sync::Notify;
 
 use super::body::{self, BoxError};
+use crate::manifest::har;
 use crate::manifest::recording::{
-    DEFAULT_REDACT, Interaction, RECORDING_VERSION, REDACTED, RecordedRequest, RecordedResponse,
+    DEFAULT_REDACT, Interaction, Query, RECORDING_VERSION, REDACTED, RecordedRequest,
+    RecordedResponse,
 };
 
 /// How long the writer waits after a change so that a burst becomes one write.
@@ -58,6 +63,8 @@ pub struct Recorder {
     changed: Notify,
     /// Why the last write failed; `None` once a write succeeds.
     failure: Mutex<Option<String>>,
+    /// Whether the file is a HAR (named `.har`), else a YAML recording.
+    har: bool,
 }
 
 #[derive(Debug, Default)]
@@ -68,6 +75,8 @@ struct FileText {
     written: bool,
     /// Items serialized but not yet in the file (a write failed).
     unwritten: String,
+    /// How many interactions were serialized (a HAR entry's start time).
+    serialized: usize,
 }
 
 impl Recorder {
@@ -76,7 +85,11 @@ impl Recorder {
     pub fn new(path: PathBuf, file_name: String, redact: &[String]) -> Arc<Recorder> {
         let mut names: Vec<String> = DEFAULT_REDACT.iter().map(|name| name.to_string()).collect();
         names.extend(redact.iter().map(|name| name.trim().to_ascii_lowercase()));
+        let har = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("har"));
         Arc::new(Recorder {
+            har,
             path,
             file_name,
             redact: names,
@@ -128,21 +141,45 @@ impl Recorder {
     pub fn flush(&self, durable: bool) -> Result<(), String> {
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
         let fresh = std::mem::take(&mut *self.fresh.lock().unwrap_or_else(|e| e.into_inner()));
-        // `- request: ...` list items, so the file is the old one plus these.
+        // `- request: ...` list items (or HAR entries), so the file is the
+        // old one plus these.
         file.unwritten.reserve(fresh.len() * 512);
         for interaction in &fresh {
-            emit_interaction(interaction, &mut file.unwritten);
+            if !self.har {
+                emit_interaction(interaction, &mut file.unwritten);
+                continue;
+            }
+            // Only a body_base64 that is not base64 fails, and the recorder
+            // writes those itself.
+            match har::entry_json(file.serialized, interaction) {
+                Ok(entry) => {
+                    if file.serialized > 0 {
+                        file.unwritten.push_str(",\n");
+                    }
+                    file.unwritten.push_str(&entry);
+                }
+                Err(error) => eprintln!(
+                    "agent: recording {}: an interaction left out: {error}",
+                    self.file_name
+                ),
+            }
+            file.serialized += 1;
         }
         if file.unwritten.is_empty() {
             return Ok(());
         }
-        let head = format!("version: {RECORDING_VERSION}\ninteractions:\n");
+        let (head, tail) = if self.har {
+            (har::head(), har::HAR_TAIL)
+        } else {
+            (format!("version: {RECORDING_VERSION}\ninteractions:\n"), "")
+        };
         let previous = file.written.then_some(self.path.as_path());
         let result = write_atomically(
             &self.path,
             previous,
             head.as_bytes(),
             file.unwritten.as_bytes(),
+            tail.as_bytes(),
             durable,
         );
         let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
@@ -197,7 +234,8 @@ impl Recorder {
 }
 
 /// A temporary file in the same folder, synced, renamed over `path`.
-/// Writes `previous`'s content (or `head` when there is none) then `items`.
+/// Writes `previous`'s content without its last `tail.len()` bytes (or
+/// `head` when there is none), then `items`, then `tail`.
 /// The file gets mode 0644 and the folder's owner. The error is a reason
 /// for the user, naming the step that failed but no path inside the agent.
 fn write_atomically(
@@ -205,6 +243,7 @@ fn write_atomically(
     previous: Option<&std::path::Path>,
     head: &[u8],
     items: &[u8],
+    tail: &[u8],
     durable: bool,
 ) -> Result<(), String> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -219,9 +258,15 @@ fn write_atomically(
         .map_err(|e| format!("cannot create a temporary file in its folder: {e}"))?;
     match previous {
         Some(previous) => {
-            let mut old = std::fs::File::open(previous)
+            use std::io::Read as _;
+            let old = std::fs::File::open(previous)
                 .map_err(|e| format!("cannot read what was recorded before: {e}"))?;
-            std::io::copy(&mut old, file.as_file_mut())
+            let length = old
+                .metadata()
+                .map_err(|e| format!("cannot read what was recorded before: {e}"))?
+                .len();
+            let keep = length.saturating_sub(tail.len() as u64);
+            std::io::copy(&mut old.take(keep), file.as_file_mut())
                 .map_err(|e| format!("cannot read what was recorded before: {e}"))?;
         }
         None => file
@@ -229,6 +274,8 @@ fn write_atomically(
             .map_err(|e| format!("cannot write: {e}"))?,
     }
     file.write_all(items)
+        .map_err(|e| format!("cannot write: {e}"))?;
+    file.write_all(tail)
         .map_err(|e| format!("cannot write: {e}"))?;
     if durable {
         file.as_file()
@@ -258,7 +305,7 @@ fn emit_interaction(interaction: &Interaction, out: &mut String) {
     out.push_str("\n    path: ");
     scalar(&request.path, out);
     out.push('\n');
-    map("query", &request.query, "    ", out);
+    query(&request.query, out);
     map("headers", &request.headers, "    ", out);
     optional("body", request.body.as_deref(), "    ", out);
     optional("body_base64", request.body_base64.as_deref(), "    ", out);
@@ -285,6 +332,34 @@ fn map(key: &str, values: &BTreeMap<String, String>, indent: &str, out: &mut Str
         out.push_str(": ");
         scalar(value, out);
         out.push('\n');
+    }
+}
+
+/// `query:` with each name's one value as a scalar, several as a list.
+fn query(query: &Query, out: &mut String) {
+    if query.is_empty() {
+        return;
+    }
+    out.push_str("    query:\n");
+    for (name, values) in query {
+        out.push_str("      ");
+        scalar(name, out);
+        out.push(':');
+        match values.values() {
+            [one] => {
+                out.push(' ');
+                scalar(one, out);
+                out.push('\n');
+            }
+            many => {
+                out.push('\n');
+                for value in many {
+                    out.push_str("        - ");
+                    scalar(value, out);
+                    out.push('\n');
+                }
+            }
+        }
     }
 }
 
@@ -350,14 +425,7 @@ fn is_printable(c: char) -> bool {
 /// A body as the recording stores it: text when UTF-8, else base64; nothing
 /// when empty.
 pub fn stored_body(bytes: &[u8]) -> (Option<String>, Option<String>) {
-    if bytes.is_empty() {
-        (None, None)
-    } else {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => (Some(text.to_owned()), None),
-            Err(_) => (None, Some(BASE64.encode(bytes))),
-        }
-    }
+    crate::manifest::recording::stored_body(bytes)
 }
 
 /// An interaction waiting for its response body.
@@ -448,7 +516,8 @@ impl Drop for Tee {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::recording::Recording;
+    use crate::manifest::har;
+    use crate::manifest::recording::{QueryValues, Recording, query_from_pairs};
 
     #[test]
     fn secrets_are_redacted_case_insensitively() {
@@ -528,7 +597,7 @@ mod tests {
             request: RecordedRequest {
                 method: "GET".into(),
                 path: "/".into(),
-                query: BTreeMap::new(),
+                query: Query::new(),
                 headers: BTreeMap::new(),
                 body: None,
                 body_base64: None,
@@ -544,7 +613,11 @@ mod tests {
             interaction
                 .request
                 .query
-                .insert(format!("{text}{index}"), text.to_string());
+                .insert(format!("{text}{index}"), QueryValues::one(*text));
+            interaction.request.query.extend(query_from_pairs([
+                (format!("many{index}"), text.to_string()),
+                (format!("many{index}"), format!("{text}{index}")),
+            ]));
             interaction
                 .response
                 .headers
@@ -582,7 +655,7 @@ mod tests {
             request: RecordedRequest {
                 method: "GET".into(),
                 path: "/".into(),
-                query: BTreeMap::new(),
+                query: Query::new(),
                 headers: BTreeMap::new(),
                 body: None,
                 body_base64: None,
@@ -611,6 +684,50 @@ mod tests {
             !std::fs::read_dir(dir.path())
                 .unwrap()
                 .any(|e| { e.unwrap().file_name().to_string_lossy().ends_with(".tmp") })
+        );
+    }
+
+    #[test]
+    fn a_file_named_har_is_recorded_as_har() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("api.har");
+        let recorder = Recorder::new(path.clone(), "api.har".into(), &[]);
+        let interaction = |path: &str, body: Option<&str>, base64: Option<&str>| Interaction {
+            request: RecordedRequest {
+                method: "GET".into(),
+                path: path.into(),
+                query: query_from_pairs([("tag", "a"), ("tag", "b")]),
+                headers: BTreeMap::from([("authorization".into(), REDACTED.into())]),
+                body: None,
+                body_base64: None,
+            },
+            response: RecordedResponse {
+                status: 200,
+                headers: BTreeMap::new(),
+                body: body.map(Into::into),
+                body_base64: base64.map(Into::into),
+            },
+        };
+        recorder.push(interaction("/one", Some("first"), None));
+        recorder.flush(true).unwrap();
+        let first = har::read(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(first.recording.interactions.len(), 1);
+        recorder.push(interaction("/two", None, Some("/wA=")));
+        recorder.push(interaction("/three", Some("third"), None));
+        recorder.flush(true).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let all = har::read(&text).unwrap();
+        let mut expected = Recording::new();
+        expected.interactions = vec![
+            interaction("/one", Some("first"), None),
+            interaction("/two", None, Some("/wA=")),
+            interaction("/three", Some("third"), None),
+        ];
+        assert_eq!(all.recording, expected, "{text}");
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            json["log"]["entries"][2]["startedDateTime"],
+            "1970-01-01T00:00:00.002Z"
         );
     }
 }

@@ -1,8 +1,10 @@
 //! Replay dependencies (PRODUCT.md section 4): answers from a recording,
 //! matched on method, path, query and body. Identical requests are answered
-//! in recorded order, the last answer repeating.
+//! in recorded order, the last answer repeating. A query parameter given
+//! several times matches only with all its values, in order (6.3); a
+//! redacted header is never replayed literally.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
@@ -14,14 +16,14 @@ use serde_json::Value;
 
 use super::body::{self, Body};
 use super::journal;
-use crate::manifest::recording::{Interaction, Recording};
+use crate::manifest::recording::{self, Interaction, Query, REDACTED, Recording};
 
 /// What identifies a request in a recording.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
     method: String,
     path: String,
-    query: BTreeMap<String, String>,
+    query: Query,
     body: Bytes,
 }
 
@@ -91,10 +93,7 @@ impl Replay {
         let key = Key {
             method: request.method.as_str().to_ascii_uppercase(),
             path: request.path.to_owned(),
-            query: body::query_pairs(request.query)
-                .into_iter()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
+            query: recording::query_from_pairs(body::query_pairs(request.query)),
             body: request.body.clone(),
         };
         let group = match self.index.get(&key) {
@@ -231,7 +230,11 @@ fn compile(number: usize, interaction: &Interaction) -> Result<(Key, Answer), St
     for (name, value) in &response.headers {
         let name = HeaderName::from_bytes(name.trim().as_bytes())
             .map_err(|_| format!("`{name}` is not a header name"))?;
-        if body::is_hop_by_hop(&name) || name == http::header::CONTENT_LENGTH {
+        // A redacted value (a `set-cookie` above all) would only confuse.
+        if body::is_hop_by_hop(&name)
+            || name == http::header::CONTENT_LENGTH
+            || value.trim() == REDACTED
+        {
             continue;
         }
         let value = body::lasting_header(value)
@@ -350,5 +353,31 @@ interactions:
             message.starts_with("no recorded request matched GET /items/2\nclosest: interaction 1"),
             "{message}"
         );
+    }
+
+    #[tokio::test]
+    async fn repeated_query_names_match_with_every_value_in_order() {
+        let text = "version: 1\ninteractions:\n  - request: { method: GET, path: /s, query: { tag: [a, b], q: x } }\n    response: { status: 200, body: both, headers: { set-cookie: <redacted>, x-kept: yes } }\n  - request: { method: GET, path: /s, query: { tag: b } }\n    response: { status: 200, body: one }\n";
+        let replay = Replay::new(&Recording::parse(text).unwrap()).unwrap();
+        let both = ask(&replay, "GET", "/s?tag=a&q=x&tag=b", "").await.unwrap();
+        assert_eq!(&both.3[..], b"both");
+        assert!(
+            both.2.get("set-cookie").is_none(),
+            "a redacted value is left out"
+        );
+        assert_eq!(both.2.get("x-kept").unwrap(), "yes");
+        assert_eq!(
+            &ask(&replay, "GET", "/s?tag=b", "").await.unwrap().3[..],
+            b"one"
+        );
+        let message = ask(&replay, "GET", "/s?tag=b&tag=a&q=x", "")
+            .await
+            .unwrap_err();
+        assert!(
+            message.contains("query parameter `tag` is `[b, a]`, recorded `[a, b]`"),
+            "{message}"
+        );
+        // The last of a repeated name is not taken for all of them.
+        assert!(ask(&replay, "GET", "/s?tag=a&tag=b", "").await.is_err());
     }
 }

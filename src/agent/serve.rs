@@ -33,7 +33,7 @@ use super::live::Live;
 use super::record::{self, Pending, Recorder, Tee};
 use super::replay::{self, Replay};
 use super::stub::{RequestView, Stub};
-use crate::manifest::recording::RecordedRequest;
+use crate::manifest::recording::{self, RecordedRequest};
 
 /// The largest request body the agent reads whole (stub, replay, record).
 const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -660,6 +660,7 @@ async fn answer(
                 method: &parts.method,
                 path: parts.uri.path(),
                 query: body::query_pairs(parts.uri.query()),
+                raw_query: parts.uri.query(),
                 headers: &parts.headers,
                 body: &bytes,
             };
@@ -771,10 +772,7 @@ async fn forward(
             let recorded = RecordedRequest {
                 method: parts.method.as_str().to_owned(),
                 path: parts.uri.path().to_owned(),
-                query: body::query_pairs(parts.uri.query())
-                    .into_iter()
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect(),
+                query: recording::query_from_pairs(body::query_pairs(parts.uri.query())),
                 headers,
                 body: text,
                 body_base64: base64,

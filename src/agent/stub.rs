@@ -16,11 +16,15 @@ use super::journal;
 use crate::manifest::{Respond, Route, RouteMatch};
 use crate::openapi::contract::{CallView, Compiled, Contract, Refused};
 
+mod converted;
+
 /// A request as the matchers see it.
 pub struct RequestView<'a> {
     pub method: &'a Method,
     pub path: &'a str,
     pub query: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    /// The query as sent (for WireMock's `url` and `urlPattern`).
+    pub raw_query: Option<&'a str>,
     pub headers: &'a HeaderMap,
     pub body: &'a [u8],
 }
@@ -35,6 +39,12 @@ impl RequestView<'_> {
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_ref())
+    }
+
+    /// Whether any of the values given for `name` is `value` (a name may
+    /// come several times: `?tag=a&tag=b`).
+    fn has_query(&self, name: &str, value: &str) -> bool {
+        self.query.iter().any(|(key, v)| key == name && v == value)
     }
 }
 
@@ -69,6 +79,8 @@ struct CompiledRoute {
     json: Option<Value>,
     body: Option<Bytes>,
     respond: CompiledRespond,
+    /// A converted route (a WireMock mapping) matches by its own rules.
+    converted: Option<Box<converted::Converted>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +92,7 @@ enum Segment {
 #[derive(Debug)]
 struct CompiledRespond {
     status: StatusCode,
+    reason: Option<hyper::ext::ReasonPhrase>,
     /// A header's value is ready when it has no placeholders.
     headers: Vec<(HeaderName, Option<HeaderValue>, Template)>,
     body: BodyTemplate,
@@ -254,6 +267,9 @@ fn render_query(query: &[(Cow<'_, str>, Cow<'_, str>)]) -> Option<String> {
 }
 
 fn compile_route(number: usize, route: &Route) -> Result<CompiledRoute, String> {
+    if let Some(route) = &route.converted {
+        return converted::compile(number, route);
+    }
     let RouteMatch {
         method,
         path,
@@ -281,6 +297,7 @@ fn compile_route(number: usize, route: &Route) -> Result<CompiledRoute, String> 
         json: json.clone(),
         body: body.as_ref().map(|b| Bytes::from(b.clone())),
         respond: compile_respond(&route.respond)?,
+        converted: None,
     };
     route.label = journal::lasting(format!("route {number}: {}", route.describe()));
     Ok(route)
@@ -357,6 +374,7 @@ fn compile_respond(respond: &Respond) -> Result<CompiledRespond, String> {
         .collect();
     Ok(CompiledRespond {
         status,
+        reason: None,
         headers,
         body,
         delay: respond.delay.map(|span| span.0),
@@ -374,6 +392,9 @@ fn json_has_placeholders(value: &Value) -> bool {
 
 impl CompiledRoute {
     fn describe(&self) -> String {
+        if let Some(converted) = &self.converted {
+            return converted.describe();
+        }
         format!(
             "{} {}",
             self.method.as_deref().unwrap_or("ANY"),
@@ -387,6 +408,9 @@ impl CompiledRoute {
         segments: &[&'q str],
         json: &mut Option<Option<Value>>,
     ) -> Option<Captures<'r, 'q>> {
+        if let Some(converted) = &self.converted {
+            return converted.matches(request, json).then(Vec::new);
+        }
         if let Some(method) = &self.method
             && !request.method.as_str().eq_ignore_ascii_case(method)
         {
@@ -406,7 +430,7 @@ impl CompiledRoute {
             }
         }
         for (name, value) in &self.query {
-            if request.query(name) != Some(value.as_str()) {
+            if !request.has_query(name, value) {
                 return None;
             }
         }
@@ -438,6 +462,9 @@ impl CompiledRoute {
         segments: &[&str],
         json: Option<&Value>,
     ) -> Vec<(u32, String)> {
+        if let Some(converted) = &self.converted {
+            return converted.differences(request, json);
+        }
         let mut out = Vec::new();
         if let Some(method) = &self.method
             && !request.method.as_str().eq_ignore_ascii_case(method)
@@ -480,7 +507,7 @@ impl CompiledRoute {
                     1,
                     format!("query parameter `{name}` is missing (route wants `{value}`)"),
                 )),
-                Some(actual) if actual != value => out.push((
+                Some(actual) if !request.has_query(name, value) => out.push((
                     1,
                     format!("query parameter `{name}` is `{actual}`, route wants `{value}`"),
                 )),
@@ -665,6 +692,9 @@ impl CompiledRespond {
         };
         let mut response = http::Response::new(body::full(bytes));
         *response.status_mut() = self.status;
+        if let Some(reason) = &self.reason {
+            response.extensions_mut().insert(reason.clone());
+        }
         let headers = response.headers_mut();
         headers.reserve(self.headers.len());
         for (name, ready, template) in &self.headers {
@@ -728,6 +758,7 @@ mod tests {
                 method: &self.method,
                 path: &self.path,
                 query: body::query_pairs(self.query.as_deref()),
+                raw_query: self.query.as_deref(),
                 headers: &self.headers,
                 body: &self.body,
             }
@@ -804,6 +835,9 @@ mod tests {
         let stub = routes(PAYMENTS);
         let good = req("GET", "/search?q=shoes&page=2").header("x-tenant", "acme");
         assert_eq!(answer(&stub, &good).await.unwrap().3, "found");
+        // A repeated name matches when any of its values is the route's.
+        let repeated = req("GET", "/search?q=hats&q=shoes").header("x-tenant", "acme");
+        assert_eq!(answer(&stub, &repeated).await.unwrap().3, "found");
         let message = answer(
             &stub,
             &req("GET", "/search?q=hats").header("x-tenant", "acme"),

@@ -1,12 +1,13 @@
 //! The foreground of `sandbox up --host`: the host processes, their output,
 //! and Ctrl-C (PRODUCT.md 6.2).
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::Globals;
 use crate::agent::config::TUNNEL_PORT;
 use crate::error::exit;
-use crate::host::run::{self, HostEvent, Link, Supervisor};
+use crate::host::run::{self, Control, HostEvent, Link, Supervisor};
 use crate::manifest::{Kind, Loaded};
 use crate::output;
 use crate::runner::DEFAULT_HEALTH_TIMEOUT;
@@ -15,7 +16,10 @@ use crate::{Error, Result};
 
 /// Runs `names` on the host against the sandbox `up` just brought up
 /// (`doc`), until Ctrl-C (exit 130) or until a process fails (exit 1); the
-/// rest of the sandbox stays up either way.
+/// rest of the sandbox stays up either way. With `watching`, the
+/// supervisor's [`Control`] goes to `control` once every process is
+/// healthy, and a process that ends or fails to restart is reported, not
+/// fatal: the next change restarts it.
 pub async fn run(
     globals: &Globals,
     loaded: &Loaded,
@@ -23,12 +27,14 @@ pub async fn run(
     names: &[String],
     timeout: Option<Duration>,
     json: bool,
+    mut control: Option<tokio::sync::oneshot::Sender<Control>>,
 ) -> Result<()> {
     let mut cancel = globals.interrupted();
     let engine = super::connect().await?;
     let found = Found::load(&engine, &loaded.name).await?;
     let token = found.token().map(str::to_owned);
     let registry = found.registry_url();
+    let network = crate::plan::network_name(&loaded.name);
     let entries = run::prepare(
         loaded,
         &doc,
@@ -47,6 +53,13 @@ pub async fn run(
                     entry.entry
                 ))
             })?;
+        // A process a killed `up --host` left behind holds the port and
+        // the forwarder's record of it: stop it first.
+        if let Some(stopped) = crate::host::stop_left_behind_by(forwarder).await {
+            output::eprintln(&format!(
+                "{stopped}: stopped the process a previous `up --host` left behind"
+            ));
+        }
         let port = forwarder
             .published
             .get(&TUNNEL_PORT)
@@ -57,10 +70,15 @@ pub async fn run(
                     entry.entry
                 ))
             })?;
+        let published = SocketAddr::from(([127, 0, 0, 1], port));
+        let tunnel = match engine.address_on(&forwarder.id, &network).await {
+            Ok(Some(address)) => direct_or(SocketAddr::new(address, TUNNEL_PORT), published).await,
+            _ => published,
+        };
         linked.push((
             entry,
             Link {
-                tunnel: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                tunnel,
                 token: token.clone(),
             },
         ));
@@ -78,11 +96,12 @@ pub async fn run(
             .unwrap_or_default()
     );
     let mut waiting: Vec<String> = names.to_vec();
+    let watching = control.is_some();
     loop {
         let event = tokio::select! {
             event = supervisor.events.recv() => event,
             _ = cancel.wait_for(|stop| *stop) => {
-                supervisor.stop().await;
+                supervisor.control.stop().await;
                 output::eprintln(&format!(
                     "stopped {}; {stays_up}",
                     names.join(", ")
@@ -131,38 +150,48 @@ pub async fn run(
                                 if names.len() == 1 { "it" } else { "them" }
                             ));
                         }
+                        if let Some(control) = control.take() {
+                            let _ = control.send(supervisor.control.clone());
+                        }
                     }
-                } else {
-                    output::eprintln(&format!(
-                        "{entry}: restarted, healthy after {:.1}s",
-                        after.as_secs_f64()
-                    ));
                 }
+                // A restart is reported by whoever asked for it (`--watch`).
             }
             HostEvent::Failed {
                 entry,
                 message,
                 last_lines,
             } => {
-                supervisor.stop().await;
-                return Err(Error::Failed(format!(
-                    "`{entry}` on the host: {message}{}\n{stays_up}",
+                let text = format!(
+                    "`{entry}` on the host: {message}{}",
                     crate::runner::render_logs(&join_lines(&last_lines), 0)
-                )));
+                );
+                // While watching, once up, the next change tries again.
+                if watching && !waiting.contains(&entry) {
+                    output::eprintln(&format!("{text}\n{entry}: the next change restarts it"));
+                    continue;
+                }
+                supervisor.control.stop().await;
+                return Err(Error::Failed(format!("{text}\n{stays_up}")));
             }
             HostEvent::Exited {
                 entry,
                 how,
                 last_lines,
             } => {
-                supervisor.stop().await;
-                return Err(Error::Failed(format!(
-                    "`{entry}` on the host {how}{}\n{stays_up}",
+                let text = format!(
+                    "`{entry}` on the host {how}{}",
                     crate::runner::render_logs(&join_lines(&last_lines), 0)
-                )));
+                );
+                if watching {
+                    output::eprintln(&format!("{text}\n{entry}: the next change restarts it"));
+                    continue;
+                }
+                supervisor.control.stop().await;
+                return Err(Error::Failed(format!("{text}\n{stays_up}")));
             }
             HostEvent::Disconnected { entry, reason } => {
-                supervisor.stop().await;
+                supervisor.control.stop().await;
                 return Err(Error::Failed(format!(
                     "the link to `{entry}`'s forwarder ended ({reason}); was the sandbox taken down? The host process was stopped"
                 )));
@@ -177,4 +206,20 @@ fn join_lines(lines: &[String]) -> String {
         text.push('\n');
     }
     text
+}
+
+/// The forwarder's address on the sandbox's own network when this machine
+/// reaches it (a local engine on Linux): one hop fewer than the port
+/// published on 127.0.0.1, which is the way otherwise (an engine in a VM or
+/// elsewhere).
+async fn direct_or(direct: SocketAddr, published: SocketAddr) -> SocketAddr {
+    let reach = tokio::time::timeout(
+        Duration::from_millis(300),
+        tokio::net::TcpStream::connect(direct),
+    )
+    .await;
+    match reach {
+        Ok(Ok(_)) => direct,
+        _ => published,
+    }
 }

@@ -4,12 +4,14 @@ mod agent;
 mod calls;
 mod check;
 mod completions;
+mod convert;
 mod debug;
 mod down;
 mod env;
 mod exec;
 mod faults;
 mod host;
+mod import;
 mod logs;
 mod registry;
 mod run;
@@ -107,6 +109,10 @@ pub enum Command {
     Schema(validate::SchemaArgs),
     /// Write a commented starter sandbox.yaml.
     Init(validate::InitArgs),
+    /// Write a sandbox.yaml from what a team already has (a Compose file).
+    Import(import::ImportArgs),
+    /// Turn a recording into a HAR file and back (by the files' extensions).
+    Convert(convert::ConvertArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
     /// Serve stubs, recordings, proxies and the registry inside a sandbox.
@@ -133,9 +139,12 @@ impl Command {
             Command::Faults(a) => a.manifest.file.clone(),
             Command::Limits(a) => a.manifest.file.clone(),
             Command::Validate(a) => a.manifest.file.clone(),
-            Command::Schema(_) | Command::Init(_) | Command::Completions(_) | Command::Agent(_) => {
-                None
-            }
+            Command::Schema(_)
+            | Command::Init(_)
+            | Command::Import(_)
+            | Command::Convert(_)
+            | Command::Completions(_)
+            | Command::Agent(_) => None,
         }
     }
 }
@@ -186,6 +195,8 @@ async fn run_simple(globals: &Globals, command: Command) -> Result<()> {
         Command::Validate(args) => validate::validate(&globals, args),
         Command::Schema(args) => validate::schema(args),
         Command::Init(args) => validate::init(&globals, args),
+        Command::Import(args) => import::run(&globals, args),
+        Command::Convert(args) => convert::run(args),
         Command::Completions(args) => completions::run(args),
     }
 }
@@ -379,5 +390,8 @@ mod tests {
         assert!(matches!(cli.command, Command::Logs(ref l) if l.follow));
         let cli = Cli::try_parse_from(["sandbox", "up", "-f", "b.yaml"]).unwrap();
         assert_eq!(cli.command.file(), Some(PathBuf::from("b.yaml")));
+        // The Compose file of `import compose` is not the manifest.
+        let cli = Cli::try_parse_from(["sandbox", "import", "compose", "c.yaml"]).unwrap();
+        assert_eq!(cli.globals.file, None);
     }
 }

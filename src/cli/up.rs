@@ -35,6 +35,12 @@ pub struct UpArgs {
     /// IDE); stays in the foreground until Ctrl-C.
     #[arg(long, value_name = "ENTRY", num_args = 0..)]
     pub host: Option<Vec<String>>,
+    /// Stay in the foreground: stream every entry's logs and apply the
+    /// manifest's `watch` rules when files change (rebuild, sync, restart;
+    /// by default a `build:` entry rebuilds on any change in its context).
+    /// Ctrl-C stops watching; the sandbox stays up.
+    #[arg(long, conflicts_with = "json")]
+    pub watch: bool,
 }
 
 /// `--record DEP[=URL]`, checked for its shape here and against the
@@ -105,9 +111,54 @@ pub async fn run(globals: &Globals, args: UpArgs) -> Result<()> {
     };
     let debug = args.debug;
     let timeout = args.timeout.map(|t| t.0);
+    let watching = args.watch.then(|| Watching {
+        options: plan_options(&loaded, &request),
+        up: UpOptions {
+            keep: request.keep,
+            timeout,
+        },
+    });
     let (doc, _) = bring_up(globals, &loaded, request).await?;
     if !host.is_empty() {
-        return super::host::run(globals, &loaded, doc, &host, timeout, json).await;
+        let Some(watching) = watching else {
+            return super::host::run(globals, &loaded, doc, &host, timeout, json, None).await;
+        };
+        // Both end on Ctrl-C; the host processes' own end (a failure
+        // before they are up, a lost link) ends watching too. Watching
+        // starts once they are up, with their supervisor to restart them.
+        let (control_to, control) = tokio::sync::oneshot::channel();
+        let (ended, stop) = tokio::sync::watch::channel(false);
+        let hosted = async {
+            let result = super::host::run(
+                globals,
+                &loaded,
+                doc,
+                &host,
+                timeout,
+                json,
+                Some(control_to),
+            )
+            .await;
+            let _ = ended.send(true);
+            result
+        };
+        let watched = async {
+            let mut stop_early = stop.clone();
+            let control = tokio::select! {
+                control = control => control.ok(),
+                _ = stop_early.wait_for(|s| *s) => None,
+            };
+            match control {
+                Some(control) => {
+                    let control: std::sync::Arc<dyn crate::watch::HostControl> =
+                        std::sync::Arc::new(control);
+                    watch(globals, &loaded, watching, Some(control), Some(stop)).await
+                }
+                None => Ok(()),
+            }
+        };
+        let (hosted, watched) = tokio::join!(hosted, watched);
+        return hosted.and(watched);
     }
     if json {
         output::print_json(&doc)?;
@@ -117,7 +168,44 @@ pub async fn run(globals: &Globals, args: UpArgs) -> Result<()> {
             print_attach(&loaded, &doc)?;
         }
     }
-    Ok(())
+    match watching {
+        Some(watching) => watch(globals, &loaded, watching, None, None).await,
+        None => Ok(()),
+    }
+}
+
+/// What `--watch` re-plans with.
+struct Watching {
+    options: PlanOptions,
+    up: UpOptions,
+}
+
+/// `up --watch` after `up`: until Ctrl-C (exit 130), or until `stop` turns
+/// true (then quietly).
+async fn watch(
+    globals: &Globals,
+    loaded: &Loaded,
+    watching: Watching,
+    host: Option<std::sync::Arc<dyn crate::watch::HostControl>>,
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
+) -> Result<()> {
+    let engine = super::connect().await?;
+    let context = crate::watch::WatchContext {
+        engine: &engine,
+        manifest_file: globals.manifest_path(),
+        loaded: loaded.clone(),
+        options: watching.options,
+        up: watching.up,
+        host,
+        cancel: globals.interrupted(),
+    };
+    let Some(mut stop) = stop else {
+        return crate::watch::run(context).await;
+    };
+    tokio::select! {
+        result = crate::watch::run(context) => result,
+        _ = stop.wait_for(|s| *s) => Ok(()),
+    }
 }
 
 /// After `up --debug`: how to attach to the service.
@@ -147,23 +235,7 @@ pub async fn bring_up(
     loaded: &Loaded,
     request: UpRequest,
 ) -> Result<(runner::status::StatusDoc, String)> {
-    let mut options = PlanOptions {
-        host: request.host.clone(),
-        ..PlanOptions::default()
-    };
-    for record in &request.record {
-        options
-            .record
-            .insert(record.dependency.clone(), record.upstream.clone());
-    }
-    for entry in &request.debug {
-        // An empty name stands for the service.
-        options.debug.push(if entry.is_empty() {
-            loaded.manifest.service.name.clone()
-        } else {
-            entry.clone()
-        });
-    }
+    let options = plan_options(loaded, &request);
     let timeout = request.timeout.map(|span| span.0);
     let plan = plan::plan(loaded, &options).map_err(|e| Error::Usage(e.0))?;
     let sandbox = plan.sandbox.clone();
@@ -183,4 +255,26 @@ pub async fn bring_up(
     .await;
     progress.finish();
     Ok((result?.status, sandbox))
+}
+
+/// The plan options of an `up` request.
+fn plan_options(loaded: &Loaded, request: &UpRequest) -> PlanOptions {
+    let mut options = PlanOptions {
+        host: request.host.clone(),
+        ..PlanOptions::default()
+    };
+    for record in &request.record {
+        options
+            .record
+            .insert(record.dependency.clone(), record.upstream.clone());
+    }
+    for entry in &request.debug {
+        // An empty name stands for the service.
+        options.debug.push(if entry.is_empty() {
+            loaded.manifest.service.name.clone()
+        } else {
+            entry.clone()
+        });
+    }
+    options
 }

@@ -2,10 +2,12 @@
 //! (through bollard). Everything it creates carries the labels of
 //! [`labels`], which are all the state a sandbox has.
 
+mod buildkit;
 pub mod image;
 pub mod labels;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use bollard::Docker;
@@ -17,8 +19,8 @@ use bollard::models::{
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder,
     ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveVolumeOptions, StartContainerOptions,
-    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptions, RestartContainerOptionsBuilder,
+    StartContainerOptions, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures_util::{Stream, StreamExt};
 
@@ -416,6 +418,35 @@ impl Engine {
         }
     }
 
+    /// Restarts a container in place (SIGTERM, then SIGKILL after `grace`,
+    /// then start): same id, same configuration, a new process.
+    pub async fn restart_container(&self, id: &str, grace: Duration) -> EngineResult<()> {
+        let options = RestartContainerOptionsBuilder::default()
+            .t(grace.as_secs().max(1) as i32)
+            .build();
+        self.docker
+            .restart_container(id, Some(options))
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("restart container {id}"), e))
+    }
+
+    /// A container's id and when its process last started (RFC 3339), or
+    /// `None` when it does not exist.
+    pub async fn container_started(&self, name: &str) -> EngineResult<Option<(String, String)>> {
+        let inspect = present(
+            self.docker
+                .inspect_container(name, None::<InspectContainerOptions>)
+                .await,
+            format!("inspect container {name}"),
+        )?;
+        Ok(inspect.map(|i| {
+            (
+                i.id.unwrap_or_default(),
+                i.state.and_then(|s| s.started_at).unwrap_or_default(),
+            )
+        }))
+    }
+
     /// Stops (SIGTERM, then SIGKILL after `grace`) and removes a container
     /// with its anonymous volumes; an absent one is not an error.
     pub async fn remove_container(&self, id: &str, grace: Option<Duration>) -> EngineResult<()> {
@@ -503,6 +534,22 @@ impl Engine {
         Ok((state.running.unwrap_or(false), state.exit_code, published))
     }
 
+    /// The container's address on `network` (one the sandbox created), if
+    /// it has one.
+    pub async fn address_on(&self, id: &str, network: &str) -> EngineResult<Option<IpAddr>> {
+        let inspect = self
+            .docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| EngineError::from_bollard(format!("inspect container {id}"), e))?;
+        Ok(inspect
+            .network_settings
+            .and_then(|n| n.networks)
+            .and_then(|mut networks| networks.remove(network))
+            .and_then(|endpoint| endpoint.ip_address)
+            .and_then(|ip| ip.parse().ok()))
+    }
+
     /// Puts files into a (created, not yet started) container.
     pub async fn upload_files(
         &self,
@@ -527,6 +574,13 @@ impl Engine {
             operation: format!("pack files for {id}"),
             message: e.to_string(),
         })?;
+        self.upload_tar(id, folder, tar).await
+    }
+
+    /// Copies a tar archive into a container, unpacked at `folder` (which
+    /// must exist; missing folders named inside the archive are created).
+    /// The container may be running: nothing is restarted.
+    pub async fn upload_tar(&self, id: &str, folder: &str, tar: Vec<u8>) -> EngineResult<()> {
         let options = UploadToContainerOptionsBuilder::default()
             .path(folder)
             .build();
@@ -534,6 +588,46 @@ impl Engine {
             .upload_to_container(id, Some(options), bollard::body_full(tar.into()))
             .await
             .map_err(|e| EngineError::from_bollard(format!("copy files into {id}"), e))
+    }
+
+    /// A container's output from `since` (UNIX seconds) on, each line with
+    /// the engine's timestamp (RFC 3339 with nanoseconds), so that a caller
+    /// following a container across restarts can skip lines it has shown.
+    pub fn logs_stamped(
+        &self,
+        id: &str,
+        since: i64,
+    ) -> impl Stream<Item = EngineResult<(String, LogLine)>> + use<> {
+        let options = LogsOptionsBuilder::default()
+            .follow(true)
+            .stdout(true)
+            .stderr(true)
+            .timestamps(true)
+            .since(since.clamp(0, i32::MAX as i64) as i32)
+            .build();
+        let operation = format!("read logs of {id}");
+        self.docker.logs(id, Some(options)).flat_map(move |item| {
+            let lines: Vec<EngineResult<(String, LogLine)>> = match item {
+                Ok(output) => {
+                    let stderr = matches!(output, bollard::container::LogOutput::StdErr { .. });
+                    String::from_utf8_lossy(&output.into_bytes())
+                        .lines()
+                        .map(|line| {
+                            let (stamp, text) = line.split_once(' ').unwrap_or((line, ""));
+                            Ok((
+                                stamp.to_owned(),
+                                LogLine {
+                                    stderr,
+                                    text: text.to_owned(),
+                                },
+                            ))
+                        })
+                        .collect()
+                }
+                Err(e) => vec![Err(EngineError::from_bollard(operation.clone(), e))],
+            };
+            futures_util::stream::iter(lines)
+        })
     }
 
     /// A container's output, line by line.

@@ -24,37 +24,42 @@ use crate::manifest::Kind;
 pub async fn stop_left_behind(containers: &[ContainerInfo]) -> Vec<String> {
     let mut stopped = Vec::new();
     for container in containers {
-        if container.label(labels::KIND) != Some(Kind::Host.as_str()) || !container.is_running() {
-            continue;
+        if let Some(entry) = stop_left_behind_by(container).await {
+            stopped.push(entry);
         }
-        let Some(port) = container.published.get(&ADMIN_PORT) else {
-            continue;
-        };
-        let url = format!("http://127.0.0.1:{port}");
-        let Ok(Some(holder)) = link::holder(&url, container.label(labels::TOKEN)).await else {
-            continue;
-        };
-        if holder.host != crate::runner::lock::host_name() || holder.pid <= 1 {
-            continue;
-        }
-        let leader = crate::runner::lock::process_start(holder.pid);
-        let ours = match leader {
-            Some(started) => started == holder.started,
-            // The leader ended: what is left of its group is ours.
-            None => true,
-        };
-        if !ours || !group_exists(holder.pid) {
-            continue;
-        }
-        process::signal_group(holder.pid, libc::SIGTERM);
-        let deadline = Instant::now() + process::STOP_GRACE;
-        while group_exists(holder.pid) && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        process::signal_group(holder.pid, libc::SIGKILL);
-        stopped.push(holder.entry);
     }
     stopped
+}
+
+/// [`stop_left_behind`] for one forwarder; the entry whose process was
+/// stopped, if one was.
+pub async fn stop_left_behind_by(container: &ContainerInfo) -> Option<String> {
+    if container.label(labels::KIND) != Some(Kind::Host.as_str()) || !container.is_running() {
+        return None;
+    }
+    let port = container.published.get(&ADMIN_PORT)?;
+    let url = format!("http://127.0.0.1:{port}");
+    let holder = link::holder(&url, container.label(labels::TOKEN))
+        .await
+        .ok()??;
+    if holder.host != crate::runner::lock::host_name() || holder.pid <= 1 {
+        return None;
+    }
+    let ours = match crate::runner::lock::process_start(holder.pid) {
+        Some(started) => started == holder.started,
+        // The leader ended: what is left of its group is ours.
+        None => true,
+    };
+    if !ours || !group_exists(holder.pid) {
+        return None;
+    }
+    process::signal_group(holder.pid, libc::SIGTERM);
+    let deadline = Instant::now() + process::STOP_GRACE;
+    while group_exists(holder.pid) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    process::signal_group(holder.pid, libc::SIGKILL);
+    Some(holder.entry)
 }
 
 /// Whether any live process is in process group `pgid`.

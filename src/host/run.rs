@@ -152,15 +152,26 @@ enum Order {
     Stop(oneshot::Sender<()>),
 }
 
-/// The host entries of one `up --host`, each supervised by a task of its own.
+/// The host entries of one `up --host`, each supervised by a task of its
+/// own: what happens to them arrives on `events`; `control` restarts and
+/// stops them.
 pub struct Supervisor {
-    orders: HashMap<String, mpsc::Sender<Order>>,
+    pub control: Control,
     pub events: mpsc::UnboundedReceiver<HostEvent>,
+}
+
+/// Restarts and stops the processes of a [`Supervisor`]; cheap to clone.
+#[derive(Clone)]
+pub struct Control {
+    orders: Arc<HashMap<String, mpsc::Sender<Order>>>,
+    /// The entries whose command this supervisor starts (the others are
+    /// started by hand, from an IDE).
+    started_here: Arc<Vec<String>>,
 }
 
 /// How a host entry reaches its forwarder.
 pub struct Link {
-    /// The forwarder's tunnel port on 127.0.0.1.
+    /// The forwarder's tunnel port.
     pub tunnel: std::net::SocketAddr,
     pub token: Option<String>,
 }
@@ -173,23 +184,48 @@ impl Supervisor {
     ) -> Result<Supervisor, HostError> {
         let (events_to, events) = mpsc::unbounded_channel();
         let mut orders = HashMap::new();
+        let mut started_here = Vec::new();
         for (entry, link) in entries {
             let session = super::link::open(&link, &entry)
                 .await
                 .map_err(|e| HostError(format!("{}: {e}", entry.entry)))?;
             let (order_to, order_from) = mpsc::channel(4);
             orders.insert(entry.entry.clone(), order_to);
+            if entry.launch.is_some() {
+                started_here.push(entry.entry.clone());
+            }
+            // The registry probes every 2 s: its requests in the process's
+            // access log are left out, as `up` leaves them out of logs.
+            let sink = match crate::runner::probe_request(Some(&entry.probe)) {
+                Some((method, path)) => {
+                    let inner = sink.clone();
+                    Arc::new(move |line: &str| {
+                        if !crate::runner::is_probe_line(line, &method, &path) {
+                            inner(line);
+                        }
+                    }) as Sink
+                }
+                None => sink.clone(),
+            };
             tokio::spawn(supervise(
                 entry,
                 session,
                 order_from,
                 events_to.clone(),
-                sink.clone(),
+                sink,
             ));
         }
-        Ok(Supervisor { orders, events })
+        Ok(Supervisor {
+            control: Control {
+                orders: Arc::new(orders),
+                started_here: Arc::new(started_here),
+            },
+            events,
+        })
     }
+}
 
+impl Control {
     /// The entries supervised.
     pub fn entries(&self) -> Vec<String> {
         self.orders.keys().cloned().collect()
@@ -202,6 +238,11 @@ impl Supervisor {
             .orders
             .get(entry)
             .ok_or_else(|| format!("`{entry}` does not run on the host"))?;
+        if !self.started_here.iter().any(|e| e == entry) {
+            return Err(format!(
+                "`{entry}` was started by hand (it has no `host.command`); restart it where it runs"
+            ));
+        }
         let (reply, answer) = oneshot::channel();
         orders
             .send(Order::Restart(reply))
@@ -224,6 +265,19 @@ impl Supervisor {
         for wait in waits {
             let _ = wait.await;
         }
+    }
+}
+
+impl crate::watch::HostControl for Control {
+    fn entries(&self) -> Vec<String> {
+        Control::entries(self)
+    }
+
+    fn restart<'a>(
+        &'a self,
+        entry: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move { Control::restart(self, entry).await.map(drop) })
     }
 }
 

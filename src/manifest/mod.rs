@@ -6,13 +6,16 @@
 //! entry's kind is an enum ([`Source`], [`ImageRef`]), never re-derived.
 
 pub mod bounds;
+pub mod converted;
 pub mod entries;
+pub mod har;
 pub mod model;
 pub mod recording;
 pub mod schema;
 pub mod tree;
 pub mod units;
 mod validate;
+pub mod wiremock;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -25,6 +28,7 @@ pub use entries::{
 pub use model::*;
 pub use recording::Recording;
 pub use units::{ByteRate, Rate, Span};
+pub(crate) use validate::without_position;
 
 /// The default manifest file name.
 pub const DEFAULT_FILE: &str = "sandbox.yaml";

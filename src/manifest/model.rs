@@ -83,7 +83,7 @@ pub struct Service {
 pub struct Dependency {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stub: Option<Stub>,
-    /// A recording file to answer from.
+    /// A recording (`.yaml`, `.yml`) or a HAR 1.2 file (`.har`) to answer from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -477,6 +477,10 @@ pub struct Stub {
     /// More route files (a YAML list of routes, or `{routes: [...]}`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
+    /// A folder of WireMock JSON mappings (and their `__files`), served
+    /// after `routes` and `files`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wiremock: Option<String>,
     /// An OpenAPI 3.x document (YAML or JSON) whose every operation the
     /// stub answers, after `routes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -498,6 +502,11 @@ pub struct Route {
     #[serde(rename = "match")]
     pub matcher: RouteMatch,
     pub respond: Respond,
+    /// Set only for a route converted from another format (a WireMock
+    /// mapping): it alone then decides what matches and what is answered.
+    /// Never read from a manifest (see [`super::converted`]).
+    #[serde(skip)]
+    pub converted: Option<Box<super::converted::ConvertedRoute>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]

@@ -1,10 +1,15 @@
 //! The recording file format (PRODUCT.md section 4): what a `record`
 //! dependency writes and a `replay` dependency answers from.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
 /// The only recording version this build reads and writes.
@@ -41,14 +46,148 @@ pub struct Interaction {
 pub struct RecordedRequest {
     pub method: String,
     pub path: String,
+    /// Query parameters, percent-decoded: a name's one value, or its
+    /// values in the order they came (`tag: [a, b]` for `?tag=a&tag=b`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub query: BTreeMap<String, String>,
+    pub query: Query,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_base64: Option<String>,
+}
+
+/// A recorded request's query: each name with its values.
+pub type Query = BTreeMap<String, QueryValues>;
+
+/// The values of one query parameter, in the order they came; never empty.
+/// One value is written as a string (as every recording before repeated
+/// names were kept), several as a list of strings.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QueryValues(Vec<String>);
+
+impl QueryValues {
+    /// A parameter with one value.
+    pub fn one(value: impl Into<String>) -> Self {
+        QueryValues(vec![value.into()])
+    }
+
+    /// The values, in order; at least one.
+    pub fn values(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl fmt::Display for QueryValues {
+    /// `a` for one value, `[a, b]` for several (for messages).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_slice() {
+            [one] => f.write_str(one),
+            many => write!(f, "[{}]", many.join(", ")),
+        }
+    }
+}
+
+/// The query of `?a=1&b=x&a=2` as a recording holds it: `a: [1, 2], b: x`.
+pub fn query_from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Query
+where
+    K: Into<String>,
+    V: Into<String>,
+{
+    let mut query = Query::new();
+    for (name, value) in pairs {
+        query
+            .entry(name.into())
+            .or_insert_with(|| QueryValues(Vec::new()))
+            .0
+            .push(value.into());
+    }
+    query
+}
+
+impl Serialize for QueryValues {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => serializer.serialize_str(one),
+            many => {
+                let mut seq = serializer.serialize_seq(Some(many.len()))?;
+                for value in many {
+                    seq.serialize_element(value)?;
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for QueryValues {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Values;
+
+        impl<'de> Visitor<'de> for Values {
+            type Value = QueryValues;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<QueryValues, E> {
+                Ok(QueryValues::one(value))
+            }
+
+            // A YAML scalar such as `page: 1` reads as a number here (the
+            // reader cannot know a list was not meant); its text is kept,
+            // as reading it into a string did before lists were allowed.
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<QueryValues, E> {
+                Ok(QueryValues::one(value.to_string()))
+            }
+
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<QueryValues, E> {
+                Ok(QueryValues::one(value.to_string()))
+            }
+
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<QueryValues, E> {
+                Ok(QueryValues::one(value.to_string()))
+            }
+
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<QueryValues, E> {
+                Ok(QueryValues::one(value.to_string()))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<QueryValues, A::Error> {
+                let mut values = Vec::new();
+                while let Some(value) = seq.next_element::<String>()? {
+                    values.push(value);
+                }
+                if values.is_empty() {
+                    return Err(de::Error::invalid_length(
+                        0,
+                        &"at least one value (leave the name out for none)",
+                    ));
+                }
+                Ok(QueryValues(values))
+            }
+        }
+
+        deserializer.deserialize_any(Values)
+    }
+}
+
+impl JsonSchema for QueryValues {
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Borrowed("QueryValues")
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A query parameter's value, or its values in order when the name is repeated.",
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1}
+            ]
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
@@ -61,6 +200,35 @@ pub struct RecordedResponse {
     pub body: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_base64: Option<String>,
+}
+
+/// A body as a recording stores it: text when UTF-8, else base64; nothing
+/// when empty. Returns `(body, body_base64)`.
+pub fn stored_body(bytes: &[u8]) -> (Option<String>, Option<String>) {
+    use base64::Engine as _;
+    if bytes.is_empty() {
+        (None, None)
+    } else {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => (Some(text.to_owned()), None),
+            Err(_) => (
+                None,
+                Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            ),
+        }
+    }
+}
+
+/// The bytes of a stored body (`body_base64` wins, as replay reads it).
+pub fn body_bytes(text: Option<&str>, base64: Option<&str>) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    match (text, base64) {
+        (_, Some(encoded)) => base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|e| format!("body_base64 is not base64: {e}")),
+        (Some(text), None) => Ok(text.as_bytes().to_vec()),
+        (None, None) => Ok(Vec::new()),
+    }
 }
 
 impl Recording {
@@ -169,7 +337,7 @@ mod tests {
             request: RecordedRequest {
                 method: "GET".into(),
                 path: "/items/1".into(),
-                query: BTreeMap::from([("q".into(), "x".into())]),
+                query: query_from_pairs([("q", "x"), ("tag", "a"), ("tag", "b")]),
                 headers: BTreeMap::new(),
                 body: None,
                 body_base64: None,
@@ -182,7 +350,33 @@ mod tests {
             },
         });
         let text = recording.to_yaml();
+        assert!(text.contains("q: x\n"), "{text}");
+        assert!(text.contains("tag:\n      - a\n      - b\n"), "{text}");
         assert_eq!(Recording::parse(&text).unwrap(), recording);
+        // And through JSON, as the agent's configuration carries it.
+        let json = serde_json::to_string(&recording).unwrap();
+        assert_eq!(serde_json::from_str::<Recording>(&json).unwrap(), recording);
+    }
+
+    #[test]
+    fn a_query_value_is_a_string_or_a_list_of_them() {
+        let text = "version: 1\ninteractions:\n  - request: { method: GET, path: /x, query: { page: 1, q: x, tag: [b, a], on: true } }\n    response: { status: 200 }\n";
+        let query = &Recording::parse(text).unwrap().interactions[0]
+            .request
+            .query;
+        let shown: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(shown, ["on=true", "page=1", "q=x", "tag=[b, a]"]);
+        assert_eq!(query["tag"].values(), ["b", "a"]);
+        for (bad, expected) in [
+            ("tag: []", "at least one value"),
+            ("tag: { a: b }", "a string or a list of strings"),
+            ("tag: [[a]]", "expected a string"),
+        ] {
+            let text = text.replace("tag: [b, a]", bad);
+            let (at, message) = Recording::parse(&text).unwrap_err();
+            assert!(at.is_some(), "{message}");
+            assert!(message.contains(expected), "{bad}: {message}");
+        }
     }
 
     #[test]

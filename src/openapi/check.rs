@@ -388,7 +388,12 @@ fn request_violations(contract: &Compiled, interaction: &Interaction) -> Vec<Vio
     let query: Vec<_> = request
         .query
         .iter()
-        .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
+        .flat_map(|(k, values)| {
+            values
+                .values()
+                .iter()
+                .map(move |v| (k.as_str().into(), v.as_str().into()))
+        })
         .collect();
     let body = body(&request.body, &request.body_base64);
     contract

@@ -311,6 +311,7 @@ fn example_routes(bundle: &Bundle, operation: &Operation<'_>) -> Vec<(Route, Ori
                     Route {
                         matcher,
                         respond: answer,
+                        converted: None,
                     },
                     Origin {
                         file,
@@ -362,6 +363,7 @@ fn default_route(bundle: &Bundle, operation: &Operation<'_>) -> (Route, Origin) 
             Route {
                 matcher,
                 respond: respond(204, None, None),
+                converted: None,
             },
             Origin {
                 file,
@@ -418,6 +420,7 @@ fn default_route(bundle: &Bundle, operation: &Operation<'_>) -> (Route, Origin) 
         Route {
             matcher,
             respond: answer,
+            converted: None,
         },
         Origin { file, at, what },
     )

@@ -254,7 +254,7 @@ pub fn probe_request(probe: Option<&ProbeSpec>) -> Option<(String, String)> {
 /// two appear together, the path followed by the end, a space, a query or
 /// a quote (`GET /healthz 200`, `"GET /healthz?x HTTP/1.1" 200`), so
 /// `GET /healthzz` is not one.
-fn is_probe_line(line: &str, method: &str, path: &str) -> bool {
+pub fn is_probe_line(line: &str, method: &str, path: &str) -> bool {
     let request = format!("{method} {path}");
     let mut from = 0;
     while let Some(at) = line[from..].find(&request) {

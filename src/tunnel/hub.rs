@@ -429,13 +429,30 @@ impl Live {
 async fn write_control(mut write: OwnedWriteHalf, mut outbox: mpsc::UnboundedReceiver<ToClient>) {
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     loop {
-        let message = tokio::select! {
+        let mut message = tokio::select! {
             message = outbox.recv() => match message {
                 Some(message) => message,
                 None => break,
             },
             _ = ping.tick() => ToClient::Ping,
         };
+        // Under a burst, one `more` for everything asked so far.
+        while let ToClient::More { count } = message {
+            match outbox.try_recv() {
+                Ok(ToClient::More { count: next }) => {
+                    message = ToClient::More {
+                        count: count.saturating_add(next),
+                    };
+                }
+                Ok(other) => {
+                    if wire::write_frame(&mut write, &message).await.is_err() {
+                        return;
+                    }
+                    message = other;
+                }
+                Err(_) => break,
+            }
+        }
         let bye = matches!(message, ToClient::Bye { .. });
         if wire::write_frame(&mut write, &message).await.is_err() || bye {
             break;

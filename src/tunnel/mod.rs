@@ -62,6 +62,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::runner::lock::{host_name, process_start};
+
 pub use client::{Session, Stats};
 pub use hub::{HostState, Hub};
 
@@ -115,23 +117,6 @@ impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "process {} on {}", self.pid, self.host)
     }
-}
-
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().replace(' ', "-"))
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown-host".to_owned())
-}
-
-/// The start time (clock ticks since boot) of a running process, from
-/// `/proc/PID/stat` field 22.
-fn process_start(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces; fields after it don't.
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// Why a session ended.

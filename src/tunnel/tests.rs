@@ -160,12 +160,10 @@ async fn closed_port() -> u16 {
 async fn closed_after(stream: &mut TcpStream, limit: Duration) -> Duration {
     let start = Instant::now();
     let mut buffer = [0u8; 1024];
-    loop {
-        match tokio::time::timeout(limit, stream.read(&mut buffer)).await {
-            Err(_) => panic!("the connection stayed open for {limit:?}"),
-            Ok(Ok(0)) | Ok(Err(_)) => return start.elapsed(),
-            Ok(Ok(_)) => panic!("bytes arrived on a connection that should close"),
-        }
+    match tokio::time::timeout(limit, stream.read(&mut buffer)).await {
+        Err(_) => panic!("the connection stayed open for {limit:?}"),
+        Ok(Ok(0)) | Ok(Err(_)) => start.elapsed(),
+        Ok(Ok(_)) => panic!("bytes arrived on a connection that should close"),
     }
 }
 
@@ -248,8 +246,11 @@ async fn an_http_server_on_the_host_answers_through_the_hub() {
         let body = response.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(&body[..], b"hello from the host /again");
     }
+    // Two calls, then one to three connections of the keep-alive client (it
+    // may open another before the last is back in its pool).
     let stats = session.stats();
-    assert_eq!((stats.carried, stats.refused), (3, 0), "{stats:?}");
+    assert!((3..=5).contains(&stats.carried), "{stats:?}");
+    assert_eq!(stats.refused, 0, "{stats:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -440,7 +441,7 @@ async fn a_stopping_hub_tells_the_session_why() {
         .await
         .expect("the session ends");
     assert_eq!(reason, Ended::AgentStopped);
-    let error = session.set_holder(None).await.err().expect("ended");
+    let error = session.set_holder(None).await.expect_err("ended");
     assert!(error.to_string().contains("agent is stopping"), "{error}");
     assert!(!rig.hub.state().connected);
 }

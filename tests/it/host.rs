@@ -346,6 +346,40 @@ fn down_stops_a_host_process_left_behind() {
     );
 }
 
+fn a_change_in_the_host_dir_restarts_the_host_process() {
+    let port = free_port();
+    // The process reads its version from a file at start: a restart is
+    // seen in its answer.
+    let host = format!(
+        r#"{{ command: [sh, -c, '. ./version.env; exec "$0" fixture --port {port} --bind 127.0.0.1', "{}"], dir: ./svc, port: {port} }}"#,
+        shopd().display()
+    );
+    let sandbox = Sandbox::new("host-watch", &manifest(&host).replace("contains: ok, ", ""));
+    sandbox.write("svc/version.env", "export VERSION=1\n");
+    let mut up = Foreground::start(sandbox.command(&["up", "--host", "--watch"]));
+    up.wait_for("Ctrl-C stops it", Duration::from_secs(120));
+    let version = || {
+        let (_, body) = get(&format!("http://127.0.0.1:{port}/env"));
+        serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default()["VERSION"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(version(), "1");
+    sandbox.write("svc/version.env", "export VERSION=2\n");
+    up.wait_for("restarted in", Duration::from_secs(30));
+    assert_eq!(version(), "2", "{}", up.output());
+    // Still reached by name from a container after the restart.
+    let caller = sandbox.url("caller");
+    let (code, body) = get(&format!(
+        "{caller}/call?url={}",
+        encode("http://orders:8080/healthz")
+    ));
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(up.interrupt().code(), Some(130), "{}", up.output());
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
 fn env_prints_the_wiring_in_each_format() {
     let sandbox = Sandbox::new("host-env", &manifest("{ port: 9999 }"));
     let dotenv = sandbox.ok(&["env"]);
@@ -378,6 +412,7 @@ cases! {
         up_host_waits_for_a_process_started_from_the_ide,
         a_command_that_cannot_start_fails_up_host_and_leaves_the_rest_up,
         down_stops_a_host_process_left_behind,
+        a_change_in_the_host_dir_restarts_the_host_process,
         env_prints_the_wiring_in_each_format,
     ],
     plain: [],

@@ -46,7 +46,9 @@ mod agent;
 mod faults;
 mod first_hour;
 mod fuzz;
+mod har;
 mod host;
+mod import;
 mod manifest;
 mod openapi;
 mod output;
@@ -57,7 +59,10 @@ mod registry_live;
 mod shared_engine;
 mod stubs;
 mod trust;
+mod tunnel;
 mod up;
+mod watch;
+mod wiremock;
 mod workflows;
 
 fn main() -> ExitCode {
@@ -67,7 +72,9 @@ fn main() -> ExitCode {
         faults::cases(),
         first_hour::cases(),
         fuzz::cases(),
+        har::cases(),
         host::cases(),
+        import::cases(),
         manifest::cases(),
         openapi::cases(),
         output::cases(),
@@ -78,7 +85,10 @@ fn main() -> ExitCode {
         shared_engine::cases(),
         stubs::cases(),
         trust::cases(),
+        tunnel::cases(),
         up::cases(),
+        watch::cases(),
+        wiremock::cases(),
         workflows::cases(),
         vec![Case {
             name: "harness::every_test_is_listed".into(),

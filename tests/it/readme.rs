@@ -6,7 +6,7 @@ use std::process::Command;
 use crate::common::*;
 
 /// The fenced block that follows the marker `<!-- example: NAME -->`.
-fn example(name: &str) -> String {
+pub fn example(name: &str) -> String {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
     let marker = format!("<!-- example: {name} -->");
     let after = readme

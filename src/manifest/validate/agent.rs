@@ -5,6 +5,15 @@ use std::path::Path;
 
 use super::tree::{Node, Value};
 use super::*;
+use crate::manifest::har;
+
+/// Whether a replayed file is a HAR (by its extension, as `sandbox convert`
+/// tells formats apart).
+pub(crate) fn is_har(file: &str) -> bool {
+    Path::new(file)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("har"))
+}
 
 impl Checker {
     pub(super) fn stub(&mut self, path: &str, node: &Node, dependency: &str) {
@@ -18,18 +27,19 @@ impl Checker {
             self.routes(&format!("{path}.routes"), &e.value);
         }
         self.stub_openapi(path, fields, dependency);
-        let Some(e) = field(fields, "files") else {
-            return;
-        };
-        let Some(files) = self.string_list(&format!("{path}.files"), &e.value) else {
-            return;
-        };
-        let items = e.value.items().unwrap_or_default();
         let mut routes = Vec::new();
-        for (file, item) in files.iter().zip(items) {
-            if let Some(more) = self.route_file(&format!("{path}.files"), item.at, file) {
-                routes.extend(more);
+        if let Some(e) = field(fields, "files")
+            && let Some(files) = self.string_list(&format!("{path}.files"), &e.value)
+        {
+            let items = e.value.items().unwrap_or_default();
+            for (file, item) in files.iter().zip(items) {
+                if let Some(more) = self.route_file(&format!("{path}.files"), item.at, file) {
+                    routes.extend(more);
+                }
             }
+        }
+        if let Some(e) = field(fields, "wiremock") {
+            routes.extend(self.wiremock(&format!("{path}.wiremock"), &e.value));
         }
         self.file_routes.insert(dependency.to_owned(), routes);
     }
@@ -190,9 +200,15 @@ impl Checker {
         let Some(file) = self.string(path, node) else {
             return;
         };
-        let Some(text) = self.read_file(node.at, path, file, "recording") else {
+        let har = is_har(file);
+        let what = if har { "HAR file" } else { "recording" };
+        let Some(text) = self.read_file(node.at, path, file, what) else {
             return;
         };
+        if har {
+            self.replay_har(file, &text, dependency);
+            return;
+        }
         match Recording::parse(&text) {
             Ok(recording) => {
                 self.recordings.insert(dependency.to_owned(), recording);
@@ -205,16 +221,44 @@ impl Checker {
                         .flatten()
                         .and_then(|root| root.find("version").map(|(_, n)| n.at))
                 });
+                let help = if message.contains("unknown field `log`") {
+                    "this looks like a HAR file: name it `.har` to replay it as one"
+                } else {
+                    "a recording is `version: 1` and `interactions: [{request, response}]`"
+                };
                 self.problems.push(Problem {
                     file: self.shown(file),
                     at,
                     message: format!("invalid recording: {}", without_position(&message)),
-                    help: Some(
-                        "a recording is `version: 1` and `interactions: [{request, response}]`"
-                            .into(),
-                    ),
+                    help: Some(help.into()),
                 });
             }
+        }
+    }
+
+    /// A HAR replayed: read into a recording; what it leaves out or holds
+    /// that a replay answers differently is a warning naming the HAR.
+    fn replay_har(&mut self, file: &str, text: &str, dependency: &str) {
+        let shown = self.shown(file);
+        match har::read(text) {
+            Ok(imported) => {
+                for note in imported.notes {
+                    self.warnings.push(Problem {
+                        file: shown.clone(),
+                        at: note.at,
+                        message: note.message,
+                        help: note.help,
+                    });
+                }
+                self.recordings
+                    .insert(dependency.to_owned(), imported.recording);
+            }
+            Err(error) => self.problems.push(Problem {
+                file: shown,
+                at: error.at,
+                message: format!("invalid HAR: {}", error.message),
+                help: Some(har::HAR_HELP.into()),
+            }),
         }
     }
 

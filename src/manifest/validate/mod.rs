@@ -26,6 +26,7 @@ mod openapi;
 mod settings;
 mod shapes;
 mod structure;
+mod wiremock;
 
 use std::path::{Path, PathBuf};
 
@@ -77,7 +78,8 @@ pub(super) fn load_text(
     let Some(entries) = checker.entries(&root, &manifest) else {
         return Err(checker.into_error());
     };
-    // The manifest's own routes first, then those of its files, in order.
+    // The manifest's own routes first, then those of its files, in order,
+    // then its WireMock mappings.
     let mut stub_routes = IndexMap::new();
     for (name, dependency) in &entries.dependencies {
         if let Source::Stub(stub) = &dependency.source {
@@ -303,7 +305,7 @@ fn field<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Entry> {
 
 /// A parser's message without the ` at line L column C` it ends with: the
 /// problem carries the position already.
-fn without_position(message: &str) -> String {
+pub(crate) fn without_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(index) if message[index..].contains(" column ") => message[..index].to_owned(),
         _ => message.to_owned(),

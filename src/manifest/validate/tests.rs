@@ -601,3 +601,66 @@ fn host_and_watch_settings_are_checked_where_written() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn a_har_file_is_replayed_and_checked_like_a_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = with("dependencies:\n  api:\n    replay: traffic/api.HAR\n");
+    std::fs::create_dir(dir.path().join("traffic")).unwrap();
+    let har = dir.path().join("traffic/api.HAR");
+    std::fs::write(
+        &har,
+        r#"{"log": {"entries": [
+  {"request": {"method": "GET", "url": "https://a.example/x?t=1&t=2"}, "response": {"status": 200, "content": {"text": "one"}}},
+  {"request": {"method": "GET", "url": "https://b.example/y"}, "response": {"status": 204}}
+]}}"#,
+    )
+    .unwrap();
+    let loaded = load_in(dir.path(), &manifest).unwrap();
+    let recording = &loaded.recordings["api"];
+    assert_eq!(recording.interactions.len(), 2);
+    assert_eq!(
+        recording.interactions[0].request.query["t"].values(),
+        ["1", "2"]
+    );
+    assert_eq!(loaded.warnings.len(), 1, "{:#?}", loaded.warnings);
+    let warning = &loaded.warnings[0];
+    assert_eq!(warning.file, Path::new("traffic/api.HAR"));
+    assert_eq!(warning.at, Some((3, 3)));
+    assert!(
+        warning
+            .message
+            .starts_with("the HAR holds requests to 2 hosts (a.example, b.example)"),
+        "{warning}"
+    );
+
+    // A broken one is a problem in its own file, with line and column.
+    std::fs::write(&har, "{\"log\": {\"entries\": [\n  {\"request\": {\"method\": \"GET\", \"url\": \"/\"}, \"response\": {}}]}}").unwrap();
+    let found = load_in(dir.path(), &manifest).unwrap_err();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].file, Path::new("traffic/api.HAR"));
+    assert_eq!(found[0].at, Some((2, 59)));
+    assert_eq!(
+        found[0].message,
+        "invalid HAR: entry 1 (`log.entries[0]`): missing field `status`"
+    );
+    assert!(
+        found[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("Save all as HAR")
+    );
+
+    // A HAR named `.json` is read as a recording; the help says what to do.
+    std::fs::write(dir.path().join("api.json"), "{\"log\": {\"entries\": []}}").unwrap();
+    let found = load_in(
+        dir.path(),
+        &with("dependencies:\n  api:\n    replay: api.json\n"),
+    )
+    .unwrap_err();
+    assert_eq!(
+        found[0].help.as_deref(),
+        Some("this looks like a HAR file: name it `.har` to replay it as one")
+    );
+}

@@ -5,6 +5,7 @@
 //!   catalog    a small product catalog (a real dependency)
 //!   fixture    an HTTP test fixture (health, env, echo, call, bytes, slow, status)
 //!   tcp-echo   a TCP echo server
+//!   static     the files of a folder (`--dir DIR`), as they are on disk now
 //!   probe URL  GET URL; exit 0 on 2xx, else 1 (a healthcheck for scratch images)
 //!   sleep      sleep forever (a container without a port)
 
@@ -33,6 +34,8 @@ modes:
   fixture [--port N]    a test fixture: /healthz (FAIL_HEALTH=1 fails it), /env, /call?url=,
                         /echo..., /bytes?n=, /slow?ms=, /status/{code}
   tcp-echo [--port N]   echo every byte back
+  static --dir DIR [--port N]
+                        GET /healthz, and GET /PATH answers DIR/PATH as it is on disk now
   probe URL             GET URL; exit 0 on 2xx, else 1
   sleep                 sleep forever
 ";
@@ -62,6 +65,13 @@ fn main() -> ExitCode {
         "catalog" => http::serve(&bind, port, true, Arc::new(catalog)),
         "fixture" => http::serve(&bind, port, true, Arc::new(fixture)),
         "tcp-echo" => tcp_echo(port),
+        "static" => {
+            let Some(dir) = value_arg(rest, "--dir") else {
+                eprintln!("shopd: static needs --dir DIR");
+                return ExitCode::from(2);
+            };
+            http::serve(&bind, port, true, Arc::new(move |req: &Request| serve_file(&dir, req)))
+        }
         "probe" => {
             let Some(url) = rest.iter().find(|a| !a.starts_with("--")) else {
                 eprintln!("shopd: probe needs a URL");
@@ -104,6 +114,20 @@ fn bind_arg(args: &[String]) -> String {
         }
     }
     bind
+}
+
+/// `NAME VALUE` or `NAME=VALUE`.
+fn value_arg(args: &[String], name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    for (i, arg) in args.iter().enumerate() {
+        if arg == name {
+            return args.get(i + 1).cloned();
+        }
+        if let Some(v) = arg.strip_prefix(&prefix) {
+            return Some(v.to_string());
+        }
+    }
+    None
 }
 
 fn port_arg(args: &[String]) -> Result<u16, String> {
@@ -474,6 +498,28 @@ fn call(req: &Request) -> Response {
     }
 }
 
+// ------------------------------------------------------------------- static
+
+/// A file of `dir`, read on every request (so a file changed in a running
+/// container is served changed); `..` never leaves `dir`.
+fn serve_file(dir: &str, req: &Request) -> Response {
+    if req.method != "GET" && req.method != "HEAD" {
+        return json_error(405, "method not allowed");
+    }
+    if req.path == "/healthz" {
+        return Response::text(200, "ok");
+    }
+    let relative = http::percent_decode(req.path.trim_start_matches('/'));
+    if relative.split('/').any(|part| part == "..") {
+        return json_error(400, "the path may not contain `..`");
+    }
+    let path = std::path::Path::new(dir).join(if relative.is_empty() { "index.html" } else { &relative });
+    match std::fs::read(&path) {
+        Ok(bytes) => Response::new(200, "text/plain; charset=utf-8", bytes),
+        Err(e) => json_error(404, format!("{}: {e}", path.display())),
+    }
+}
+
 // ----------------------------------------------------------- tcp-echo, probe
 
 fn tcp_echo(port: u16) -> std::io::Result<()> {
@@ -555,5 +601,14 @@ mod tests {
         assert_eq!(catalog(&req("/products/Z9")).status, 404);
         assert_eq!(fixture(&req("/status/418")).status, 418);
         assert_eq!(fixture(&req("/nope")).status, 404);
+        let dir = std::env::temp_dir().join(format!("shopd-static-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.txt"), "v1").unwrap();
+        let dir_text = dir.to_string_lossy().into_owned();
+        let r = serve_file(&dir_text, &req("/a.txt"));
+        assert!(r.status == 200 && matches!(&r.body, http::Body::Bytes(b) if b == b"v1"));
+        assert_eq!(serve_file(&dir_text, &req("/../etc/passwd")).status, 400);
+        assert_eq!(serve_file(&dir_text, &req("/missing")).status, 404);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
