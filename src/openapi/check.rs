@@ -74,7 +74,8 @@ pub struct Counts {
     pub routes: usize,
     pub interactions: usize,
     pub answers: usize,
-    /// Routes that match any method or path: nothing to check them against.
+    /// Routes that match any method or path, and WireMock mappings:
+    /// nothing to check them against.
     pub skipped: usize,
 }
 
@@ -242,7 +243,11 @@ impl<'l> Checker<'l> {
     }
 
     fn route(&mut self, entry: &str, label: &str, route: &Route, file: PathBuf, at: Option<At>) {
-        let (Some(method), Some(path)) = (&route.matcher.method, &route.matcher.path) else {
+        // A route that matches any method or path, or a WireMock mapping
+        // (which decides for itself): no one operation to check it against.
+        let (Some(method), Some(path), None) =
+            (&route.matcher.method, &route.matcher.path, &route.converted)
+        else {
             self.report.checked.skipped += 1;
             return;
         };
@@ -497,7 +502,7 @@ pub fn render(report: &Report) -> String {
     };
     let skipped = if c.skipped > 0 {
         format!(
-            "; {} route{} matching any method or path not checked",
+            "; {} route{} matching any method or path (or from WireMock mappings) not checked",
             c.skipped,
             plural(c.skipped)
         )
