@@ -83,8 +83,18 @@ pub async fn run(globals: &Globals, args: CheckArgs) -> Result<()> {
     }
     let mut results: Vec<(String, CheckOutcome)> = Vec::new();
     if !declared.is_empty() {
-        let engine = super::connect().await?;
-        let found = super::find_running(&engine, &loaded.name).await?;
+        let found = match running(&loaded.name).await {
+            Ok(found) => found,
+            Err(error) => {
+                // What needs no sandbox is still worth showing.
+                if let Some(contract) = &contract
+                    && !args.json
+                {
+                    output::print(&contract::render(&contract.report))?;
+                }
+                return Err(error);
+            }
+        };
         let doc = Found::doc(&found, &loaded.name, &Default::default());
         let jobs: Vec<_> = declared
             .iter()
@@ -196,4 +206,10 @@ pub async fn run(globals: &Globals, args: CheckArgs) -> Result<()> {
         ));
     }
     Err(Error::Failed(reasons.join("; ")))
+}
+
+/// The running sandbox's containers.
+async fn running(name: &str) -> Result<crate::runner::status::Found> {
+    let engine = super::connect().await?;
+    super::find_running(&engine, name).await
 }
