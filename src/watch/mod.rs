@@ -198,6 +198,15 @@ impl<'a> Session<'a> {
         Error::Status(exit::INTERRUPTED)
     }
 
+    /// A change to the manifest (or a file it reads), for its line.
+    fn manifest_change(&self, files: &[String]) -> Changed {
+        Changed {
+            entry: None,
+            rule: self.shown(&self.set.manifest),
+            files: files.to_vec(),
+        }
+    }
+
     fn shown(&self, path: &Path) -> String {
         path.strip_prefix(&self.dir)
             .map(|p| p.display().to_string())
@@ -266,11 +275,7 @@ impl<'a> Session<'a> {
             match self.reload() {
                 Ok(()) => reloaded = true,
                 Err(message) => {
-                    let changed = Changed {
-                        entry: None,
-                        rule: self.shown(&self.set.manifest),
-                        files: manifest_files.clone(),
-                    };
+                    let changed = self.manifest_change(&manifest_files);
                     output::eprintln(&report::line(
                         &changed,
                         &Done::Failed {
@@ -292,11 +297,7 @@ impl<'a> Session<'a> {
             match result {
                 Ok(seen) => {
                     if reloaded {
-                        let changed = Changed {
-                            entry: None,
-                            rule: self.shown(&self.set.manifest),
-                            files: manifest_files.clone(),
-                        };
+                        let changed = self.manifest_change(&manifest_files);
                         output::eprintln(&report::line(
                             &changed,
                             &Done::Reapplied {
@@ -342,11 +343,7 @@ impl<'a> Session<'a> {
                         output::eprintln(&report::line(changed, &Done::Failed { what }, took));
                     }
                     if rebuilds.is_empty() {
-                        let changed = Changed {
-                            entry: None,
-                            rule: self.shown(&self.set.manifest),
-                            files: manifest_files.clone(),
-                        };
+                        let changed = self.manifest_change(&manifest_files);
                         output::eprintln(&report::line(
                             &changed,
                             &Done::Failed {
