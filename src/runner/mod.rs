@@ -1065,7 +1065,9 @@ pub async fn down(engine: &Engine, selector: &str) -> Result<DownReport, EngineE
         if own.as_ref().is_some_and(|own| tags.contains(own)) {
             continue;
         }
-        if engine.remove_image(&id).await? {
+        // Best effort: another `down` may be removing the same image, or an
+        // `up` of another build may be about to use it.
+        if let Ok(true) = engine.remove_image(&id).await {
             report.images += 1;
         }
     }
