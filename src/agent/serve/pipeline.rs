@@ -1,0 +1,405 @@
+//! One HTTP call through the agent: pick the dependency, name the caller,
+//! apply limits and faults, dispatch to the dependency's handler, journal.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+
+use super::{
+    Dropped, FAULT, Forwarder, Handler, HttpPort, LIMITED, MAX_BODY, Outcome, PortRoute,
+    TRACEPARENT, UNMATCHED,
+};
+use crate::agent::body::{self, Body, Guarded};
+use crate::agent::journal::{self, Call, Text};
+use crate::agent::limits::Refusal;
+use crate::agent::record::{self, Pending, Recorder, Tee};
+use crate::agent::replay::{self};
+use crate::agent::stub::RequestView;
+use crate::manifest::recording::{self, RecordedRequest};
+
+impl HttpPort {
+    /// The route answering `request`: the only one, or the one named by the
+    /// `Host` header.
+    fn pick(&self, request: &Request<Incoming>) -> Result<&PortRoute, String> {
+        if let [only] = self.routes.as_slice() {
+            return Ok(only);
+        }
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|value| value.to_str().ok())
+            .or_else(|| request.uri().host())
+            .unwrap_or("");
+        let hostname = hostname(host);
+        let found = self
+            .routes
+            .iter()
+            .find(|route| route.dep.name.eq_ignore_ascii_case(hostname))
+            .or_else(|| {
+                // `payments.shop` or another qualified alias of `payments`.
+                let first = hostname.split('.').next().unwrap_or("");
+                self.routes
+                    .iter()
+                    .find(|route| route.dep.name.eq_ignore_ascii_case(first))
+            });
+        found.ok_or_else(|| hostname.to_owned())
+    }
+
+    fn names(&self) -> String {
+        self.routes
+            .iter()
+            .map(|route| route.dep.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// One call through the agent, journaled.
+    pub async fn handle(
+        &self,
+        forwarder: &Forwarder,
+        remote: IpAddr,
+        request: Request<Incoming>,
+    ) -> Result<Response<Body>, Dropped> {
+        let started = Instant::now();
+        let time = SystemTime::now();
+        // Added to the request only when it goes upstream (see `forward`).
+        let traceparent = match request.headers().get(&TRACEPARENT) {
+            Some(value) => Text::new(&String::from_utf8_lossy(value.as_bytes())),
+            None => journal::new_traceparent(),
+        };
+        let method = request.method().clone();
+        let path = Text::new(
+            request
+                .uri()
+                .path_and_query()
+                .map(|pq| pq.as_str())
+                .unwrap_or_else(|| request.uri().path()),
+        );
+        let caller = self.agent.callers.name(remote);
+        let mut outcome = Outcome {
+            traceparent,
+            matched: None,
+            limited: None,
+            fault: None,
+        };
+        let (dependency, result) = match self.pick(&request) {
+            Ok(route) => (
+                Cow::Borrowed(route.dep.name),
+                process(forwarder, route, caller, request, &mut outcome).await,
+            ),
+            Err(host) => {
+                let message = format!(
+                    "no dependency named `{host}` is served on this port; the Host header must name one of: {}\n",
+                    self.names()
+                );
+                let mut response = body::text(StatusCode::BAD_GATEWAY, message);
+                response
+                    .headers_mut()
+                    .insert(UNMATCHED.clone(), HeaderValue::from_static("true"));
+                (Cow::Owned(host), Ok(response))
+            }
+        };
+        self.agent.journal.push(Call {
+            time,
+            dependency,
+            method,
+            path,
+            status: result
+                .as_ref()
+                .map(|response| response.status().as_u16())
+                .unwrap_or(0),
+            duration: started.elapsed(),
+            matched: outcome.matched,
+            traceparent: Some(outcome.traceparent),
+            caller,
+            limited: outcome.limited,
+            fault: outcome.fault,
+        });
+        result
+    }
+}
+
+/// The host name of a `Host` header value (`name`, `name:80`, `[::1]:80`).
+pub(super) fn hostname(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    host.rsplit_once(':').map(|(name, _)| name).unwrap_or(host)
+}
+
+pub(super) async fn process(
+    forwarder: &Forwarder,
+    route: &PortRoute,
+    caller: &'static str,
+    request: Request<Incoming>,
+    outcome: &mut Outcome,
+) -> Result<Response<Body>, Dropped> {
+    let dep = &route.dep;
+    let limits = dep.limits.load_active();
+    let admitted = match &limits {
+        None => Ok(None),
+        Some(limits) => limits.admit(caller, Instant::now()),
+    };
+    let permit = match admitted {
+        Ok(permit) => permit,
+        Err(Refusal::Rate(retry_after)) => {
+            outcome.limited = Some("rate");
+            let mut response = body::text(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "rate limit of `{}` exceeded (sandbox limits); retry after {retry_after} s\n",
+                    dep.name
+                ),
+            );
+            let headers = response.headers_mut();
+            headers.insert(LIMITED.clone(), HeaderValue::from_static("rate"));
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            return Ok(response);
+        }
+        Err(Refusal::Concurrency) => {
+            outcome.limited = Some("concurrency");
+            let mut response = body::text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "too many requests in flight to `{}` (sandbox concurrency limit)\n",
+                    dep.name
+                ),
+            );
+            response
+                .headers_mut()
+                .insert(LIMITED.clone(), HeaderValue::from_static("concurrency"));
+            return Ok(response);
+        }
+    };
+    drop(limits);
+    let draw = dep
+        .faults
+        .load_active()
+        .map(|faults| faults.draw())
+        .unwrap_or_default();
+    outcome.fault = draw.label();
+    if draw.reset {
+        return Err(Dropped);
+    }
+    if let Some(delay) = draw.delay {
+        tokio::time::sleep(delay).await;
+    }
+    let mut response = match draw.error {
+        Some(status) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let mut response = body::text(
+                status,
+                format!("error injected by the sandbox (faults of `{}`)\n", dep.name),
+            );
+            response
+                .headers_mut()
+                .insert(FAULT.clone(), HeaderValue::from_static("error"));
+            response
+        }
+        None => answer(forwarder, route, request, outcome).await,
+    };
+    if let Some(rate) = draw.bandwidth {
+        response = response.map(|inner| body::throttle(inner, rate));
+    }
+    if let Some(permit) = permit {
+        response = response.map(|inner| Guarded::wrap(inner, permit));
+    }
+    Ok(response)
+}
+
+pub(super) async fn answer(
+    forwarder: &Forwarder,
+    route: &PortRoute,
+    request: Request<Incoming>,
+    outcome: &mut Outcome,
+) -> Response<Body> {
+    match &route.dep.handler {
+        Handler::Stub(stub) => {
+            let (parts, incoming) = request.into_parts();
+            let bytes = match read_body(incoming).await {
+                Ok(bytes) => bytes,
+                Err(response) => return response,
+            };
+            let view = RequestView {
+                method: &parts.method,
+                path: parts.uri.path(),
+                query: body::query_pairs(parts.uri.query()),
+                raw_query: parts.uri.query(),
+                headers: &parts.headers,
+                body: &bytes,
+            };
+            let answer = stub.answer(&view);
+            drop(view);
+            match answer {
+                Ok(answer) => {
+                    outcome.matched = Some(answer.label);
+                    if let Some(delay) = answer.delay {
+                        tokio::time::sleep(delay).await;
+                    }
+                    answer.response
+                }
+                Err(message) => unmatched(message),
+            }
+        }
+        Handler::Replay(replay) => {
+            let (parts, incoming) = request.into_parts();
+            let bytes = match read_body(incoming).await {
+                Ok(bytes) => bytes,
+                Err(response) => return response,
+            };
+            let found = replay.answer(&replay::Request {
+                method: &parts.method,
+                path: parts.uri.path(),
+                query: parts.uri.query(),
+                body: &bytes,
+            });
+            match found {
+                Ok((label, response)) => {
+                    outcome.matched = Some(label);
+                    response
+                }
+                Err(message) => unmatched(message),
+            }
+        }
+        Handler::Record(recorder) => {
+            forward(forwarder, route, Some(recorder), request, outcome).await
+        }
+        Handler::Proxy => forward(forwarder, route, None, request, outcome).await,
+    }
+}
+
+pub(super) fn unmatched(message: String) -> Response<Body> {
+    let mut response = body::text(StatusCode::BAD_GATEWAY, message);
+    response
+        .headers_mut()
+        .insert(UNMATCHED.clone(), HeaderValue::from_static("true"));
+    response
+}
+
+pub(super) async fn read_body(incoming: Incoming) -> Result<Bytes, Response<Body>> {
+    match Limited::new(incoming, MAX_BODY).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) => {
+            let status = if error.is::<http_body_util::LengthLimitError>() {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            Err(body::text(
+                status,
+                format!("cannot read the request body: {error}\n"),
+            ))
+        }
+    }
+}
+
+/// Forwards a call upstream (record and HTTP proxy), streaming the answer
+/// back; when recording, a copy of both sides is saved.
+pub(super) async fn forward(
+    forwarder: &Forwarder,
+    route: &PortRoute,
+    recorder: Option<&Arc<Recorder>>,
+    request: Request<Incoming>,
+    outcome: &mut Outcome,
+) -> Response<Body> {
+    let Some(upstream) = &route.upstream else {
+        return body::text(StatusCode::BAD_GATEWAY, "this dependency has no upstream\n");
+    };
+    outcome.matched = Some(upstream.label);
+    let (parts, incoming) = request.into_parts();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/");
+    let uri: Uri = match format!("{}{path_and_query}", upstream.base).parse() {
+        Ok(uri) => uri,
+        Err(error) => {
+            return body::text(
+                StatusCode::BAD_REQUEST,
+                format!("cannot forward `{path_and_query}`: {error}\n"),
+            );
+        }
+    };
+    let (body, recorded) = match recorder {
+        Some(recorder) => {
+            let bytes = match read_body(incoming).await {
+                Ok(bytes) => bytes,
+                Err(response) => return response,
+            };
+            let (text, base64) = record::stored_body(&bytes);
+            // The caller's Host and the per-call trace id would only make
+            // every re-recording differ.
+            let mut headers = recorder.headers(&parts.headers);
+            headers.remove("host");
+            headers.remove("traceparent");
+            let recorded = RecordedRequest {
+                method: parts.method.as_str().to_owned(),
+                path: parts.uri.path().to_owned(),
+                query: recording::query_from_pairs(body::query_pairs(parts.uri.query())),
+                headers,
+                body: text,
+                body_base64: base64,
+            };
+            (body::full(bytes), Some((recorder.clone(), recorded)))
+        }
+        None => (incoming.map_err(Into::into).boxed_unsync(), None),
+    };
+    let mut headers = parts.headers;
+    body::strip_hop_by_hop(&mut headers);
+    // A recording's upstream is another server and wants its own name; a
+    // proxy stands in for its entry, whose callers named the entry, so the
+    // entry sees the Host they sent (not the proxy's `ENTRY.origin` alias).
+    if recorder.is_some() || !headers.contains_key(header::HOST) {
+        headers.insert(header::HOST, upstream.authority.clone());
+    }
+    if !headers.contains_key(&TRACEPARENT)
+        && let Ok(value) = HeaderValue::from_str(outcome.traceparent.as_str())
+    {
+        headers.insert(TRACEPARENT.clone(), value);
+    }
+    let mut outgoing = Request::new(body);
+    *outgoing.method_mut() = parts.method;
+    *outgoing.uri_mut() = uri;
+    *outgoing.headers_mut() = headers;
+    let response = match forwarder.request(outgoing).await {
+        Ok(response) => response,
+        Err(error) => {
+            let mut cause = String::new();
+            let mut source = std::error::Error::source(&error);
+            while let Some(inner) = source {
+                cause = format!(": {inner}");
+                source = inner.source();
+            }
+            return body::text(
+                StatusCode::BAD_GATEWAY,
+                format!(
+                    "the sandbox could not reach {}: {error}{cause}\n",
+                    upstream.base
+                ),
+            );
+        }
+    };
+    let (mut parts, incoming) = response.into_parts();
+    body::strip_hop_by_hop(&mut parts.headers);
+    let body = match recorded {
+        Some((recorder, request)) => {
+            let pending = Pending {
+                headers: recorder.headers(&parts.headers),
+                recorder,
+                request,
+                status: parts.status.as_u16(),
+            };
+            Tee::new(incoming, pending).boxed_unsync()
+        }
+        None => incoming.map_err(Into::into).boxed_unsync(),
+    };
+    Response::from_parts(parts, body)
+}
