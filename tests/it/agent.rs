@@ -18,7 +18,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -27,7 +27,7 @@ fn free_port() -> u16 {
 }
 
 /// A running agent, killed when dropped.
-struct Agent {
+pub(crate) struct Agent {
     child: Child,
     admin: u16,
     _dir: tempfile::TempDir,
@@ -35,13 +35,13 @@ struct Agent {
 
 impl Agent {
     /// Starts an agent serving `served` and waits until it is ready.
-    async fn start(served: Value) -> Agent {
+    pub(crate) async fn start(served: Value) -> Agent {
         Agent::start_with(served, json!({})).await
     }
 
     /// Starts an agent serving `served`, with `extra` keys in its
     /// configuration, and waits until it is ready.
-    async fn start_with(served: Value, extra: Value) -> Agent {
+    pub(crate) async fn start_with(served: Value, extra: Value) -> Agent {
         let dir = tempfile::tempdir().unwrap();
         let admin = free_port();
         let mut config = json!({
@@ -84,11 +84,11 @@ impl Agent {
         }
     }
 
-    fn admin_url(&self, path: &str) -> String {
+    pub(crate) fn admin_url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.admin)
     }
 
-    async fn calls(&self, query: &str) -> Value {
+    pub(crate) async fn calls(&self, query: &str) -> Value {
         let response = send(
             "GET",
             &self.admin_url(&format!("/_sandbox/calls{query}")),
@@ -102,7 +102,7 @@ impl Agent {
     }
 
     /// SIGTERM, then the exit status.
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -129,18 +129,18 @@ impl Drop for Agent {
     }
 }
 
-struct Answer {
-    status: u16,
-    headers: http::HeaderMap,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: http::HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Answer {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 }
@@ -149,7 +149,7 @@ fn client() -> Client<HttpConnector, Full<Bytes>> {
     Client::builder(TokioExecutor::new()).build(HttpConnector::new())
 }
 
-async fn send(
+pub(crate) async fn send(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
@@ -172,7 +172,7 @@ async fn send(
     })
 }
 
-async fn get(port: u16, path: &str) -> Answer {
+pub(crate) async fn get(port: u16, path: &str) -> Answer {
     send("GET", &format!("http://127.0.0.1:{port}{path}"), &[], "")
         .await
         .unwrap()
@@ -180,7 +180,7 @@ async fn get(port: u16, path: &str) -> Answer {
 
 /// An upstream that answers every request with what it received and a
 /// counter, so that identical requests get different answers.
-async fn upstream() -> SocketAddr {
+pub(crate) async fn upstream() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let counter = Arc::new(AtomicUsize::new(0));
@@ -226,7 +226,7 @@ async fn upstream() -> SocketAddr {
     address
 }
 
-fn stub(name: &str, port: u16, private_port: u16, routes: Value) -> Value {
+pub(crate) fn stub(name: &str, port: u16, private_port: u16, routes: Value) -> Value {
     json!({"name": name, "port": port, "private_port": private_port, "mode": {"mode": "stub", "routes": routes}})
 }
 

@@ -53,6 +53,7 @@ mod manifest;
 mod openapi;
 mod output;
 mod output_edges;
+mod protocols;
 mod readme;
 mod registry;
 mod registry_live;
@@ -78,6 +79,7 @@ fn main() -> ExitCode {
         manifest::cases(),
         openapi::cases(),
         output::cases(),
+        protocols::cases(),
         output_edges::cases(),
         readme::cases(),
         registry::cases(),

@@ -77,16 +77,41 @@ pub struct Agent {
     pub tunnel: Option<Arc<crate::tunnel::Hub>>,
 }
 
-/// The client that forwards record and proxy calls: one per serving thread,
-/// keeping idle connections to upstreams for reuse.
-pub type Forwarder = Client<HttpConnector, Body>;
+/// The clients that forward record and proxy calls: one pair per serving
+/// thread, keeping idle connections to upstreams for reuse. `h2` speaks
+/// HTTP/2 cleartext with prior knowledge (gRPC upstreams, and upstreams that
+/// answer HTTP/1 with an HTTP/2 preface).
+#[derive(Clone)]
+pub struct Forwarder {
+    h1: Client<HttpConnector, Body>,
+    h2: Client<HttpConnector, Body>,
+}
+
+impl Forwarder {
+    async fn send(
+        &self,
+        request: Request<Body>,
+        h2: bool,
+    ) -> Result<Response<Incoming>, hyper_util::client::legacy::Error> {
+        if h2 {
+            self.h2.request(request).await
+        } else {
+            self.h1.request(request).await
+        }
+    }
+}
 
 pub fn forwarder() -> Forwarder {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
-    Client::builder(TokioExecutor::new())
+    let h1 = Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(60))
-        .build(connector)
+        .build(connector.clone());
+    let h2 = Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .http2_only(true)
+        .build(connector);
+    Forwarder { h1, h2 }
 }
 
 /// One served dependency.
@@ -115,6 +140,9 @@ pub struct Upstream {
     authority: HeaderValue,
     /// `upstream http://host:port`, as the journal shows it.
     label: &'static str,
+    /// Spoken to over HTTP/2 cleartext: a gRPC port, or an upstream found
+    /// to answer only HTTP/2.
+    h2: AtomicBool,
 }
 
 impl Upstream {
@@ -139,7 +167,14 @@ impl Upstream {
                 .map_err(|e| format!("upstream `{url}`: {e}"))?,
             label: journal::lasting(format!("upstream {base}")),
             base,
+            h2: AtomicBool::new(false),
         })
+    }
+
+    /// The same upstream, spoken to over HTTP/2 from the first call.
+    pub fn http2(self) -> Upstream {
+        self.h2.store(true, Ordering::Relaxed);
+        self
     }
 }
 

@@ -4,12 +4,14 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::{Request, Response, StatusCode, Uri};
+use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Limited};
+use hyper::body::Body as _;
 use hyper::body::Incoming;
 
 use super::{
@@ -328,7 +330,9 @@ pub(super) async fn forward(
             );
         }
     };
-    let (body, recorded) = match recorder {
+    // A body the agent holds whole can be sent again, to an upstream found
+    // to speak only HTTP/2.
+    let (body, resend, recorded) = match recorder {
         Some(recorder) => {
             let bytes = match read_body(incoming).await {
                 Ok(bytes) => bytes,
@@ -348,12 +352,26 @@ pub(super) async fn forward(
                 body: text,
                 body_base64: base64,
             };
-            (body::full(bytes), Some((recorder.clone(), recorded)))
+            (
+                body::full(bytes.clone()),
+                Some(bytes),
+                Some((recorder.clone(), recorded)),
+            )
         }
-        None => (incoming.map_err(Into::into).boxed_unsync(), None),
+        None if incoming.is_end_stream() => (body::full(Bytes::new()), Some(Bytes::new()), None),
+        None => (incoming.map_err(Into::into).boxed_unsync(), None, None),
     };
+    let trailers = parts
+        .headers
+        .get(header::TE)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"trailers"));
     let mut headers = parts.headers;
     body::strip_hop_by_hop(&mut headers);
+    // gRPC asks for trailers with `te: trailers`, the one hop-by-hop value
+    // HTTP/2 keeps.
+    if trailers {
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+    }
     // A recording's upstream is another server and wants its own name; a
     // proxy stands in for its entry, whose callers named the entry, so the
     // entry sees the Host they sent (not the proxy's `ENTRY.origin` alias).
@@ -365,11 +383,34 @@ pub(super) async fn forward(
     {
         headers.insert(TRACEPARENT.clone(), value);
     }
-    let mut outgoing = Request::new(body);
-    *outgoing.method_mut() = parts.method;
-    *outgoing.uri_mut() = uri;
-    *outgoing.headers_mut() = headers;
-    let response = match forwarder.request(outgoing).await {
+    let outgoing = |body: Body, h2: bool| {
+        let mut outgoing = Request::new(body);
+        *outgoing.method_mut() = parts.method.clone();
+        *outgoing.uri_mut() = uri.clone();
+        *outgoing.version_mut() = if h2 {
+            Version::HTTP_2
+        } else {
+            Version::HTTP_11
+        };
+        *outgoing.headers_mut() = headers.clone();
+        if h2 {
+            // HTTP/2 names the server in `:authority`, from the URI.
+            outgoing.headers_mut().remove(header::HOST);
+        }
+        outgoing
+    };
+    let h2 = upstream.h2.load(Ordering::Relaxed);
+    let mut sent = forwarder.send(outgoing(body, h2), h2).await;
+    if !h2
+        && let (Err(error), Some(bytes)) = (&sent, resend)
+        && answered_http2(error)
+    {
+        upstream.h2.store(true, Ordering::Relaxed);
+        sent = forwarder
+            .send(outgoing(body::full(bytes), true), true)
+            .await;
+    }
+    let response = match sent {
         Ok(response) => response,
         Err(error) => {
             let mut cause = String::new();
@@ -402,4 +443,20 @@ pub(super) async fn forward(
         None => incoming.map_err(Into::into).boxed_unsync(),
     };
     Response::from_parts(parts, body)
+}
+
+/// Whether an HTTP/1 request failed because the upstream answered with an
+/// HTTP/2 preface (a server that speaks only h2c).
+fn answered_http2(error: &hyper_util::client::legacy::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        if let Some(hyper) = inner.downcast_ref::<hyper::Error>()
+            && hyper.is_parse()
+            && hyper.to_string().contains("version")
+        {
+            return true;
+        }
+        source = inner.source();
+    }
+    false
 }

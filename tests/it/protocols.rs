@@ -1,0 +1,191 @@
+//! Protocols on the agent's ports, driven by real clients and servers: curl
+//! (HTTP/1.0, HTTP/2 cleartext), nginx as an upstream, redis-server and
+//! redis-cli through a TCP proxy, Python `websockets`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::agent::{Agent, free_port, get, stub};
+
+/// A program the test needs: its path, or `None` to skip; under `CI=true` a
+/// missing program fails the test.
+pub(crate) fn tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+            panic!("`{name}` is not installed and CI=true (.ci/run installs it)");
+        }
+        eprintln!("skipped: `{name}` is not installed");
+    }
+    found
+}
+
+/// A child process killed when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until something accepts connections on 127.0.0.1:`port`.
+async fn listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// nginx on the host with `servers` (server blocks) in its http block.
+async fn nginx(dir: &std::path::Path, servers: &str, ports: &[u16]) -> Option<Running> {
+    let nginx = tool("nginx")?;
+    let conf = dir.join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "daemon off;\nworker_processes 1;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n access_log off;\n client_body_temp_path {dir}/body;\n proxy_temp_path {dir}/proxy;\n\
+             fastcgi_temp_path {dir}/fastcgi;\n uwsgi_temp_path {dir}/uwsgi;\n scgi_temp_path {dir}/scgi;\n\
+             {servers}\n}}\n",
+            dir = dir.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(nginx)
+        .arg("-c")
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let running = Running(child);
+    for port in ports {
+        listening(*port).await;
+    }
+    Some(running)
+}
+
+/// curl's output and status for `args`.
+fn curl(args: &[&str]) -> (bool, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn http_ports_answer_http10_http11_and_h2c_prior_knowledge() {
+    crate::common::block_on_threads(2, async move {
+        if tool("curl").is_none() {
+            return;
+        }
+        let port = free_port();
+        let _agent = Agent::start(json!([stub(
+            "api",
+            port,
+            free_port(),
+            json!([{"match": {"path": "/hello"}, "respond": {"body": "hi"}}])
+        )]))
+        .await;
+        let url = format!("http://127.0.0.1:{port}/hello");
+        for (flag, status_line) in [
+            ("--http1.0", "HTTP/1.0 200"),
+            ("--http1.1", "HTTP/1.1 200"),
+            ("--http2-prior-knowledge", "HTTP/2 200"),
+        ] {
+            let (ok, out) = curl(&[flag, "-i", &url]);
+            assert!(ok, "{flag}: {out}");
+            assert!(out.starts_with(status_line), "{flag}: {out}");
+            assert!(out.ends_with("\r\n\r\nhi"), "{flag}: {out}");
+        }
+        // `Upgrade: h2c` from a client that may fall back is answered.
+        let (ok, out) = curl(&["--http2", "-w", " %{http_code}", &url]);
+        assert!(ok, "{out}");
+        assert!(out.ends_with("hi 200"), "{out}");
+    })
+}
+
+fn record_and_proxy_reach_an_upstream_that_speaks_only_h2c() {
+    crate::common::block_on_threads(2, async move {
+        if tool("curl").is_none() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let h2 = free_port();
+        let Some(_nginx) = nginx(
+            dir.path(),
+            &format!(
+                "server {{ listen 127.0.0.1:{h2} http2; location / {{ return 200 \"h2 $server_protocol\\n\"; }} }}"
+            ),
+            &[h2],
+        )
+        .await
+        else {
+            return;
+        };
+        let (record, proxy) = (free_port(), free_port());
+        let recording = dir.path().join("rec.yaml");
+        let agent = Agent::start(json!([
+            {"name": "rec", "port": record, "private_port": free_port(),
+             "mode": {"mode": "record", "upstream": format!("http://127.0.0.1:{h2}"),
+                      "to": recording, "redact": []}},
+            {"name": "prx", "port": proxy, "private_port": free_port(),
+             "mode": {"mode": "proxy", "target": "127.0.0.1", "ports": [
+                 {"listen": proxy, "target": h2, "http": true}]}},
+        ]))
+        .await;
+        for port in [record, proxy] {
+            let answer = get(port, "/x").await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            assert_eq!(answer.body, "h2 HTTP/2.0\n");
+            // And from an HTTP/2 client too.
+            let (ok, out) = curl(&[
+                "--http2-prior-knowledge",
+                &format!("http://127.0.0.1:{port}/y"),
+            ]);
+            assert!(ok, "{out}");
+            assert_eq!(out, "h2 HTTP/2.0\n");
+        }
+        let journal = agent.calls("?dependency=rec").await;
+        let statuses: Vec<&Value> = journal["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|call| &call["status"])
+            .collect();
+        assert_eq!(statuses, [200, 200], "{journal}");
+    })
+}
+
+cases! {
+    docker: [],
+    plain: [
+        http_ports_answer_http10_http11_and_h2c_prior_knowledge,
+        record_and_proxy_reach_an_upstream_that_speaks_only_h2c,
+    ],
+}
