@@ -182,10 +182,91 @@ fn record_and_proxy_reach_an_upstream_that_speaks_only_h2c() {
     })
 }
 
+/// redis-server on a free port, with nothing saved.
+async fn redis(dir: &std::path::Path) -> Option<(Running, u16)> {
+    let server = tool("redis-server")?;
+    tool("redis-cli")?;
+    let port = free_port();
+    let child = Command::new(server)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args(["--appendonly", "no", "--dir"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = Running(child);
+    listening(port).await;
+    Some((running, port))
+}
+
+/// `redis-cli` sending `commands` on one connection to `port`: the time it
+/// took and what it printed.
+fn redis_cli(port: u16, commands: &str) -> (Duration, String) {
+    use std::io::Write;
+    let started = Instant::now();
+    let mut child = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(commands.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        started.elapsed(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn tcp_latency_delays_every_command_and_an_error_rate_is_no_tcp_fault() {
+    crate::common::block_on_threads(2, async move {
+        let dir = tempfile::tempdir().unwrap();
+        let Some((_redis, redis)) = redis(dir.path()).await else {
+            return;
+        };
+        let proxy = free_port();
+        let agent = Agent::start(json!([
+            {"name": "cache", "port": proxy, "private_port": free_port(),
+             "faults": {"latency": "40ms", "error_rate": 1},
+             "mode": {"mode": "proxy", "target": "127.0.0.1", "ports": [
+                 {"listen": proxy, "target": redis, "http": false}]}},
+        ]))
+        .await;
+        let commands = "SET k v\nGET k\nGET k\nGET k\nGET k\n";
+        let (direct, _) = redis_cli(redis, commands);
+        let (elapsed, out) = tokio::task::spawn_blocking(move || redis_cli(proxy, commands))
+            .await
+            .unwrap();
+        assert_eq!(out, "OK\nv\nv\nv\nv\n");
+        // Five round trips, each delayed both ways.
+        assert!(
+            elapsed >= Duration::from_millis(400) + direct.min(Duration::from_millis(10)),
+            "{elapsed:?}"
+        );
+        let journal = agent.calls("?dependency=cache").await;
+        let call = &journal["calls"][0];
+        assert_eq!(call["status"], 200, "{journal}");
+        assert_eq!(call["fault"], "latency", "{journal}");
+    })
+}
+
 cases! {
     docker: [],
     plain: [
         http_ports_answer_http10_http11_and_h2c_prior_knowledge,
         record_and_proxy_reach_an_upstream_that_speaks_only_h2c,
+        tcp_latency_delays_every_command_and_an_error_rate_is_no_tcp_fault,
     ],
 }

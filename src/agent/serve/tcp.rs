@@ -5,11 +5,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use bytes::{Bytes, BytesMut};
 use http::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{Outcome, TcpForward};
+use crate::agent::faults::Draw;
 use crate::agent::journal::{Call, Text};
 use crate::agent::limits::Refusal;
 
@@ -77,13 +79,15 @@ impl TcpForward {
             }
         };
         drop(limits);
-        let draw = self.dep.faults.load().draw();
+        // An error status has no meaning on a raw connection: only reset,
+        // latency and bandwidth apply.
+        let draw = Draw {
+            error: None,
+            ..self.dep.faults.load().draw()
+        };
         outcome.fault = draw.label();
         if draw.reset {
             return 0;
-        }
-        if let Some(delay) = draw.delay {
-            tokio::time::sleep(delay).await;
         }
         let target = match TcpStream::connect((self.host.as_str(), self.port)).await {
             Ok(target) => target,
@@ -91,12 +95,20 @@ impl TcpForward {
         };
         let _ = target.set_nodelay(true);
         outcome.matched = Some(self.label);
-        match draw.bandwidth {
-            None => {
+        match (draw.delay, draw.bandwidth) {
+            (None, None) => {
                 let mut target = target;
                 let _ = tokio::io::copy_bidirectional(&mut stream, &mut target).await;
             }
-            Some(rate) => {
+            (Some(delay), rate) => {
+                let (client_read, client_write) = stream.into_split();
+                let (target_read, target_write) = target.into_split();
+                let _ = tokio::join!(
+                    copy_delayed(client_read, target_write, delay, rate),
+                    copy_delayed(target_read, client_write, delay, rate)
+                );
+            }
+            (None, Some(rate)) => {
                 let (client_read, client_write) = stream.into_split();
                 let (target_read, target_write) = target.into_split();
                 let _ = tokio::join!(
@@ -107,6 +119,52 @@ impl TcpForward {
         }
         200
     }
+}
+
+/// Copies `from` to `to` with every chunk held back `delay` after it was
+/// read (toxiproxy's latency toxic): chunks read meanwhile keep flowing
+/// behind it, so a pipelined exchange pays the delay once per round trip,
+/// not once per chunk in a queue. At most `IN_FLIGHT` chunks wait.
+pub(super) async fn copy_delayed<R, W>(
+    mut from: R,
+    mut to: W,
+    delay: Duration,
+    bytes_per_second: Option<u64>,
+) -> std::io::Result<()>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    const IN_FLIGHT: usize = 64;
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<(Instant, Bytes)>(IN_FLIGHT);
+    let reading = async move {
+        let mut buffer = BytesMut::with_capacity(16 * 1024);
+        loop {
+            buffer.reserve(16 * 1024);
+            if from.read_buf(&mut buffer).await? == 0 {
+                return Ok::<(), std::io::Error>(());
+            }
+            let chunk = buffer.split().freeze();
+            if sender.send((Instant::now() + delay, chunk)).await.is_err() {
+                return Ok(());
+            }
+        }
+    };
+    let writing = async move {
+        while let Some((due, chunk)) = receiver.recv().await {
+            tokio::time::sleep_until(due.into()).await;
+            to.write_all(&chunk).await?;
+            if let Some(rate) = bytes_per_second {
+                tokio::time::sleep(Duration::from_secs_f64(
+                    chunk.len() as f64 / rate.max(1) as f64,
+                ))
+                .await;
+            }
+        }
+        to.shutdown().await
+    };
+    let (read, written) = tokio::join!(reading, writing);
+    read.and(written)
 }
 
 pub(super) async fn copy_throttled<R, W>(
