@@ -160,6 +160,9 @@ pub struct ProxyPort {
     pub target: u16,
     /// Whether the port speaks HTTP (per-request handling) or only TCP.
     pub http: bool,
+    /// Whether the container is spoken to over HTTP/2 (a `grpc` port).
+    #[serde(default)]
+    pub h2: bool,
 }
 
 /// Stub routes as the agent reads them: as in a manifest, and with the

@@ -236,6 +236,7 @@ mod tests {
             health: health.into(),
             host_url: None,
             ports: Default::default(),
+            protocols: Default::default(),
             debug: None,
             limits: None,
             faults: None,

@@ -6,8 +6,8 @@
 use indexmap::IndexMap;
 
 use super::model::{
-    Api, Build, Debug, Dependency, EnvValue, Faults, Health, Host, Kind, Limits, Record, Service,
-    Stub, WatchRule,
+    Api, Build, Check, Debug, Dependency, EnvValue, Faults, Health, Host, Kind, Limits, Ports,
+    Protocol, Record, Service, Stub, WatchRule,
 };
 
 /// Every entry of a validated manifest, with its kind made explicit.
@@ -70,8 +70,11 @@ pub struct ContainerSource {
     /// Overrides the image's command.
     pub command: Option<Vec<String>>,
     pub env: IndexMap<String, EnvValue>,
-    /// Port name -> container port.
-    pub ports: IndexMap<String, u16>,
+    /// Port name -> container port, with declared protocols.
+    pub ports: Ports,
+    /// Port name -> what it speaks, declared or by the defaults of
+    /// PRODUCT.md section 6.3.
+    pub protocols: IndexMap<String, Protocol>,
     pub health: Option<Health>,
     pub debug: Option<Debug>,
     /// How it runs on this machine with `up --host`.
@@ -136,6 +139,35 @@ impl ImageRef {
     }
 }
 
+/// Each port's protocol: the declared one, else `http` for a port named
+/// `http`, `web` or `api` or called by an `http` health check or a check,
+/// `grpc` for one named `grpc`, `tcp` for any other.
+pub fn protocols(
+    ports: &Ports,
+    health: Option<&Health>,
+    checks: &[Check],
+) -> IndexMap<String, Protocol> {
+    let first = ports.keys().next();
+    let names = |port: Option<&String>, name: &String| match port {
+        Some(port) => port == name,
+        None => first == Some(name),
+    };
+    ports
+        .keys()
+        .map(|name| {
+            let protocol = ports.declared(name).unwrap_or_else(|| {
+                let by_health =
+                    health.is_some_and(|h| h.http.is_some() && names(h.port.as_ref(), name));
+                let by_check = checks
+                    .iter()
+                    .any(|check| names(check.request.port.as_ref(), name));
+                Protocol::by_name(name, by_health || by_check)
+            });
+            (name.clone(), protocol)
+        })
+        .collect()
+}
+
 impl ServiceEntry {
     pub(crate) fn new(service: &Service) -> Result<ServiceEntry, NotOneKind> {
         let service = service.clone();
@@ -146,6 +178,7 @@ impl ServiceEntry {
                 image: ImageRef::new(service.build, service.image)?,
                 command: service.command,
                 env: service.env,
+                protocols: protocols(&service.ports, service.health.as_ref(), &service.checks),
                 ports: service.ports,
                 health: service.health,
                 debug: service.debug,
@@ -177,6 +210,11 @@ impl DependencyEntry {
                 image: ImageRef::new(build, image).map_err(|_| NotOneKind(kinds))?,
                 command: dependency.command,
                 env: dependency.env,
+                protocols: protocols(
+                    &dependency.ports,
+                    dependency.health.as_ref(),
+                    &dependency.checks,
+                ),
                 ports: dependency.ports,
                 health: dependency.health,
                 debug: dependency.debug,

@@ -54,9 +54,9 @@ pub struct Service {
     pub command: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub env: IndexMap<String, EnvValue>,
-    /// Port name -> container port.
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    pub ports: IndexMap<String, u16>,
+    /// Port name -> container port, or `{ port, protocol }`.
+    #[serde(default, skip_serializing_if = "Ports::is_none")]
+    pub ports: Ports,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<Health>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -99,9 +99,9 @@ pub struct Dependency {
     pub command: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub env: IndexMap<String, EnvValue>,
-    /// Port name -> container port.
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    pub ports: IndexMap<String, u16>,
+    /// Port name -> container port, or `{ port, protocol }`.
+    #[serde(default, skip_serializing_if = "Ports::is_none")]
+    pub ports: Ports,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<Health>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -620,5 +620,176 @@ impl Faults {
 impl Limits {
     pub fn is_empty(&self) -> bool {
         self.rate.is_none() && self.concurrency.is_none()
+    }
+}
+
+/// What a port speaks (PRODUCT.md section 6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Http,
+    Grpc,
+    Tcp,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::Grpc => "grpc",
+            Protocol::Tcp => "tcp",
+        }
+    }
+
+    /// The protocol of a port named `name` without `protocol:`; `called`
+    /// when an `http` health check or a check calls it.
+    pub fn by_name(name: &str, called: bool) -> Protocol {
+        match name {
+            "http" | "web" | "api" => Protocol::Http,
+            _ if called => Protocol::Http,
+            "grpc" => Protocol::Grpc,
+            _ => Protocol::Tcp,
+        }
+    }
+
+    /// HTTP at the agent's door (`http` and `grpc`).
+    pub fn is_http(self) -> bool {
+        self != Protocol::Tcp
+    }
+}
+
+/// One entry of `ports`: a number, or a number with its protocol.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+enum PortValue {
+    Number(u16),
+    Spec(PortSpec),
+}
+
+/// `{ port: 9090, protocol: grpc }`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct PortSpec {
+    port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    protocol: Option<Protocol>,
+}
+
+/// An entry's named ports: name -> container port (what the map derefs
+/// to), and the protocols written with `{ port, protocol }`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ports {
+    numbers: IndexMap<String, u16>,
+    protocols: IndexMap<String, Protocol>,
+}
+
+impl Ports {
+    pub fn is_none(&self) -> bool {
+        self.numbers.is_empty()
+    }
+
+    /// Name -> container port.
+    pub fn numbers(&self) -> &IndexMap<String, u16> {
+        &self.numbers
+    }
+
+    /// The protocol written for `name`, if any.
+    pub fn declared(&self, name: &str) -> Option<Protocol> {
+        self.protocols.get(name).copied()
+    }
+
+    /// Adds a port with an optional declared protocol.
+    pub fn insert(&mut self, name: String, port: u16, protocol: Option<Protocol>) {
+        if let Some(protocol) = protocol {
+            self.protocols.insert(name.clone(), protocol);
+        }
+        self.numbers.insert(name, port);
+    }
+}
+
+impl From<IndexMap<String, u16>> for Ports {
+    fn from(numbers: IndexMap<String, u16>) -> Ports {
+        Ports {
+            numbers,
+            protocols: IndexMap::new(),
+        }
+    }
+}
+
+impl std::ops::Deref for Ports {
+    type Target = IndexMap<String, u16>;
+
+    fn deref(&self) -> &IndexMap<String, u16> {
+        &self.numbers
+    }
+}
+
+impl<'a> IntoIterator for &'a Ports {
+    type Item = (&'a String, &'a u16);
+    type IntoIter = indexmap::map::Iter<'a, String, u16>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.numbers.iter()
+    }
+}
+
+impl<'de> Deserialize<'de> for Ports {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Ports, D::Error> {
+        let values = IndexMap::<String, PortValue>::deserialize(deserializer)?;
+        let mut ports = Ports::default();
+        for (name, value) in values {
+            match value {
+                PortValue::Number(port) => ports.insert(name, port, None),
+                PortValue::Spec(spec) => ports.insert(name, spec.port, spec.protocol),
+            }
+        }
+        Ok(ports)
+    }
+}
+
+impl Serialize for Ports {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let values: IndexMap<&String, PortValue> = self
+            .numbers
+            .iter()
+            .map(|(name, port)| {
+                let value = match self.declared(name) {
+                    None => PortValue::Number(*port),
+                    Some(protocol) => PortValue::Spec(PortSpec {
+                        port: *port,
+                        protocol: Some(protocol),
+                    }),
+                };
+                (name, value)
+            })
+            .collect();
+        values.serialize(serializer)
+    }
+}
+
+impl JsonSchema for Ports {
+    fn schema_name() -> Cow<'static, str> {
+        "Ports".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let spec = generator.subschema_for::<Protocol>();
+        json_schema!({
+            "type": "object",
+            "additionalProperties": {
+                "anyOf": [
+                    {"type": "integer", "minimum": 1, "maximum": 65535},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                            "protocol": spec,
+                        },
+                        "required": ["port"],
+                        "additionalProperties": false,
+                    },
+                ]
+            }
+        })
     }
 }

@@ -288,6 +288,7 @@ mod tests {
             health: "up".into(),
             host_url: url.map(str::to_owned),
             ports: Default::default(),
+            protocols: Default::default(),
             debug: None,
             limits: None,
             faults: None,

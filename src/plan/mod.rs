@@ -204,6 +204,10 @@ pub struct PlanOptions {
 #[error("{0}")]
 pub struct PlanError(pub String);
 
+/// The label of a container with its ports' protocols (name -> `http`,
+/// `grpc` or `tcp`), which `status` shows.
+pub const PROTOCOLS_LABEL: &str = "dev.sandbox.protocols";
+
 fn named_port(ports: &IndexMap<String, u16>, name: Option<&str>) -> Option<u16> {
     match name {
         Some(name) => ports.get(name).copied(),
@@ -674,7 +678,11 @@ fn proxy_for(
         .map(|(port_name, port)| ProxyPort {
             listen: *port,
             target: *port,
-            http: speaks_http(&container.health, port_name),
+            http: container
+                .protocols
+                .get(port_name)
+                .is_some_and(|protocol| protocol.is_http()),
+            h2: container.protocols.get(port_name) == Some(&crate::manifest::Protocol::Grpc),
         })
         .collect();
     let proxy_entry = format!("{name}-proxy");
@@ -708,7 +716,11 @@ fn proxy_for(
     let mut proxy_labels = base_labels(sandbox, name, Role::Agent, "proxy");
     proxy_labels.insert(
         labels::PORTS.into(),
-        serde_json::to_string(&container.ports).unwrap_or_default(),
+        serde_json::to_string(container.ports.numbers()).unwrap_or_default(),
+    );
+    proxy_labels.insert(
+        PROTOCOLS_LABEL.into(),
+        serde_json::to_string(&container.protocols).unwrap_or_default(),
     );
     proxy_labels.insert(labels::TOKEN.into(), token.to_owned());
     Planned {
@@ -728,7 +740,7 @@ fn proxy_for(
             publish,
             binds: Vec::new(),
         },
-        ports: container.ports.clone(),
+        ports: container.ports.numbers().clone(),
         health: None,
         debug_port: None,
         files: vec![agent_file(&proxy_config)],
@@ -742,7 +754,7 @@ fn host_entry_ports(container: &ContainerSource, on_host: bool) -> IndexMap<Stri
         Some(port) if on_host && container.ports.is_empty() => {
             IndexMap::from([("http".to_owned(), port)])
         }
-        _ => container.ports.clone(),
+        _ => container.ports.numbers().clone(),
     }
 }
 
@@ -905,15 +917,6 @@ fn has_any(limits: &Option<Limits>, faults: &Option<Faults>) -> bool {
     limits.is_some() || faults.is_some()
 }
 
-/// A port speaks HTTP when the entry's health check makes HTTP calls on it,
-/// or when it is named like an HTTP port.
-fn speaks_http(health: &Option<Health>, port_name: &str) -> bool {
-    let by_health = health
-        .as_ref()
-        .is_some_and(|h| h.http.is_some() && h.port.as_deref().is_none_or(|p| p == port_name));
-    by_health || matches!(port_name, "http" | "web" | "api" | "grpc-web")
-}
-
 /// The port a dependency answers on inside the network: the agent's for a
 /// served kind, the first declared one for a container (80 without one).
 /// A stub's routes (its own, then those made from its OpenAPI document)
@@ -1014,7 +1017,11 @@ fn real_container(
     let mut labels = base_labels(sandbox, entry, role, kind.as_str());
     labels.insert(
         labels::PORTS.into(),
-        serde_json::to_string(&container.ports).unwrap_or_default(),
+        serde_json::to_string(container.ports.numbers()).unwrap_or_default(),
+    );
+    labels.insert(
+        PROTOCOLS_LABEL.into(),
+        serde_json::to_string(&container.protocols).unwrap_or_default(),
     );
     if let Some(debug) = debug {
         for (key, value) in &debug.env {
@@ -1060,7 +1067,7 @@ fn real_container(
             publish,
             binds: Vec::new(),
         },
-        ports: container.ports.clone(),
+        ports: container.ports.numbers().clone(),
         health: container.health.clone(),
         debug_port: debug.map(|d| d.port),
         files: Vec::new(),

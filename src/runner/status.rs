@@ -39,6 +39,9 @@ pub struct StatusEntry {
     pub host_url: Option<String>,
     /// Named ports: name -> `127.0.0.1:P`.
     pub ports: IndexMap<String, String>,
+    /// Named ports: name -> `http`, `grpc` or `tcp` (PRODUCT.md 6.3).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub protocols: IndexMap<String, String>,
     /// The debug port on the host, when the entry runs with debug settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debug: Option<String>,
@@ -188,6 +191,14 @@ impl Found {
                     })
                     .collect(),
             };
+            let protocols: IndexMap<String, String> = container
+                .label(crate::plan::PROTOCOLS_LABEL)
+                .and_then(|p| serde_json::from_str(p).ok())
+                .unwrap_or_default();
+            let protocols = ports
+                .keys()
+                .filter_map(|name| Some((name.clone(), protocols.get(name)?.clone())))
+                .collect();
             let debug = container
                 .label(labels::DEBUG)
                 .and_then(|p| p.parse::<u16>().ok())
@@ -201,6 +212,7 @@ impl Found {
                 kind: container.label(labels::KIND).unwrap_or_default().to_owned(),
                 state: container.state.clone(),
                 ports,
+                protocols,
                 debug,
                 limits: None,
                 faults: None,
@@ -215,6 +227,10 @@ impl Found {
                 entries.push(StatusEntry {
                     health: health_of(health, &served.name, agent.is_running()),
                     host_url: address.as_ref().map(|a| format!("http://{a}")),
+                    protocols: address
+                        .iter()
+                        .map(|_| ("http".to_owned(), "http".to_owned()))
+                        .collect(),
                     ports: address
                         .into_iter()
                         .map(|a| ("http".to_owned(), a))

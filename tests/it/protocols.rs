@@ -255,7 +255,15 @@ fn tcp_latency_delays_every_command_and_an_error_rate_is_no_tcp_fault() {
             elapsed >= Duration::from_millis(400) + direct.min(Duration::from_millis(10)),
             "{elapsed:?}"
         );
-        let journal = agent.calls("?dependency=cache").await;
+        // The connection is journaled once the agent saw it close.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let journal = loop {
+            let journal = agent.calls("?dependency=cache").await;
+            if journal["calls"][0].is_object() || Instant::now() > deadline {
+                break journal;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
         let call = &journal["calls"][0];
         assert_eq!(call["status"], 200, "{journal}");
         assert_eq!(call["fault"], "latency", "{journal}");

@@ -347,6 +347,7 @@ fn a_container_reaches_a_host_process_by_the_entry_name() {
                     listen: 9000,
                     target: 8080,
                     http: true,
+                    h2: false,
                 }],
             },
             limits: None,

@@ -57,9 +57,12 @@ impl Agent {
                 Mode::Proxy { target, ports } => {
                     for port in ports {
                         if port.http {
-                            let upstream =
+                            let mut upstream =
                                 Upstream::parse(&format!("http://{target}:{}", port.target))
                                     .map_err(context)?;
+                            if port.h2 {
+                                upstream = upstream.http2();
+                            }
                             http_routes.push((port.listen, index, Some(Arc::new(upstream))));
                         } else {
                             tcp_ports.push((port.listen, index, port.clone()));
@@ -70,9 +73,12 @@ impl Agent {
                         && !ports.iter().any(|port| port.listen == served.private_port)
                     {
                         if first.http {
-                            let upstream =
+                            let mut upstream =
                                 Upstream::parse(&format!("http://{target}:{}", first.target))
                                     .map_err(context)?;
+                            if first.h2 {
+                                upstream = upstream.http2();
+                            }
                             http_routes.push((
                                 served.private_port,
                                 index,

@@ -3,6 +3,7 @@
 
 use super::tree::{Entry, Node};
 use super::*;
+use crate::manifest::model::Protocol;
 
 impl Checker {
     pub(super) fn health(&mut self, path: &str, entry: &Entry, info: &EntryInfo) {
@@ -551,6 +552,31 @@ impl Checker {
                     self.boolean(&here, &e.value);
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// Refuses the faults that cannot apply to any of an entry's ports: an
+    /// error status needs an HTTP or gRPC port to answer on.
+    pub(super) fn faults_for_protocols(&mut self, path: &str, node: &Node, protocols: &[Protocol]) {
+        if protocols.iter().any(|protocol| protocol.is_http()) {
+            return;
+        }
+        let Some(fields) = node.entries() else {
+            return;
+        };
+        for key in ["error_rate", "error_status"] {
+            if let Some(e) = fields.iter().find(|e| e.key == key && !e.value.is_null()) {
+                self.report(
+                    e.key_at,
+                    format!(
+                        "`{path}.{key}` cannot apply: every port of this entry is raw TCP, where there is no status to answer with"
+                    ),
+                    Some(
+                        "remove it and use `reset_rate`, `latency` or `bandwidth`, or mark an HTTP port: `ports: { NAME: { port: N, protocol: http } }`"
+                            .into(),
+                    ),
+                );
             }
         }
     }

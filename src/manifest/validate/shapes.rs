@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use super::tree::{Entry, Node, Scalar, Value};
 use super::*;
+use crate::manifest::model::Protocol;
 
 impl Checker {
     /// Checks that `node` is a map whose keys are all in `allowed` (any key
@@ -132,6 +133,42 @@ impl Checker {
                         node.describe()
                     ),
                     help,
+                );
+                None
+            }
+        }
+    }
+
+    /// A `ports` value: a number, or `{ port: N, protocol: http|grpc|tcp }`;
+    /// the declared protocol, if any.
+    pub(super) fn port(&mut self, path: &str, node: &Node) -> Option<Protocol> {
+        if node.entries().is_none() {
+            self.port_number(path, node);
+            return None;
+        }
+        let fields = self.map(path, node, Some(&["port", "protocol"]))?;
+        match fields.iter().find(|e| e.key == "port") {
+            Some(e) => {
+                self.port_number(&format!("{path}.port"), &e.value);
+            }
+            None => self.missing(
+                node.at,
+                path,
+                "port",
+                Some("write `{ port: 9090, protocol: grpc }`".into()),
+            ),
+        }
+        let e = fields.iter().find(|e| e.key == "protocol")?;
+        let text = self.string(&format!("{path}.protocol"), &e.value)?;
+        match text {
+            "http" => Some(Protocol::Http),
+            "grpc" => Some(Protocol::Grpc),
+            "tcp" => Some(Protocol::Tcp),
+            other => {
+                self.report(
+                    e.value.at,
+                    format!("`{path}.protocol` is `{other}`; expected http, grpc or tcp"),
+                    Some("a port speaks `http` (HTTP/1 and h2c), `grpc` or raw `tcp`".into()),
                 );
                 None
             }

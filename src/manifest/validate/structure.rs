@@ -6,6 +6,7 @@ use std::path::Path;
 use super::names::{RESERVED, name_help};
 use super::tree::{Entry, Node, Scalar, Value};
 use super::*;
+use crate::manifest::model::Protocol;
 
 impl Checker {
     pub(super) fn manifest(&mut self, root: &Node) {
@@ -242,6 +243,7 @@ impl Checker {
         // Ports first: health and checks refer to them.
         let mut ports = Vec::new();
         let mut ports_broken = false;
+        let mut declared_protocols = Vec::new();
         if let Some(e) = field(fields, "ports") {
             let here = format!("{path}.ports");
             if e.value.entries().is_none() {
@@ -260,7 +262,8 @@ impl Checker {
                             None,
                         );
                     }
-                    self.port_number(&format!("{here}.{}", port.key), &port.value);
+                    let declared = self.port(&format!("{here}.{}", port.key), &port.value);
+                    declared_protocols.push(declared);
                     ports.push(port.key.clone());
                 }
             }
@@ -307,6 +310,18 @@ impl Checker {
         }
         if let Some(e) = field(fields, "faults") {
             self.faults(&format!("{path}.faults"), &e.value);
+            if !agent && !info.ports.is_empty() {
+                let protocols: Vec<Protocol> = info
+                    .ports
+                    .iter()
+                    .zip(&declared_protocols)
+                    .enumerate()
+                    .map(|(index, (name, declared))| {
+                        declared.unwrap_or_else(|| default_protocol(name, index == 0, fields))
+                    })
+                    .collect();
+                self.faults_for_protocols(&format!("{path}.faults"), &e.value, &protocols);
+            }
         }
         if let Some(e) = field(fields, "stub") {
             self.stub(&format!("{path}.stub"), &e.value, &entry.key);
@@ -423,4 +438,30 @@ fn ports_help(node: &Node) -> String {
     format!(
         "`ports` names each port: write `{example}` (name -> port inside the container); health checks and checks refer to the name"
     )
+}
+
+/// A port's protocol when `protocol:` is not written (PRODUCT.md section
+/// 6.3): `http`, `web` and `api`, and a port an `http` health check or a
+/// check calls, speak HTTP; `grpc` speaks gRPC; any other is raw TCP.
+fn default_protocol(name: &str, first: bool, fields: &[Entry]) -> Protocol {
+    let names_it = |port: Option<&Node>| match port.and_then(Node::text) {
+        Some(port) => port == name,
+        None => first,
+    };
+    let by_health = field(fields, "health")
+        .and_then(|e| e.value.entries())
+        .is_some_and(|health| {
+            field(health, "http").is_some() && names_it(field(health, "port").map(|e| &e.value))
+        });
+    let by_check = field(fields, "checks")
+        .and_then(|e| e.value.items())
+        .is_some_and(|checks| {
+            checks.iter().any(|check| {
+                check
+                    .entry("request")
+                    .and_then(|e| e.value.entries())
+                    .is_some_and(|request| names_it(field(request, "port").map(|e| &e.value)))
+            })
+        });
+    Protocol::by_name(name, by_health || by_check)
 }

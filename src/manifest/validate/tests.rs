@@ -664,3 +664,69 @@ fn a_har_file_is_replayed_and_checked_like_a_recording() {
         Some("this looks like a HAR file: name it `.har` to replay it as one")
     );
 }
+
+#[test]
+fn ports_declare_protocols_and_faults_must_fit_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = load_in(
+        dir.path(),
+        &with(
+            "  ports: { http: 80, h2: 81, rpc: { port: 9090, protocol: grpc }, grpc: 9091, metrics: 9100 }\n  health: { http: /healthz }\n",
+        ),
+    )
+    .unwrap();
+    let protocols: Vec<(&str, &str)> = loaded
+        .entries
+        .service
+        .container
+        .protocols
+        .iter()
+        .map(|(name, protocol)| (name.as_str(), protocol.as_str()))
+        .collect();
+    // The health check calls the first port only; a port named neither
+    // http, web, api nor grpc is raw TCP.
+    assert_eq!(
+        protocols,
+        [
+            ("http", "http"),
+            ("h2", "tcp"),
+            ("rpc", "grpc"),
+            ("grpc", "grpc"),
+            ("metrics", "tcp")
+        ]
+    );
+    assert_eq!(loaded.entries.service.container.ports["rpc"], 9090);
+
+    let (message, help) = only(&with(
+        "  ports: { cache: 6379 }\n  faults: { latency: 5ms, error_rate: 1 }\n",
+    ));
+    assert!(
+        message.starts_with("6:27: `service.faults.error_rate` cannot apply"),
+        "{message}"
+    );
+    assert!(help.unwrap().contains("protocol: http"));
+    // The same fault on an HTTP port is fine, declared or by name.
+    assert!(
+        problems(&with(
+            "  ports: { cache: { port: 6379, protocol: http } }\n  faults: { error_rate: 1 }\n"
+        ))
+        .is_empty()
+    );
+    assert!(
+        problems(&with(
+            "  ports: { api: 6379 }\n  faults: { error_rate: 1 }\n"
+        ))
+        .is_empty()
+    );
+
+    let (message, _) = only(&with("  ports: { rpc: { port: 9090, protocol: quic } }\n"));
+    assert!(
+        message.starts_with("5:41: `service.ports.rpc.protocol` is `quic`"),
+        "{message}"
+    );
+    let (message, _) = only(&with("  ports: { rpc: { protocol: grpc } }\n"));
+    assert!(message.contains("is missing `port`"), "{message}");
+    let (message, help) = only(&with("  ports: { rpc: { port: 9090, protcol: grpc } }\n"));
+    assert!(message.contains("unknown key `protcol`"), "{message}");
+    assert_eq!(help.as_deref(), Some("did you mean `protocol`?"));
+}
