@@ -50,11 +50,15 @@ struct Answer {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+    /// The body's `content-encoding`, lowercase, when not identity.
+    encoding: Option<String>,
 }
 
 /// A request as replay sees it.
 pub struct Request<'a> {
     pub method: &'a http::Method,
+    /// For `Accept-Encoding`.
+    pub headers: &'a HeaderMap,
     pub path: &'a str,
     pub query: Option<&'a str>,
     pub body: &'a Bytes,
@@ -96,7 +100,55 @@ impl Replay {
             query: recording::query_from_pairs(body::query_pairs(request.query)),
             body: request.body.clone(),
         };
-        let group = match self.index.get(&key) {
+        let mut group = self.find(&key);
+        // HEAD is answered like the recorded GET, without its body (hyper
+        // sends the length and leaves the body out).
+        if group.is_none() && key.method == "HEAD" {
+            group = self.find(&Key {
+                method: "GET".into(),
+                ..key.clone()
+            });
+        }
+        let Some(group) = group else {
+            return Err(self.diagnose(&key, request));
+        };
+        let turn = group.next.fetch_add(1, Ordering::Relaxed);
+        let mut answer = &group.answers[turn.min(group.answers.len() - 1)];
+        // What the response varies on: a client that does not accept the
+        // recorded encoding gets another recorded answer it accepts, or the
+        // body decoded.
+        let accepted = |answer: &Answer| {
+            answer
+                .encoding
+                .as_deref()
+                .is_none_or(|coding| accepts(request.headers, coding))
+        };
+        if !accepted(answer)
+            && let Some(other) = group.answers.iter().find(|other| accepted(other))
+        {
+            answer = other;
+        }
+        let mut headers = answer.headers.clone();
+        let bytes = match answer.encoding.as_deref() {
+            Some(coding) if !accepts(request.headers, coding) => match decode(coding, &answer.body)
+            {
+                Some(decoded) => {
+                    headers.remove(http::header::CONTENT_ENCODING);
+                    headers.remove(http::header::ETAG);
+                    decoded
+                }
+                None => answer.body.clone(),
+            },
+            _ => answer.body.clone(),
+        };
+        let mut response = http::Response::new(body::full(bytes));
+        *response.status_mut() = answer.status;
+        *response.headers_mut() = headers;
+        Ok((answer.label, response))
+    }
+
+    fn find(&self, key: &Key) -> Option<&Group> {
+        match self.index.get(key) {
             Some(&group) => Some(&self.groups[group]),
             // JSON bodies that differ only in spacing or key order still match.
             None => serde_json::from_slice::<Value>(&key.body)
@@ -109,16 +161,7 @@ impl Replay {
                             && group.json.as_ref() == Some(&json)
                     })
                 }),
-        };
-        let Some(group) = group else {
-            return Err(self.diagnose(&key, request));
-        };
-        let turn = group.next.fetch_add(1, Ordering::Relaxed);
-        let answer = &group.answers[turn.min(group.answers.len() - 1)];
-        let mut response = http::Response::new(body::full(answer.body.clone()));
-        *response.status_mut() = answer.status;
-        *response.headers_mut() = answer.headers.clone();
-        Ok((answer.label, response))
+        }
     }
 
     fn diagnose(&self, key: &Key, request: &Request<'_>) -> String {
@@ -211,6 +254,37 @@ fn differences(recorded: &Key, actual: &Key) -> Vec<(u32, String)> {
     out
 }
 
+/// Whether the request's `Accept-Encoding` takes `coding` (no header: only
+/// identity, so a client that asked for nothing never gets gzip).
+fn accepts(headers: &HeaderMap, coding: &str) -> bool {
+    headers
+        .get_all(http::header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|param| {
+                let param = param.trim().replace(' ', "");
+                param == "q=0" || param == "q=0.0" || param == "q=0.00" || param == "q=0.000"
+            });
+            !refused && (name.eq_ignore_ascii_case(coding) || name == "*")
+        })
+}
+
+/// `body` decoded from `coding` (gzip, x-gzip, deflate), when it can be.
+fn decode(coding: &str, body: &[u8]) -> Option<Bytes> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let done = match coding {
+        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(body).read_to_end(&mut out),
+        "deflate" => flate2::read::ZlibDecoder::new(body).read_to_end(&mut out),
+        _ => return None,
+    };
+    done.ok().map(|_| Bytes::from(out))
+}
+
 fn segments(path: &str) -> Vec<&str> {
     path.split('/').filter(|s| !s.is_empty()).collect()
 }
@@ -241,7 +315,13 @@ fn compile(number: usize, interaction: &Interaction) -> Result<(Key, Answer), St
             .ok_or_else(|| format!("header `{name}` has a value HTTP cannot carry"))?;
         headers.append(name, value);
     }
+    let encoding = headers
+        .get(http::header::CONTENT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.trim().to_ascii_lowercase())
+        .filter(|value| value != "identity");
     let answer = Answer {
+        encoding,
         label: journal::lasting(format!("interaction {number}")),
         status,
         headers,
@@ -295,6 +375,7 @@ interactions:
         let body = Bytes::from(body.to_owned());
         let (label, response) = replay.answer(&Request {
             method: &method,
+            headers: &HeaderMap::new(),
             path,
             query,
             body: &body,

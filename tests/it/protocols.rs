@@ -270,11 +270,129 @@ fn tcp_latency_delays_every_command_and_an_error_rate_is_no_tcp_fault() {
     })
 }
 
+fn replay_honours_accept_encoding_head_repeated_keys_and_redaction() {
+    crate::common::block_on_threads(2, async move {
+        if tool("curl").is_none() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let text = "a line nginx compresses well\n".repeat(200);
+        std::fs::write(dir.path().join("data.txt"), &text).unwrap();
+        let web = free_port();
+        let Some(_nginx) = nginx(
+            dir.path(),
+            &format!(
+                "server {{ listen 127.0.0.1:{web}; root {root}; gzip on; gzip_min_length 1; \
+                 gzip_types text/plain; add_header Set-Cookie \"session=s3cret\"; \
+                 location /tags {{ return 200 \"$args\\n\"; }} }}",
+                root = dir.path().display()
+            ),
+            &[web],
+        )
+        .await
+        else {
+            return;
+        };
+        let record = free_port();
+        let file = dir.path().join("rec.yaml");
+        let mut agent = Agent::start(json!([
+            {"name": "web", "port": record, "private_port": free_port(),
+             "mode": {"mode": "record", "upstream": format!("http://127.0.0.1:{web}"),
+                      "to": file, "redact": ["set-cookie"]}},
+        ]))
+        .await;
+        // Recorded by a client that takes gzip.
+        let (ok, out) = curl(&[
+            "--compressed",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("http://127.0.0.1:{record}/data.txt"),
+        ]);
+        assert!(ok && out == "200", "{out}");
+        let answer = get(record, "/tags?tag=a&tag=b").await;
+        assert_eq!(answer.body, "tag=a&tag=b\n");
+        assert!(agent.terminate().success());
+        let saved = std::fs::read_to_string(&file).unwrap();
+        let recording: Value = serde_yaml::from_str(&saved).unwrap();
+        let interactions = recording["interactions"].as_array().unwrap();
+        assert_eq!(
+            interactions[0]["response"]["headers"]["content-encoding"], "gzip",
+            "{saved}"
+        );
+        assert_eq!(
+            interactions[1]["request"]["query"]["tag"],
+            json!(["a", "b"])
+        );
+
+        let port = free_port();
+        let _replay = Agent::start(json!([{
+            "name": "web", "port": port, "private_port": free_port(),
+            "mode": {"mode": "replay", "recording": recording},
+        }]))
+        .await;
+        let url = format!("http://127.0.0.1:{port}/data.txt");
+        // A client that asks for no encoding gets the plain body.
+        let plain = get(port, "/data.txt").await;
+        assert_eq!(plain.status, 200);
+        assert_eq!(plain.header("content-encoding"), None);
+        assert_eq!(plain.body, text);
+        assert_eq!(
+            plain.header("set-cookie"),
+            None,
+            "a redacted value is left out"
+        );
+        // One that takes gzip gets the recorded bytes.
+        let (ok, out) = curl(&["--compressed", &url]);
+        assert!(ok);
+        assert_eq!(out, text);
+        // HEAD: the GET's headers and length, no body.
+        let (ok, out) = curl(&["-I", &url]);
+        assert!(ok, "{out}");
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        assert!(
+            out.to_ascii_lowercase()
+                .contains(&format!("content-length: {}\r\n", text.len())),
+            "{out}"
+        );
+        // Repeated keys match with all their values, in order.
+        assert_eq!(get(port, "/tags?tag=a&tag=b").await.body, "tag=a&tag=b\n");
+        assert_eq!(get(port, "/tags?tag=b&tag=a").await.status, 502);
+        assert_eq!(get(port, "/tags?tag=b").await.status, 502);
+    })
+}
+
+fn a_stub_answers_head_on_a_get_route() {
+    crate::common::block_on_threads(2, async move {
+        if tool("curl").is_none() {
+            return;
+        }
+        let port = free_port();
+        let _agent = Agent::start(json!([stub(
+            "api",
+            port,
+            free_port(),
+            json!([{"match": {"method": "GET", "path": "/hello"}, "respond": {"body": "hello"}}])
+        )]))
+        .await;
+        let (ok, out) = curl(&["-I", &format!("http://127.0.0.1:{port}/hello")]);
+        assert!(ok, "{out}");
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        assert!(
+            out.to_ascii_lowercase().contains("content-length: 5\r\n"),
+            "{out}"
+        );
+    })
+}
+
 cases! {
     docker: [],
     plain: [
         http_ports_answer_http10_http11_and_h2c_prior_knowledge,
         record_and_proxy_reach_an_upstream_that_speaks_only_h2c,
         tcp_latency_delays_every_command_and_an_error_rate_is_no_tcp_fault,
+        replay_honours_accept_encoding_head_repeated_keys_and_redaction,
+        a_stub_answers_head_on_a_get_route,
     ],
 }

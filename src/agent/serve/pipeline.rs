@@ -258,6 +258,7 @@ pub(super) async fn answer(
             };
             let found = replay.answer(&replay::Request {
                 method: &parts.method,
+                headers: &parts.headers,
                 path: parts.uri.path(),
                 query: parts.uri.query(),
                 body: &bytes,
