@@ -29,6 +29,19 @@ pub struct Call {
     pub limited: Option<&'static str>,
     /// The fault injected, if any (`error`, `latency`, `reset`).
     pub fault: Option<&'static str>,
+    /// For an upgraded connection (WebSocket): what went through it.
+    pub upgrade: Option<Box<Upgrade>>,
+}
+
+/// What went through an upgraded connection, each way: `sent` from the
+/// caller to the upstream, `received` back. Frames are counted for
+/// WebSocket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Upgrade {
+    pub frames_sent: u64,
+    pub frames_received: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
 }
 
 /// The journal's ring; sequence numbers grow forever so that a follower can
@@ -61,6 +74,8 @@ pub struct CallView<'a> {
     pub caller: &'a str,
     pub limited: Option<&'static str>,
     pub fault: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<Upgrade>,
 }
 
 impl Journal {
@@ -131,6 +146,7 @@ impl Call {
             caller: self.caller,
             limited: self.limited,
             fault: self.fault,
+            upgrade: self.upgrade.as_deref().copied(),
         }
     }
 }
@@ -281,6 +297,7 @@ mod tests {
             caller: "host",
             limited: None,
             fault: None,
+            upgrade: None,
         }
     }
 

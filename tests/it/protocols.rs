@@ -28,6 +28,26 @@ pub(crate) fn tool(name: &str) -> Option<PathBuf> {
     found
 }
 
+/// The Python of the test venv (`SANDBOX_VENV`, default /opt/sandbox-venv)
+/// when it has `module`.
+fn venv_python(module: &str) -> Option<PathBuf> {
+    let venv = std::env::var("SANDBOX_VENV").unwrap_or_else(|_| "/opt/sandbox-venv".into());
+    let python = PathBuf::from(venv).join("bin/python");
+    let ok = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !ok {
+        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+            panic!("Python `{module}` is not in the test venv and CI=true (.ci/run installs it)");
+        }
+        eprintln!("skipped: Python `{module}` is not in the test venv");
+        return None;
+    }
+    Some(python)
+}
+
 /// A child process killed when dropped.
 struct Running(Child);
 
@@ -386,6 +406,95 @@ fn a_stub_answers_head_on_a_get_route() {
     })
 }
 
+const WS_ECHO: &str = "
+import sys
+from websockets.sync.server import serve
+def echo(ws):
+    for message in ws:
+        ws.send(message)
+with serve(echo, '127.0.0.1', int(sys.argv[1])) as server:
+    server.serve_forever()
+";
+
+const WS_CLIENT: &str = "
+import sys
+from websockets.sync.client import connect
+with connect(sys.argv[1]) as ws:
+    for text in ['one', 'two', 'three']:
+        ws.send(text)
+        print(ws.recv())
+";
+
+fn websocket_passes_through_record_and_proxy_and_is_journaled_once() {
+    crate::common::block_on_threads(2, async move {
+        let Some(python) = venv_python("websockets") else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let ws = free_port();
+        let _server = Running(
+            Command::new(&python)
+                .args(["-c", WS_ECHO, &ws.to_string()])
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap(),
+        );
+        listening(ws).await;
+        let (record, proxy) = (free_port(), free_port());
+        let file = dir.path().join("rec.yaml");
+        let mut agent = Agent::start(json!([
+            {"name": "rec", "port": record, "private_port": free_port(),
+             "mode": {"mode": "record", "upstream": format!("http://127.0.0.1:{ws}"),
+                      "to": file, "redact": []}},
+            {"name": "prx", "port": proxy, "private_port": free_port(),
+             "mode": {"mode": "proxy", "target": "127.0.0.1", "ports": [
+                 {"listen": proxy, "target": ws, "http": true}]}},
+        ]))
+        .await;
+        for (name, port) in [("rec", record), ("prx", proxy)] {
+            let python = python.clone();
+            let out = tokio::task::spawn_blocking(move || {
+                Command::new(python)
+                    .args(["-c", WS_CLIENT, &format!("ws://127.0.0.1:{port}/chat")])
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap();
+            assert!(
+                out.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "one\ntwo\nthree\n");
+            // One entry, once the connection closed.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let journal = loop {
+                let journal = agent.calls(&format!("?dependency={name}")).await;
+                if journal["calls"][0].is_object() || Instant::now() > deadline {
+                    break journal;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            };
+            let calls = journal["calls"].as_array().unwrap();
+            assert_eq!(calls.len(), 1, "{journal}");
+            assert_eq!(calls[0]["status"], 101, "{journal}");
+            let upgrade = &calls[0]["upgrade"];
+            // Three messages and the close frame each way.
+            assert_eq!(upgrade["frames_sent"], 4, "{journal}");
+            assert_eq!(upgrade["frames_received"], 4, "{journal}");
+            assert!(upgrade["bytes_received"].as_u64().unwrap() >= 3 * 5);
+        }
+        assert!(agent.terminate().success());
+        // Nothing a replay could answer with was recorded.
+        let saved = std::fs::read_to_string(&file).unwrap_or_default();
+        assert!(
+            !saved.contains("status: 101") && !saved.contains("status: 426"),
+            "{saved}"
+        );
+    })
+}
+
 cases! {
     docker: [],
     plain: [
@@ -394,5 +503,6 @@ cases! {
         tcp_latency_delays_every_command_and_an_error_rate_is_no_tcp_fault,
         replay_honours_accept_encoding_head_repeated_keys_and_redaction,
         a_stub_answers_head_on_a_get_route,
+        websocket_passes_through_record_and_proxy_and_is_journaled_once,
     ],
 }

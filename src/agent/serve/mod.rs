@@ -29,6 +29,7 @@ mod compile;
 mod connection;
 mod pipeline;
 mod tcp;
+mod upgrade;
 
 pub use connection::serve_http;
 
@@ -242,6 +243,8 @@ struct Outcome {
     matched: Option<&'static str>,
     limited: Option<&'static str>,
     fault: Option<&'static str>,
+    /// An upgraded connection's copying, journaled when it ends.
+    upgrade: Option<std::pin::Pin<Box<dyn Future<Output = journal::Upgrade> + Send>>>,
 }
 
 impl Agent {

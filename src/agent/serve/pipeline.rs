@@ -14,6 +14,7 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Body as _;
 use hyper::body::Incoming;
 
+use super::upgrade;
 use super::{
     Dropped, FAULT, Forwarder, Handler, HttpPort, LIMITED, MAX_BODY, Outcome, PortRoute,
     TRACEPARENT, UNMATCHED,
@@ -90,6 +91,7 @@ impl HttpPort {
             matched: None,
             limited: None,
             fault: None,
+            upgrade: None,
         };
         let (dependency, result) = match self.pick(&request) {
             Ok(route) => (
@@ -108,22 +110,35 @@ impl HttpPort {
                 (Cow::Owned(host), Ok(response))
             }
         };
-        self.agent.journal.push(Call {
+        let status = result
+            .as_ref()
+            .map(|response| response.status().as_u16())
+            .unwrap_or(0);
+        let call = move |upgrade: Option<journal::Upgrade>| Call {
             time,
             dependency,
             method,
             path,
-            status: result
-                .as_ref()
-                .map(|response| response.status().as_u16())
-                .unwrap_or(0),
+            status,
             duration: started.elapsed(),
             matched: outcome.matched,
             traceparent: Some(outcome.traceparent),
             caller,
             limited: outcome.limited,
             fault: outcome.fault,
-        });
+            upgrade: upgrade.map(Box::new),
+        };
+        match outcome.upgrade.take() {
+            // One entry for the whole upgraded connection, once it ends.
+            Some(copying) => {
+                let agent = self.agent.clone();
+                tokio::spawn(async move {
+                    let upgrade = copying.await;
+                    agent.journal.push(call(Some(upgrade)));
+                });
+            }
+            None => self.agent.journal.push(call(None)),
+        }
         result
     }
 }
@@ -316,7 +331,13 @@ pub(super) async fn forward(
         return body::text(StatusCode::BAD_GATEWAY, "this dependency has no upstream\n");
     };
     outcome.matched = Some(upstream.label);
-    let (parts, incoming) = request.into_parts();
+    let (mut parts, incoming) = request.into_parts();
+    // WebSocket and other upgrades go through as bytes once the upstream
+    // switches protocols.
+    let upgrade = upgrade::requested(&parts.headers);
+    let on_client = upgrade
+        .as_ref()
+        .and_then(|_| parts.extensions.remove::<hyper::upgrade::OnUpgrade>());
     let path_and_query = parts
         .uri
         .path_and_query()
@@ -373,6 +394,10 @@ pub(super) async fn forward(
     if trailers {
         headers.insert(header::TE, HeaderValue::from_static("trailers"));
     }
+    if let Some(protocol) = &upgrade {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, protocol.clone());
+    }
     // A recording's upstream is another server and wants its own name; a
     // proxy stands in for its entry, whose callers named the entry, so the
     // entry sees the Host they sent (not the proxy's `ENTRY.origin` alias).
@@ -400,7 +425,7 @@ pub(super) async fn forward(
         }
         outgoing
     };
-    let h2 = upstream.h2.load(Ordering::Relaxed);
+    let h2 = upstream.h2.load(Ordering::Relaxed) && upgrade.is_none();
     let mut sent = forwarder.send(outgoing(body, h2), h2).await;
     if !h2
         && let (Err(error), Some(bytes)) = (&sent, resend)
@@ -411,7 +436,7 @@ pub(super) async fn forward(
             .send(outgoing(body::full(bytes), true), true)
             .await;
     }
-    let response = match sent {
+    let mut response = match sent {
         Ok(response) => response,
         Err(error) => {
             let mut cause = String::new();
@@ -429,8 +454,24 @@ pub(super) async fn forward(
             );
         }
     };
+    let switched = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+    if switched && let Some(on_client) = on_client {
+        let on_upstream = hyper::upgrade::on(&mut response);
+        outcome.upgrade = Some(Box::pin(upgrade::splice(on_client, on_upstream)));
+    }
+    let agreed = response.headers().get(header::UPGRADE).cloned();
     let (mut parts, incoming) = response.into_parts();
     body::strip_hop_by_hop(&mut parts.headers);
+    if switched && let Some(protocol) = agreed {
+        parts
+            .headers
+            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        parts.headers.insert(header::UPGRADE, protocol);
+    }
+    // A switch of protocols (or the upstream's refusal of one) is no
+    // answer a replay could give.
+    let recorded = recorded
+        .filter(|_| upgrade.is_none() && !switched && parts.status != StatusCode::UPGRADE_REQUIRED);
     let body = match recorded {
         Some((recorder, request)) => {
             let pending = Pending {

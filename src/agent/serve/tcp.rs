@@ -41,6 +41,7 @@ impl TcpForward {
             matched: None,
             limited: None,
             fault: None,
+            upgrade: None,
         };
         let status = self.forward(stream, caller, &mut outcome).await;
         self.agent.journal.push(Call {
@@ -55,6 +56,7 @@ impl TcpForward {
             caller,
             limited: outcome.limited,
             fault: outcome.fault,
+            upgrade: None,
         });
     }
 
