@@ -313,6 +313,9 @@ fn emit_interaction(interaction: &Interaction, out: &mut String) {
     out.push_str("  response:\n    status: ");
     out.push_str(&response.status.to_string());
     out.push('\n');
+    if response.incomplete {
+        out.push_str("    incomplete: true\n");
+    }
     map("headers", &response.headers, "    ", out);
     optional("body", response.body.as_deref(), "    ", out);
     optional("body_base64", response.body_base64.as_deref(), "    ", out);
@@ -454,7 +457,8 @@ impl Tee {
         }
     }
 
-    fn finish(&mut self) {
+    /// Saves the interaction; `complete` when the body reached its end.
+    fn finish(&mut self, complete: bool) {
         if let Some(pending) = self.pending.take() {
             let (body, body_base64) = stored_body(&self.copy);
             pending.recorder.push(Interaction {
@@ -464,6 +468,7 @@ impl Tee {
                     headers: pending.headers,
                     body,
                     body_base64,
+                    incomplete: !complete,
                 },
             });
         }
@@ -487,11 +492,11 @@ impl HttpBody for Tee {
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(error))) => {
-                this.finish();
+                this.finish(false);
                 Poll::Ready(Some(Err(error.into())))
             }
             Poll::Ready(None) => {
-                this.finish();
+                this.finish(true);
                 Poll::Ready(None)
             }
             Poll::Pending => Poll::Pending,
@@ -509,7 +514,9 @@ impl HttpBody for Tee {
 
 impl Drop for Tee {
     fn drop(&mut self) {
-        self.finish();
+        // Dropped before its end: the caller went away mid-stream.
+        let complete = self.inner.is_end_stream();
+        self.finish(complete);
     }
 }
 
@@ -607,6 +614,7 @@ mod tests {
                 headers: BTreeMap::new(),
                 body: None,
                 body_base64: Some("AAE=".into()),
+                incomplete: false,
             },
         };
         for (index, text) in tricky.iter().enumerate() {
@@ -665,6 +673,7 @@ mod tests {
                 headers: BTreeMap::new(),
                 body: Some("ok".into()),
                 body_base64: None,
+                incomplete: false,
             },
         });
         recorder.flush(true).unwrap();
@@ -706,6 +715,7 @@ mod tests {
                 headers: BTreeMap::new(),
                 body: body.map(Into::into),
                 body_base64: base64.map(Into::into),
+                incomplete: false,
             },
         };
         recorder.push(interaction("/one", Some("first"), None));

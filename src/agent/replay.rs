@@ -12,6 +12,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http::StatusCode;
 use http::header::{HeaderMap, HeaderName};
+use http_body_util::BodyExt;
 use serde_json::Value;
 
 use super::body::{self, Body};
@@ -52,6 +53,8 @@ struct Answer {
     body: Bytes,
     /// The body's `content-encoding`, lowercase, when not identity.
     encoding: Option<String>,
+    /// Recorded cut off: replayed cut off too (the body, then an abort).
+    incomplete: bool,
 }
 
 /// A request as replay sees it.
@@ -141,7 +144,12 @@ impl Replay {
             },
             _ => answer.body.clone(),
         };
-        let mut response = http::Response::new(body::full(bytes));
+        let body = if answer.incomplete {
+            Truncated(Some(bytes)).boxed_unsync()
+        } else {
+            body::full(bytes)
+        };
+        let mut response = http::Response::new(body);
         *response.status_mut() = answer.status;
         *response.headers_mut() = headers;
         Ok((answer.label, response))
@@ -254,6 +262,25 @@ fn differences(recorded: &Key, actual: &Key) -> Vec<(u32, String)> {
     out
 }
 
+/// A recorded body that was cut off: its bytes, then an error, so that the
+/// caller sees the connection end early as it did when recording.
+struct Truncated(Option<Bytes>);
+
+impl hyper::body::Body for Truncated {
+    type Data = Bytes;
+    type Error = body::BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, body::BoxError>>> {
+        std::task::Poll::Ready(Some(match self.0.take() {
+            Some(bytes) => Ok(hyper::body::Frame::data(bytes)),
+            None => Err("the recorded response was cut off here".into()),
+        }))
+    }
+}
+
 /// Whether the request's `Accept-Encoding` takes `coding` (no header: only
 /// identity, so a client that asked for nothing never gets gzip).
 fn accepts(headers: &HeaderMap, coding: &str) -> bool {
@@ -322,6 +349,7 @@ fn compile(number: usize, interaction: &Interaction) -> Result<(Key, Answer), St
         .filter(|value| value != "identity");
     let answer = Answer {
         encoding,
+        incomplete: response.incomplete,
         label: journal::lasting(format!("interaction {number}")),
         status,
         headers,

@@ -461,6 +461,7 @@ fn response(response: &Response, from_sandbox: bool) -> Result<(RecordedResponse
             headers,
             body,
             body_base64,
+            incomplete: false,
         },
         saved,
     ))
@@ -1068,6 +1069,7 @@ mod tests {
             headers: BTreeMap::new(),
             body: None,
             body_base64: None,
+            incomplete: false,
         };
         let mut recording = Recording::new();
         let mut search = Interaction {

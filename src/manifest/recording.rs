@@ -194,6 +194,10 @@ impl JsonSchema for QueryValues {
 #[serde(deny_unknown_fields)]
 pub struct RecordedResponse {
     pub status: u16,
+    /// The caller went away (or the upstream failed) before the body ended:
+    /// what was received is kept, and this is no complete answer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -347,6 +351,7 @@ mod tests {
                 headers: BTreeMap::from([("content-type".into(), "application/json".into())]),
                 body: Some("{\"id\":1}".into()),
                 body_base64: None,
+                incomplete: false,
             },
         });
         let text = recording.to_yaml();

@@ -495,6 +495,70 @@ fn websocket_passes_through_record_and_proxy_and_is_journaled_once() {
     })
 }
 
+fn a_caller_that_leaves_mid_stream_leaves_an_incomplete_recording() {
+    crate::common::block_on_threads(2, async move {
+        if tool("curl").is_none() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("big.txt"), "x".repeat(1 << 20)).unwrap();
+        let web = free_port();
+        let Some(_nginx) = nginx(
+            dir.path(),
+            &format!(
+                "server {{ listen 127.0.0.1:{web}; root {root}; limit_rate 256k; }}",
+                root = dir.path().display()
+            ),
+            &[web],
+        )
+        .await
+        else {
+            return;
+        };
+        let record = free_port();
+        let file = dir.path().join("rec.yaml");
+        let mut agent = Agent::start(json!([
+            {"name": "web", "port": record, "private_port": free_port(),
+             "mode": {"mode": "record", "upstream": format!("http://127.0.0.1:{web}"),
+                      "to": file, "redact": []}},
+        ]))
+        .await;
+        let url = format!("http://127.0.0.1:{record}/big.txt");
+        let (ok, _) = tokio::task::spawn_blocking(move || {
+            curl(&["--max-time", "0.5", "-o", "/dev/null", &url])
+        })
+        .await
+        .unwrap();
+        assert!(!ok, "the download was meant to be cut off");
+        assert!(agent.terminate().success());
+        let saved = std::fs::read_to_string(&file).unwrap();
+        let recording: Value = serde_yaml::from_str(&saved).unwrap();
+        let response = &recording["interactions"][0]["response"];
+        assert_eq!(response["status"], 200);
+        assert_eq!(
+            response["incomplete"],
+            true,
+            "{}",
+            &saved[..saved.len().min(600)]
+        );
+        let kept = response["body"].as_str().unwrap().len();
+        assert!(kept > 0 && kept < 1 << 20, "{kept}");
+
+        // Replayed cut off as well: the caller sees the connection end early.
+        let port = free_port();
+        let _replay = Agent::start(json!([{
+            "name": "web", "port": port, "private_port": free_port(),
+            "mode": {"mode": "replay", "recording": recording},
+        }]))
+        .await;
+        let url = format!("http://127.0.0.1:{port}/big.txt");
+        let (ok, out) = tokio::task::spawn_blocking(move || curl(&["-o", "/dev/null", &url]))
+            .await
+            .unwrap();
+        assert!(!ok, "{out}");
+    })
+}
+
 cases! {
     docker: [],
     plain: [
@@ -504,5 +568,6 @@ cases! {
         replay_honours_accept_encoding_head_repeated_keys_and_redaction,
         a_stub_answers_head_on_a_get_route,
         websocket_passes_through_record_and_proxy_and_is_journaled_once,
+        a_caller_that_leaves_mid_stream_leaves_an_incomplete_recording,
     ],
 }
