@@ -131,7 +131,12 @@ pub enum Mode {
         contract: Option<crate::openapi::Contract>,
     },
     /// Answers from a recording.
-    Replay { recording: Recording },
+    Replay {
+        recording: Recording,
+        /// The folder a recording's `body_file`s are relative to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bodies: Option<String>,
+    },
     /// Forward to `upstream` and save every interaction to `to` (a path
     /// inside the agent container, on a bind mount of the host folder).
     Record {

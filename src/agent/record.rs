@@ -319,6 +319,7 @@ fn emit_interaction(interaction: &Interaction, out: &mut String) {
     map("headers", &response.headers, "    ", out);
     optional("body", response.body.as_deref(), "    ", out);
     optional("body_base64", response.body_base64.as_deref(), "    ", out);
+    optional("body_file", response.body_file.as_deref(), "    ", out);
 }
 
 fn map(key: &str, values: &BTreeMap<String, String>, indent: &str, out: &mut String) {
@@ -445,21 +446,119 @@ pub struct Pending {
 pub struct Tee {
     inner: Incoming,
     copy: Vec<u8>,
+    /// A body past [`INLINE_LIMIT`]: written to a file as it passes.
+    spill: Option<Spill>,
     pending: Option<Pending>,
 }
+
+/// Bodies up to this size are kept in the recording itself; larger ones go
+/// to `bodies/<sha256>` beside it, streamed there, never held whole.
+pub const INLINE_LIMIT: usize = 64 * 1024;
+
+/// A large body on its way to its file: a temporary name until it is whole.
+struct Spill {
+    /// `None` once writing failed.
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    temporary: PathBuf,
+    folder: PathBuf,
+    hash: sha2::Sha256,
+}
+
+impl Spill {
+    fn start(recorder: &Recorder, first: &[u8]) -> Spill {
+        use sha2::Digest as _;
+        let folder = recorder
+            .path
+            .parent()
+            .map(|dir| dir.join(BODIES))
+            .unwrap_or_else(|| PathBuf::from(BODIES));
+        let temporary = folder.join(format!(
+            ".partial-{:016x}",
+            crate::agent::journal::fast_random()
+        ));
+        let opened =
+            std::fs::create_dir_all(&folder).and_then(|_| std::fs::File::create(&temporary));
+        // A file that cannot be made leaves the interaction saved without
+        // its body (the caller still gets all of it).
+        let mut spill = Spill {
+            file: opened
+                .ok()
+                .map(|file| std::io::BufWriter::with_capacity(64 * 1024, file)),
+            temporary,
+            folder,
+            hash: sha2::Sha256::new(),
+        };
+        spill.write(first);
+        spill
+    }
+
+    fn write(&mut self, data: &[u8]) {
+        use sha2::Digest as _;
+        use std::io::Write as _;
+        self.hash.update(data);
+        if let Some(file) = &mut self.file
+            && file.write_all(data).is_err()
+        {
+            self.file = None;
+        }
+    }
+
+    /// Moves the body to `bodies/<sha256>` (atomically); the name the
+    /// recording refers to.
+    fn finish(mut self) -> Option<String> {
+        use sha2::Digest as _;
+        use std::io::Write as _;
+        let flushed = self.file.as_mut().is_some_and(|file| file.flush().is_ok());
+        drop(self.file.take());
+        let digest = self.hash.finalize();
+        let name: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        if !flushed {
+            let _ = std::fs::remove_file(&self.temporary);
+            return None;
+        }
+        match std::fs::rename(&self.temporary, self.folder.join(&name)) {
+            Ok(()) => Some(format!("{BODIES}/{name}")),
+            Err(_) => {
+                let _ = std::fs::remove_file(&self.temporary);
+                None
+            }
+        }
+    }
+}
+
+/// The folder beside a recording where its large bodies are.
+pub const BODIES: &str = "bodies";
 
 impl Tee {
     pub fn new(inner: Incoming, pending: Pending) -> Self {
         Tee {
             inner,
             copy: Vec::new(),
+            spill: None,
             pending: Some(pending),
+        }
+    }
+
+    fn keep(&mut self, data: &[u8]) {
+        if let Some(spill) = &mut self.spill {
+            spill.write(data);
+        } else if self.copy.len() + data.len() > INLINE_LIMIT
+            && let Some(pending) = &self.pending
+            && !pending.recorder.har
+        {
+            let mut spill = Spill::start(&pending.recorder, &self.copy);
+            spill.write(data);
+            self.copy = Vec::new();
+            self.spill = Some(spill);
+        } else {
+            self.copy.extend_from_slice(data);
         }
     }
 
     /// Saves the interaction; `complete` when the body reached its end.
     fn finish(&mut self, complete: bool) {
         if let Some(pending) = self.pending.take() {
+            let body_file = self.spill.take().and_then(Spill::finish);
             let (body, body_base64) = stored_body(&self.copy);
             pending.recorder.push(Interaction {
                 request: pending.request,
@@ -469,6 +568,7 @@ impl Tee {
                     body,
                     body_base64,
                     incomplete: !complete,
+                    body_file,
                 },
             });
         }
@@ -487,7 +587,7 @@ impl HttpBody for Tee {
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    this.copy.extend_from_slice(data);
+                    this.keep(data);
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -615,6 +715,7 @@ mod tests {
                 body: None,
                 body_base64: Some("AAE=".into()),
                 incomplete: false,
+                body_file: None,
             },
         };
         for (index, text) in tricky.iter().enumerate() {
@@ -674,6 +775,7 @@ mod tests {
                 body: Some("ok".into()),
                 body_base64: None,
                 incomplete: false,
+                body_file: None,
             },
         });
         recorder.flush(true).unwrap();
@@ -716,6 +818,7 @@ mod tests {
                 body: body.map(Into::into),
                 body_base64: base64.map(Into::into),
                 incomplete: false,
+                body_file: None,
             },
         };
         recorder.push(interaction("/one", Some("first"), None));

@@ -33,6 +33,8 @@ struct Key {
 pub struct Replay {
     groups: Vec<Group>,
     index: HashMap<Key, usize>,
+    /// The folder `body_file`s are relative to.
+    bodies: Option<std::path::PathBuf>,
 }
 
 /// The recorded answers to one identical request, in order.
@@ -55,6 +57,8 @@ struct Answer {
     encoding: Option<String>,
     /// Recorded cut off: replayed cut off too (the body, then an abort).
     incomplete: bool,
+    /// A large body's file (`bodies/<sha256>`), read as it is sent.
+    file: Option<String>,
 }
 
 /// A request as replay sees it.
@@ -88,7 +92,17 @@ impl Replay {
                 }
             }
         }
-        Ok(Replay { groups, index })
+        Ok(Replay {
+            groups,
+            index,
+            bodies: None,
+        })
+    }
+
+    /// Reads `body_file`s from `folder`.
+    pub fn with_bodies(mut self, folder: Option<&str>) -> Replay {
+        self.bodies = folder.map(std::path::PathBuf::from);
+        self
     }
 
     /// The next recorded answer to this request (and its label), or a
@@ -144,6 +158,25 @@ impl Replay {
             },
             _ => answer.body.clone(),
         };
+        if let Some(file) = &answer.file {
+            let path = match &self.bodies {
+                Some(folder) => folder.join(file),
+                None => std::path::PathBuf::from(file),
+            };
+            let body = match std::fs::File::open(&path) {
+                Ok(opened) => FileBody::open(opened, answer.incomplete),
+                Err(error) => {
+                    return Err(format!(
+                        "{}: the body file {file} cannot be read: {error}\n",
+                        answer.label
+                    ));
+                }
+            };
+            let mut response = http::Response::new(body);
+            *response.status_mut() = answer.status;
+            *response.headers_mut() = answer.headers.clone();
+            return Ok((answer.label, response));
+        }
         let body = if answer.incomplete {
             Truncated(Some(bytes)).boxed_unsync()
         } else {
@@ -262,6 +295,76 @@ fn differences(recorded: &Key, actual: &Key) -> Vec<(u32, String)> {
     out
 }
 
+/// A body read from its file in chunks as the caller takes it, its length
+/// known (so `content-length` is sent).
+struct FileBody {
+    file: tokio::fs::File,
+    left: u64,
+    buffer: Vec<u8>,
+    /// Recorded cut off: an error follows the last byte.
+    cut: bool,
+}
+
+impl FileBody {
+    fn open(file: std::fs::File, cut: bool) -> Body {
+        let left = file.metadata().map(|meta| meta.len()).unwrap_or(0);
+        FileBody {
+            file: tokio::fs::File::from_std(file),
+            left,
+            buffer: vec![0; 64 * 1024],
+            cut,
+        }
+        .boxed_unsync()
+    }
+}
+
+impl hyper::body::Body for FileBody {
+    type Data = Bytes;
+    type Error = body::BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, body::BoxError>>> {
+        use tokio::io::AsyncRead as _;
+        let this = &mut *self;
+        if this.left == 0 {
+            if std::mem::take(&mut this.cut) {
+                return std::task::Poll::Ready(Some(Err(
+                    "the recorded response was cut off here".into()
+                )));
+            }
+            return std::task::Poll::Ready(None);
+        }
+        let mut read = tokio::io::ReadBuf::new(&mut this.buffer);
+        match std::pin::Pin::new(&mut this.file).poll_read(cx, &mut read) {
+            std::task::Poll::Pending => std::task::Poll::Pending,
+            std::task::Poll::Ready(Err(error)) => std::task::Poll::Ready(Some(Err(error.into()))),
+            std::task::Poll::Ready(Ok(())) => {
+                let filled = read.filled();
+                if filled.is_empty() {
+                    return std::task::Poll::Ready(Some(Err("the body file ended early".into())));
+                }
+                this.left = this.left.saturating_sub(filled.len() as u64);
+                let chunk = Bytes::copy_from_slice(filled);
+                std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.left == 0 && !self.cut
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        if self.cut {
+            hyper::body::SizeHint::default()
+        } else {
+            hyper::body::SizeHint::with_exact(self.left)
+        }
+    }
+}
+
 /// A recorded body that was cut off: its bytes, then an error, so that the
 /// caller sees the connection end early as it did when recording.
 struct Truncated(Option<Bytes>);
@@ -350,6 +453,7 @@ fn compile(number: usize, interaction: &Interaction) -> Result<(Key, Answer), St
     let answer = Answer {
         encoding,
         incomplete: response.incomplete,
+        file: response.body_file.clone(),
         label: journal::lasting(format!("interaction {number}")),
         status,
         headers,

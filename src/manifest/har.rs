@@ -462,6 +462,7 @@ fn response(response: &Response, from_sandbox: bool) -> Result<(RecordedResponse
             body,
             body_base64,
             incomplete: false,
+            body_file: None,
         },
         saved,
     ))
@@ -1070,6 +1071,7 @@ mod tests {
             body: None,
             body_base64: None,
             incomplete: false,
+            body_file: None,
         };
         let mut recording = Recording::new();
         let mut search = Interaction {

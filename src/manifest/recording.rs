@@ -198,6 +198,10 @@ pub struct RecordedResponse {
     /// what was received is kept, and this is no complete answer.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub incomplete: bool,
+    /// A body over 64 KiB: the file beside the recording that holds it,
+    /// named by its sha256 (`bodies/<sha256>`), instead of `body`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_file: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -352,6 +356,7 @@ mod tests {
                 body: Some("{\"id\":1}".into()),
                 body_base64: None,
                 incomplete: false,
+                body_file: None,
             },
         });
         let text = recording.to_yaml();

@@ -204,6 +204,10 @@ pub struct PlanOptions {
 #[error("{0}")]
 pub struct PlanError(pub String);
 
+/// Where a replay's recording folder is mounted in the agent (for its
+/// `bodies/` files).
+const REPLAY_MOUNT: &str = "/sandbox/replay";
+
 /// The label of a container with its ports' protocols (name -> `http`,
 /// `grpc` or `tcp`), which `status` shows.
 pub const PROTOCOLS_LABEL: &str = "dev.sandbox.protocols";
@@ -491,12 +495,26 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                 continue;
             }
             (Source::Stub(_), _) => (Kind::Stub, stub_mode(loaded, name)),
-            (Source::Replay(_), None) => (
-                Kind::Replay,
-                Mode::Replay {
-                    recording: loaded.recordings.get(name).cloned().unwrap_or_default(),
-                },
-            ),
+            (Source::Replay(replay), None) => {
+                let recording = loaded.recordings.get(name).cloned().unwrap_or_default();
+                // Large bodies are files beside the recording: its folder
+                // is mounted, read only, and read as calls come.
+                let has_files = recording
+                    .interactions
+                    .iter()
+                    .any(|interaction| interaction.response.body_file.is_some());
+                let bodies = has_files.then(|| {
+                    let folder = loaded
+                        .path(&replay.file)
+                        .parent()
+                        .map(PathBuf::from)
+                        .unwrap_or_else(|| loaded.dir.clone());
+                    let mount = format!("{REPLAY_MOUNT}/{name}");
+                    binds.push(format!("{}:{mount}:ro", folder.display()));
+                    mount
+                });
+                (Kind::Replay, Mode::Replay { recording, bodies })
+            }
             (Source::Replay(replay), Some(Some(url))) => (
                 Kind::Record,
                 record_mode(loaded, name, url, &replay.file, &[], &mut binds),

@@ -172,6 +172,17 @@ pub(crate) async fn send(
     })
 }
 
+/// The body of a GET of `url`, as bytes.
+pub(crate) async fn send_bytes(url: &str) -> Vec<u8> {
+    let request = http::Request::get(url)
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = client().request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    bytes.to_vec()
+}
+
 pub(crate) async fn get(port: u16, path: &str) -> Answer {
     send("GET", &format!("http://127.0.0.1:{port}{path}"), &[], "")
         .await

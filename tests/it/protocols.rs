@@ -541,14 +541,16 @@ fn a_caller_that_leaves_mid_stream_leaves_an_incomplete_recording() {
             "{}",
             &saved[..saved.len().min(600)]
         );
-        let kept = response["body"].as_str().unwrap().len();
+        // What arrived is kept (in a body file: it is over 64 KiB).
+        let body_file = response["body_file"].as_str().unwrap();
+        let kept = std::fs::metadata(dir.path().join(body_file)).unwrap().len();
         assert!(kept > 0 && kept < 1 << 20, "{kept}");
 
         // Replayed cut off as well: the caller sees the connection end early.
         let port = free_port();
         let _replay = Agent::start(json!([{
             "name": "web", "port": port, "private_port": free_port(),
-            "mode": {"mode": "replay", "recording": recording},
+            "mode": {"mode": "replay", "recording": recording, "bodies": dir.path()},
         }]))
         .await;
         let url = format!("http://127.0.0.1:{port}/big.txt");
@@ -556,6 +558,65 @@ fn a_caller_that_leaves_mid_stream_leaves_an_incomplete_recording() {
             .await
             .unwrap();
         assert!(!ok, "{out}");
+    })
+}
+
+fn large_bodies_are_files_beside_the_recording_named_by_sha256() {
+    crate::common::block_on_threads(2, async move {
+        use sha2::Digest as _;
+        let dir = tempfile::tempdir().unwrap();
+        // 1 MiB that is not one repeated byte.
+        let big: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+        std::fs::write(dir.path().join("big.bin"), &big).unwrap();
+        let web = free_port();
+        let Some(_nginx) = nginx(
+            dir.path(),
+            &format!(
+                "server {{ listen 127.0.0.1:{web}; root {root}; }}",
+                root = dir.path().display()
+            ),
+            &[web],
+        )
+        .await
+        else {
+            return;
+        };
+        let record = free_port();
+        let folder = dir.path().join("recordings");
+        let file = folder.join("web.yaml");
+        let mut agent = Agent::start(json!([
+            {"name": "web", "port": record, "private_port": free_port(),
+             "mode": {"mode": "record", "upstream": format!("http://127.0.0.1:{web}"),
+                      "to": file, "redact": []}},
+        ]))
+        .await;
+        let answer = crate::agent::send_bytes(&format!("http://127.0.0.1:{record}/big.bin")).await;
+        assert_eq!(answer.len(), big.len());
+        assert!(answer == big);
+        assert!(agent.terminate().success());
+        let saved = std::fs::read_to_string(&file).unwrap();
+        assert!(saved.len() < 4096, "the recording stays small: {saved}");
+        let sha: String = sha2::Sha256::digest(&big)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        assert!(
+            saved.contains(&format!("body_file: bodies/{sha}")),
+            "{saved}"
+        );
+        assert!(std::fs::read(folder.join("bodies").join(&sha)).unwrap() == big);
+        let leftovers = std::fs::read_dir(folder.join("bodies")).unwrap().count();
+        assert_eq!(leftovers, 1, "no partial files are left");
+
+        let recording: Value = serde_yaml::from_str(&saved).unwrap();
+        let port = free_port();
+        let _replay = Agent::start(json!([{
+            "name": "web", "port": port, "private_port": free_port(),
+            "mode": {"mode": "replay", "recording": recording, "bodies": folder},
+        }]))
+        .await;
+        let replayed = crate::agent::send_bytes(&format!("http://127.0.0.1:{port}/big.bin")).await;
+        assert!(replayed == big, "{} bytes", replayed.len());
     })
 }
 
@@ -569,5 +630,6 @@ cases! {
         a_stub_answers_head_on_a_get_route,
         websocket_passes_through_record_and_proxy_and_is_journaled_once,
         a_caller_that_leaves_mid_stream_leaves_an_incomplete_recording,
+        large_bodies_are_files_beside_the_recording_named_by_sha256,
     ],
 }

@@ -36,9 +36,13 @@ impl Agent {
                             .map_err(context)?,
                     ),
                 ),
-                Mode::Replay { recording } => (
+                Mode::Replay { recording, bodies } => (
                     "replay",
-                    Handler::Replay(Replay::new(recording).map_err(context)?),
+                    Handler::Replay(
+                        Replay::new(recording)
+                            .map(|replay| replay.with_bodies(bodies.as_deref()))
+                            .map_err(context)?,
+                    ),
                 ),
                 Mode::Record {
                     upstream,
