@@ -27,6 +27,7 @@ impl Checker {
             self.routes(&format!("{path}.routes"), &e.value);
         }
         self.stub_openapi(path, fields, dependency);
+        self.stub_grpc(path, fields, dependency);
         let mut routes = Vec::new();
         if let Some(e) = field(fields, "files")
             && let Some(files) = self.string_list(&format!("{path}.files"), &e.value)
