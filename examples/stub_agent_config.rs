@@ -34,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             mode: Mode::Stub {
                 routes,
                 contract: openapi.and_then(|o| o.contract()),
+                grpc: None,
             },
             limits: None,
             faults: None,

@@ -129,6 +129,9 @@ pub enum Mode {
         routes: Vec<Route>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         contract: Option<crate::openapi::Contract>,
+        /// The routes answering gRPC methods, with the compiled `.proto`s.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grpc: Option<GrpcStubConfig>,
     },
     /// Answers from a recording.
     Replay { recording: Recording },
@@ -150,6 +153,16 @@ pub enum Mode {
         target: String,
         ports: Vec<ProxyPort>,
     },
+}
+
+/// A stub's gRPC part: the routes with `match.grpc`, and the compiled
+/// `.proto` files they answer from (a serialized `FileDescriptorSet`, in
+/// base64), so the agent needs neither the files nor a compiler.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GrpcStubConfig {
+    pub descriptors: String,
+    #[serde(with = "stub_routes")]
+    pub routes: Vec<Route>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

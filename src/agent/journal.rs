@@ -29,6 +29,8 @@ pub struct Call {
     pub limited: Option<&'static str>,
     /// The fault injected, if any (`error`, `latency`, `reset`).
     pub fault: Option<&'static str>,
+    /// A gRPC call's status code.
+    pub grpc_status: Option<u32>,
 }
 
 /// The journal's ring; sequence numbers grow forever so that a follower can
@@ -61,6 +63,11 @@ pub struct CallView<'a> {
     pub caller: &'a str,
     pub limited: Option<&'static str>,
     pub fault: Option<&'static str>,
+    /// A gRPC call's method (`pkg.Service/Method`) and status name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc_method: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc_status: Option<String>,
 }
 
 impl Journal {
@@ -131,6 +138,10 @@ impl Call {
             caller: self.caller,
             limited: self.limited,
             fault: self.fault,
+            grpc_method: self
+                .grpc_status
+                .map(|_| self.path.as_str().trim_start_matches('/')),
+            grpc_status: self.grpc_status.map(crate::proto::status::name),
         }
     }
 }
@@ -281,6 +292,7 @@ mod tests {
             caller: "host",
             limited: None,
             fault: None,
+            grpc_status: None,
         }
     }
 

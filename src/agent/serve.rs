@@ -15,7 +15,6 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -99,6 +98,8 @@ pub struct Dep {
     pub port: u16,
     pub private_port: u16,
     handler: Handler,
+    /// A stub's gRPC routes (`stub.proto`).
+    grpc: Option<super::grpc::GrpcStub>,
     pub limits: Live<LimitState>,
     pub faults: Live<FaultState>,
 }
@@ -203,8 +204,16 @@ impl Agent {
         let mut tcp_ports: Vec<(u16, usize, ProxyPort)> = Vec::new();
         for (index, served) in config.served.iter().enumerate() {
             let context = |e: String| format!("dependency `{}`: {e}", served.name);
+            let grpc = match &served.mode {
+                Mode::Stub {
+                    grpc: Some(grpc), ..
+                } => Some(super::grpc::GrpcStub::compile(grpc).map_err(context)?),
+                _ => None,
+            };
             let (mode, handler) = match &served.mode {
-                Mode::Stub { routes, contract } => (
+                Mode::Stub {
+                    routes, contract, ..
+                } => (
                     "stub",
                     Handler::Stub(
                         Stub::compile(routes)
@@ -271,6 +280,7 @@ impl Agent {
                 port: served.port,
                 private_port: served.private_port,
                 handler,
+                grpc,
                 limits: Live::with_activity(LimitState::new(None), false),
                 faults: Live::with_activity(FaultState::new(None), false),
             };
@@ -428,8 +438,9 @@ where
     S: Fn(IpAddr, Request<Incoming>) -> F + Clone + Send + 'static,
     F: std::future::Future<Output = Result<Response<Body>, Dropped>> + Send + 'static,
 {
-    let mut builder = http1::Builder::new();
-    builder.keep_alive(true);
+    // HTTP/1.x and HTTP/2 (gRPC) on the same port.
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder.http1().keep_alive(true);
     loop {
         let (stream, remote) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -550,6 +561,7 @@ impl HttpPort {
             caller,
             limited: outcome.limited,
             fault: outcome.fault,
+            grpc_status: result.as_ref().ok().and_then(super::grpc::status_of),
         });
         result
     }
@@ -650,6 +662,11 @@ async fn answer(
     outcome: &mut Outcome,
 ) -> Response<Body> {
     match &route.dep.handler {
+        Handler::Stub(_) if super::grpc::is_grpc(&request) => {
+            let dep = &route.dep;
+            super::grpc::stub::serve(dep.grpc.as_ref(), dep.name, request, &mut outcome.matched)
+                .await
+        }
         Handler::Stub(stub) => {
             let (parts, incoming) = request.into_parts();
             let bytes = match read_body(incoming).await {
@@ -873,6 +890,7 @@ impl TcpForward {
             caller,
             limited: outcome.limited,
             fault: outcome.fault,
+            grpc_status: None,
         });
     }
 

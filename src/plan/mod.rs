@@ -924,9 +924,23 @@ fn stub_mode(loaded: &Loaded, name: &str) -> Mode {
     if let Some(openapi) = openapi {
         routes.extend(openapi.routes.iter().cloned());
     }
+    // Routes with `match.grpc` answer gRPC calls only.
+    let (grpc, routes): (Vec<_>, Vec<_>) = routes
+        .into_iter()
+        .partition(|route| route.matcher.grpc.is_some());
     Mode::Stub {
         routes,
         contract: openapi.and_then(|o| o.contract()),
+        grpc: loaded
+            .protos
+            .get(name)
+            .map(|protos| config::GrpcStubConfig {
+                descriptors: base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    protos.encoded(),
+                ),
+                routes: grpc,
+            }),
     }
 }
 

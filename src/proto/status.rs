@@ -24,6 +24,7 @@ pub const NAMES: [&str; 17] = [
 pub const OK: u32 = 0;
 pub const UNKNOWN: u32 = 2;
 pub const INVALID_ARGUMENT: u32 = 3;
+pub const RESOURCE_EXHAUSTED: u32 = 8;
 pub const UNIMPLEMENTED: u32 = 12;
 pub const INTERNAL: u32 = 13;
 
