@@ -134,7 +134,13 @@ pub enum Mode {
         grpc: Option<GrpcStubConfig>,
     },
     /// Answers from a recording.
-    Replay { recording: Recording },
+    Replay {
+        recording: Recording,
+        /// The compiled `.proto` files of the recording's gRPC messages
+        /// (a serialized `FileDescriptorSet`, in base64).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grpc: Option<String>,
+    },
     /// Forward to `upstream` and save every interaction to `to` (a path
     /// inside the agent container, on a bind mount of the host folder).
     Record {
@@ -145,6 +151,9 @@ pub enum Mode {
         /// messages; `to` when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         file: Option<String>,
+        /// With `proto:`: gRPC messages are recorded as JSON.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grpc: Option<GrpcRecordConfig>,
     },
     /// Forward to a real container (`target`, an alias on the network) with
     /// limits and faults applied; HTTP per request, other ports per
@@ -163,6 +172,14 @@ pub struct GrpcStubConfig {
     pub descriptors: String,
     #[serde(with = "stub_routes")]
     pub routes: Vec<Route>,
+}
+
+/// A recording's `.proto` files: as the manifest names them (written into
+/// the recording) and compiled (base64 of a `FileDescriptorSet`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GrpcRecordConfig {
+    pub proto: Vec<String>,
+    pub descriptors: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

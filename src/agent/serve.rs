@@ -98,8 +98,8 @@ pub struct Dep {
     pub port: u16,
     pub private_port: u16,
     handler: Handler,
-    /// A stub's gRPC routes (`stub.proto`).
-    grpc: Option<super::grpc::GrpcStub>,
+    /// gRPC routes, `.proto` files or recorded gRPC calls.
+    grpc: super::grpc::Part,
     pub limits: Live<LimitState>,
     pub faults: Live<FaultState>,
 }
@@ -204,12 +204,7 @@ impl Agent {
         let mut tcp_ports: Vec<(u16, usize, ProxyPort)> = Vec::new();
         for (index, served) in config.served.iter().enumerate() {
             let context = |e: String| format!("dependency `{}`: {e}", served.name);
-            let grpc = match &served.mode {
-                Mode::Stub {
-                    grpc: Some(grpc), ..
-                } => Some(super::grpc::GrpcStub::compile(grpc).map_err(context)?),
-                _ => None,
-            };
+            let grpc = super::grpc::Part::build(&served.mode).map_err(context)?;
             let (mode, handler) = match &served.mode {
                 Mode::Stub {
                     routes, contract, ..
@@ -221,7 +216,7 @@ impl Agent {
                             .map_err(context)?,
                     ),
                 ),
-                Mode::Replay { recording } => (
+                Mode::Replay { recording, .. } => (
                     "replay",
                     Handler::Replay(Replay::new(recording).map_err(context)?),
                 ),
@@ -230,10 +225,14 @@ impl Agent {
                     to,
                     redact,
                     file,
+                    grpc: grpc_record,
                 } => {
                     let upstream = Arc::new(Upstream::parse(upstream).map_err(context)?);
                     let shown = file.clone().unwrap_or_else(|| to.clone());
                     let recorder = Recorder::new(to.into(), shown, redact);
+                    if let Some(grpc) = grpc_record {
+                        recorder.set_proto(&grpc.proto);
+                    }
                     recorders.push(recorder.clone());
                     http_routes.push((served.port, index, Some(upstream.clone())));
                     http_routes.push((served.private_port, index, Some(upstream)));
@@ -664,7 +663,25 @@ async fn answer(
     match &route.dep.handler {
         Handler::Stub(_) if super::grpc::is_grpc(&request) => {
             let dep = &route.dep;
-            super::grpc::stub::serve(dep.grpc.as_ref(), dep.name, request, &mut outcome.matched)
+            super::grpc::stub::serve(
+                dep.grpc.stub.as_ref(),
+                dep.name,
+                request,
+                &mut outcome.matched,
+            )
+            .await
+        }
+        Handler::Replay(_) if super::grpc::is_grpc(&request) => {
+            let replay = route.dep.grpc.replay.as_ref();
+            super::grpc::replay::serve(replay, request, &mut outcome.matched).await
+        }
+        Handler::Record(recorder) if super::grpc::is_grpc(&request) => {
+            let upstream = route
+                .upstream
+                .as_deref()
+                .map(|u| (u.base.as_str(), u.label));
+            let protos = route.dep.grpc.record.as_ref();
+            super::grpc::record::forward(upstream, recorder, protos, request, &mut outcome.matched)
                 .await
         }
         Handler::Stub(stub) => {

@@ -603,6 +603,10 @@ pub struct Record {
     pub redact: Vec<String>,
     #[serde(default = "default_stub_port")]
     pub port: u16,
+    /// `.proto` files (in the manifest's folder): gRPC messages are then
+    /// recorded as JSON, else as base64.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proto: Vec<String>,
 }
 
 /// Quotas enforced in front of an entry.

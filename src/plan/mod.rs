@@ -491,6 +491,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                 Kind::Replay,
                 Mode::Replay {
                     recording: loaded.recordings.get(name).cloned().unwrap_or_default(),
+                    grpc: loaded.protos.get(name).map(descriptors),
                 },
             ),
             (Source::Replay(replay), Some(Some(url))) => (
@@ -650,7 +651,31 @@ fn record_mode(
         to: format!("{RECORD_MOUNT}/{name}/{file_name}"),
         redact: redact.to_vec(),
         file: Some(to.to_owned()),
+        grpc: loaded
+            .protos
+            .get(name)
+            .map(|protos| config::GrpcRecordConfig {
+                proto: match loaded
+                    .manifest
+                    .dependencies
+                    .get(name)
+                    .and_then(|d| d.record.as_ref())
+                {
+                    Some(record) => record.proto.clone(),
+                    None => loaded
+                        .recordings
+                        .get(name)
+                        .map(|r| r.proto.clone())
+                        .unwrap_or_default(),
+                },
+                descriptors: descriptors(protos),
+            }),
     }
+}
+
+/// Compiled `.proto` files as the agent's configuration carries them.
+fn descriptors(protos: &crate::proto::Protos) -> String {
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, protos.encoded())
 }
 
 /// An agent proxy in front of a real container: it answers under the
@@ -935,10 +960,7 @@ fn stub_mode(loaded: &Loaded, name: &str) -> Mode {
             .protos
             .get(name)
             .map(|protos| config::GrpcStubConfig {
-                descriptors: base64::Engine::encode(
-                    &base64::engine::general_purpose::STANDARD,
-                    protos.encoded(),
-                ),
+                descriptors: descriptors(protos),
                 routes: grpc,
             }),
     }
@@ -1343,6 +1365,7 @@ dependencies:
                 to,
                 redact,
                 file,
+                ..
             } => (upstream.clone(), to.clone(), redact.clone(), file.clone()),
             other => panic!("{name} is not recording: {other:?}"),
         }

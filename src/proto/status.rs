@@ -27,6 +27,7 @@ pub const INVALID_ARGUMENT: u32 = 3;
 pub const RESOURCE_EXHAUSTED: u32 = 8;
 pub const UNIMPLEMENTED: u32 = 12;
 pub const INTERNAL: u32 = 13;
+pub const UNAVAILABLE: u32 = 14;
 
 /// The code a manifest names: a name (any case) or a number 0..16.
 pub fn parse(text: &str) -> Option<u32> {

@@ -283,7 +283,128 @@ fn validate_reports_grpc_mistakes_at_their_line() {
     assert!(text.contains("protos/common/money.proto:3:"), "{text}");
 }
 
+/// A gRPC stub stands for the real upstream: the record dependencies
+/// forward to it over HTTP/2 on the network, one with the `.proto` (JSON
+/// messages) and one without (base64).
+const RECORDED: &str = web_with!(
+    r#"  origin:
+    stub:
+      proto: [protos/payments.proto]
+      routes:
+        - match: { grpc: payments.v1.Payments/Get, json: { id: "7" } }
+          respond: { json: { id: "7", amount: { cents: 1250, currency: EUR }, state: SETTLED } }
+        - match: { grpc: payments.v1.Payments/Get, json: { id: "404" } }
+          respond: { grpc_status: NOT_FOUND, message: "no payment 404" }
+        - match: { grpc: payments.v1.Payments/List }
+          respond: { stream: [ { id: a }, { id: b } ] }
+  payments:
+    record: { upstream: "http://origin:80", to: recordings/payments.yaml, proto: [protos/payments.proto] }
+  opaque:
+    record: { upstream: "http://origin:80", to: recordings/opaque.yaml }
+"#
+);
+
+const REPLAYED: &str = web_with!(
+    r#"  payments:
+    replay: recordings/payments.yaml
+  opaque:
+    replay: recordings/opaque.yaml
+"#
+);
+
+fn grpc_calls_are_recorded_and_replayed() {
+    if !docker_or_skip() {
+        return;
+    }
+    let Some(python) = grpc_python() else {
+        return;
+    };
+    let sandbox = Sandbox::new("grpc-record", RECORDED);
+    sandbox.write("protos/payments.proto", PROTO);
+    sandbox.write("protos/common/money.proto", MONEY);
+    std::fs::create_dir(sandbox.path("recordings")).unwrap();
+    let generated = generate(&python, sandbox.dir.path(), "protos/payments.proto");
+    sandbox.ok(&["up"]);
+    let calls = json!([
+        ["Payments", "Get", {"id": "7"}],
+        ["Payments", "Get", {"id": "404"}],
+        ["Payments", "List", {"customerId": "c1"}],
+    ]);
+    let direct = call(&python, &generated, &target(&sandbox.url("origin")), &calls);
+    let recorded = call(
+        &python,
+        &generated,
+        &target(&sandbox.url("payments")),
+        &calls,
+    );
+    assert_eq!(
+        recorded, direct,
+        "through record, as from the upstream itself"
+    );
+    assert_eq!(recorded[1]["code"], "NOT_FOUND");
+    assert_eq!(recorded[2]["messages"].as_array().unwrap().len(), 2);
+    let opaque = call(&python, &generated, &target(&sandbox.url("opaque")), &calls);
+    assert_eq!(opaque, direct);
+    let journal: Value =
+        serde_json::from_str(&sandbox.ok(&["calls", "payments", "--json"])).unwrap();
+    let statuses: Vec<&str> = journal["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["grpc_status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["OK", "NOT_FOUND", "OK"], "{journal}");
+    sandbox.ok(&["down"]);
+
+    // With the `.proto`: messages as JSON, and the files named at the top.
+    let text = std::fs::read_to_string(sandbox.path("recordings/payments.yaml")).unwrap();
+    assert!(
+        text.contains("proto: [\"protos/payments.proto\"]"),
+        "{text}"
+    );
+    assert!(text.contains("/payments.v1.Payments/Get"), "{text}");
+    assert!(
+        text.contains(r#"[{\"id\":\"7\"}]"#) || text.contains(r#"[{"id":"7"}]"#),
+        "{text}"
+    );
+    assert!(text.contains("grpc-status"), "{text}");
+    // Without: base64.
+    let text = std::fs::read_to_string(sandbox.path("recordings/opaque.yaml")).unwrap();
+    assert!(
+        text.contains("body_base64") && !text.contains("proto:"),
+        "{text}"
+    );
+
+    // Replayed with the upstream gone: the same answers.
+    sandbox.write("sandbox.yaml", REPLAYED);
+    sandbox.ok(&["up"]);
+    let replayed = call(
+        &python,
+        &generated,
+        &target(&sandbox.url("payments")),
+        &calls,
+    );
+    assert_eq!(replayed, direct);
+    let replayed = call(&python, &generated, &target(&sandbox.url("opaque")), &calls);
+    assert_eq!(replayed, direct);
+    // A request message nobody recorded.
+    let missed = call(
+        &python,
+        &generated,
+        &target(&sandbox.url("payments")),
+        &json!([["Payments", "Get", {"id": "8"}]]),
+    );
+    assert_eq!(missed[0]["code"], "UNIMPLEMENTED", "{missed:?}");
+    assert!(
+        missed[0]["details"]
+            .as_str()
+            .unwrap()
+            .contains("closest: recorded 1"),
+        "{missed:?}"
+    );
+}
+
 cases! {
-    docker: [a_grpc_stub_answers_a_real_client],
+    docker: [a_grpc_stub_answers_a_real_client, grpc_calls_are_recorded_and_replayed],
     plain: [validate_reports_grpc_mistakes_at_their_line],
 }

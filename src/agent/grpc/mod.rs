@@ -15,6 +15,8 @@ use percent_encoding::{AsciiSet, CONTROLS};
 use super::body::{Body, BoxError};
 use crate::proto::status;
 
+pub mod record;
+pub mod replay;
 pub mod stub;
 
 pub use stub::GrpcStub;
@@ -134,5 +136,43 @@ pub async fn read_body(incoming: hyper::body::Incoming) -> Result<Bytes, Respons
             status::INTERNAL,
             &format!("cannot read the request: {e}"),
         )),
+    }
+}
+
+/// A dependency's gRPC parts, by its mode.
+#[derive(Debug, Default)]
+pub struct Part {
+    /// A stub's gRPC routes.
+    pub stub: Option<GrpcStub>,
+    /// A record dependency's compiled `.proto` files.
+    pub record: Option<crate::proto::Protos>,
+    /// A replay dependency's recorded gRPC calls.
+    pub replay: Option<replay::GrpcReplay>,
+}
+
+impl Part {
+    pub fn build(mode: &super::config::Mode) -> Result<Part, String> {
+        use super::config::Mode;
+        let mut part = Part::default();
+        match mode {
+            Mode::Stub {
+                grpc: Some(grpc), ..
+            } => part.stub = Some(GrpcStub::compile(grpc)?),
+            Mode::Record {
+                grpc: Some(grpc), ..
+            } => {
+                let bytes = base64::Engine::decode(
+                    &base64::engine::general_purpose::STANDARD,
+                    &grpc.descriptors,
+                )
+                .map_err(|e| format!("invalid compiled .proto descriptors: {e}"))?;
+                part.record = Some(crate::proto::Protos::decode(&bytes)?);
+            }
+            Mode::Replay { recording, grpc } => {
+                part.replay = Some(replay::GrpcReplay::new(recording, grpc.as_deref())?);
+            }
+            _ => {}
+        }
+        Ok(part)
     }
 }

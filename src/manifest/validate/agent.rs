@@ -212,6 +212,7 @@ impl Checker {
         }
         match Recording::parse(&text) {
             Ok(recording) => {
+                self.replay_grpc(path, node.at, &recording.proto, dependency);
                 self.recordings.insert(dependency.to_owned(), recording);
             }
             Err((at, message)) => {
@@ -263,7 +264,7 @@ impl Checker {
         }
     }
 
-    pub(super) fn record(&mut self, path: &str, node: &Node) {
+    pub(super) fn record(&mut self, path: &str, node: &Node, dependency: &str) {
         let Some(fields) = self.map(path, node, Some(keys::RECORD)) else {
             return;
         };
@@ -307,6 +308,7 @@ impl Checker {
         if let Some(e) = field(fields, "port") {
             self.port_number(&format!("{path}.port"), &e.value);
         }
+        self.record_grpc(path, fields, dependency);
     }
 
     /// A record target must be a file that can be created: not a folder, in

@@ -163,18 +163,51 @@ impl Checker {
         }
     }
 
+    /// `proto:` of a record dependency: compiled, so that its gRPC
+    /// messages are recorded as JSON.
+    pub(super) fn record_grpc(&mut self, path: &str, fields: &[tree::Entry], dependency: &str) {
+        if let Some(e) = field(fields, "proto")
+            && let Some(protos) = self.protos(&format!("{path}.proto"), &e.value)
+        {
+            self.protos.insert(dependency.to_owned(), protos);
+        }
+    }
+
+    /// The `proto:` files a replayed recording names (relative to the
+    /// manifest's folder), compiled; problems are reported at `at`.
+    pub(super) fn replay_grpc(&mut self, path: &str, at: At, files: &[String], dependency: &str) {
+        if files.is_empty() {
+            return;
+        }
+        let listed: Vec<(String, At)> = files.iter().map(|f| (f.clone(), at)).collect();
+        if let Some(protos) =
+            self.compile_listed(&format!("{path}: the recording's `proto`"), at, &listed)
+        {
+            self.protos.insert(dependency.to_owned(), protos);
+        }
+    }
+
     /// Compiles the files of `proto:`; problems inside them name their file.
     fn protos(&mut self, path: &str, node: &Node) -> Option<Protos> {
         let files = self.string_list(path, node)?;
         let items = node.items().unwrap_or_default();
+        let listed: Vec<(String, At)> = files
+            .iter()
+            .zip(items)
+            .map(|(file, item)| (file.clone(), item.at))
+            .collect();
+        self.compile_listed(path, node.at, &listed)
+    }
+
+    fn compile_listed(&mut self, path: &str, at: At, listed: &[(String, At)]) -> Option<Protos> {
         let mut reals = Vec::new();
-        for (file, item) in files.iter().zip(items) {
-            self.read_file(item.at, path, file, "`.proto` file")?;
+        for (file, item_at) in listed {
+            self.read_file(*item_at, path, file, "`.proto` file")?;
             reals.push((self.resolved.get(file.as_str())?.clone(), self.shown(file)));
         }
         if reals.is_empty() {
             self.report(
-                node.at,
+                at,
                 format!("`{path}` names no file"),
                 Some("e.g. `proto: [payments.proto]`".into()),
             );

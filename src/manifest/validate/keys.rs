@@ -42,7 +42,7 @@ pub const RESPOND: &[&str] = &[
     "message",
     "stream",
 ];
-pub const RECORD: &[&str] = &["upstream", "to", "redact", "port"];
+pub const RECORD: &[&str] = &["upstream", "to", "redact", "port", "proto"];
 pub const LIMITS: &[&str] = &["rate", "burst", "concurrency", "per_caller"];
 pub const FAULTS: &[&str] = &[
     "latency",
