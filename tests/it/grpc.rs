@@ -404,7 +404,104 @@ fn grpc_calls_are_recorded_and_replayed() {
     );
 }
 
+/// A real gRPC server (grpcio, with the generated stubs) answering `Get`
+/// and `List`, on 127.0.0.1 at the port given.
+const SERVER: &str = r#"
+import sys
+from concurrent import futures
+import grpc
+sys.path.insert(0, sys.argv[1])
+import payments_pb2 as pb, payments_pb2_grpc as rpc
+
+class Payments(rpc.PaymentsServicer):
+    def Get(self, request, context):
+        if request.id == "404":
+            context.abort(grpc.StatusCode.NOT_FOUND, "no payment 404 (real)")
+        return pb.Payment(id=request.id, state="REAL")
+    def List(self, request, context):
+        for i in range(3):
+            yield pb.Payment(id="%s-%d" % (request.customer_id, i))
+
+server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+rpc.add_PaymentsServicer_to_server(Payments(), server)
+server.add_insecure_port("127.0.0.1:" + sys.argv[2])
+server.start()
+server.wait_for_termination()
+"#;
+
+/// The real grpcio server as the upstream of a recording: run on the host
+/// as the service (`up --host`), reached in the network by name through
+/// its forwarder.
+fn a_real_grpc_server_is_recorded_through_its_host_forwarder() {
+    if !docker_or_skip() {
+        return;
+    }
+    let Some(python) = grpc_python() else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let manifest = format!(
+        r#"version: 1
+service:
+  name: origin
+  build: ./app
+  command: ["/shopd", "fixture", "--port", "50051"]
+  ports: {{ rpc: 50051 }}
+  host: {{ command: ["{python}", server.py, py, "{port}"], port: {port} }}
+dependencies:
+  payments:
+    record: {{ upstream: "http://origin:50051", to: recordings/payments.yaml, proto: [protos/payments.proto] }}
+"#,
+        python = python.display()
+    );
+    let sandbox = Sandbox::new("grpc-real", &manifest);
+    sandbox.write("protos/payments.proto", PROTO);
+    sandbox.write("protos/common/money.proto", MONEY);
+    sandbox.write("server.py", SERVER);
+    std::fs::create_dir(sandbox.path("recordings")).unwrap();
+    let generated = generate(&python, sandbox.dir.path(), "protos/payments.proto");
+    let mut up = crate::host::Foreground::start(sandbox.command(&["up", "--host"]));
+    up.wait_for("Ctrl-C stops it", std::time::Duration::from_secs(120));
+    let calls = json!([
+        ["Payments", "Get", {"id": "7"}],
+        ["Payments", "Get", {"id": "404"}],
+        ["Payments", "List", {"customerId": "c9"}],
+    ]);
+    let answers = call(
+        &python,
+        &generated,
+        &target(&sandbox.url("payments")),
+        &calls,
+    );
+    assert_eq!(
+        answers[0],
+        json!({"code": "OK", "messages": [{"id": "7", "state": "REAL"}]})
+    );
+    assert_eq!(
+        answers[1],
+        json!({"code": "NOT_FOUND", "details": "no payment 404 (real)"})
+    );
+    assert_eq!(
+        answers[2]["messages"].as_array().unwrap().len(),
+        3,
+        "{answers:?}"
+    );
+    up.interrupt();
+    sandbox.ok(&["down"]);
+    let text = std::fs::read_to_string(sandbox.path("recordings/payments.yaml")).unwrap();
+    assert!(text.contains("REAL") && text.contains("c9-2"), "{text}");
+    assert!(text.contains("no payment 404 (real)"), "{text}");
+}
+
 cases! {
-    docker: [a_grpc_stub_answers_a_real_client, grpc_calls_are_recorded_and_replayed],
+    docker: [
+        a_grpc_stub_answers_a_real_client,
+        grpc_calls_are_recorded_and_replayed,
+        a_real_grpc_server_is_recorded_through_its_host_forwarder,
+    ],
     plain: [validate_reports_grpc_mistakes_at_their_line],
 }

@@ -137,7 +137,13 @@ pub async fn forward(
     if !trailers.is_empty() {
         frames.push(Ok(Frame::trailers(trailers)));
     }
-    let body = http_body_util::StreamBody::new(futures_util::stream::iter(frames)).boxed_unsync();
+    // A trailers-only answer (the status in its headers) ends with its
+    // headers: an empty body, not an empty data frame.
+    let body = if frames.is_empty() {
+        body::full(Bytes::new())
+    } else {
+        http_body_util::StreamBody::new(futures_util::stream::iter(frames)).boxed_unsync()
+    };
     let mut response = Response::from_parts(answer_parts, body);
     response.extensions_mut().insert(super::Status(code));
     response
