@@ -39,6 +39,9 @@ impl Checker {
                 }
             }
         }
+        if let Some(e) = field(fields, "files") {
+            self.file_grpc_routes(&format!("{path}.files"), e.key_at, &routes, dependency);
+        }
         if let Some(e) = field(fields, "wiremock") {
             routes.extend(self.wiremock(&format!("{path}.wiremock"), &e.value));
         }

@@ -89,6 +89,62 @@ impl Checker {
         }
     }
 
+    /// The gRPC routes of a stub's `files` (read already): each checked
+    /// like the manifest's own, reported at `files`.
+    pub(super) fn file_grpc_routes(
+        &mut self,
+        path: &str,
+        at: At,
+        routes: &[Route],
+        dependency: &str,
+    ) {
+        for (i, route) in routes.iter().enumerate() {
+            let Some(name) = &route.matcher.grpc else {
+                continue;
+            };
+            let here = format!("{path}: route {} (`{name}`)", i + 1);
+            let Some(protos) = self.protos.get(dependency) else {
+                self.report(
+                    at,
+                    format!(
+                        "{here} names a gRPC method, but the stub has no compiled `.proto` file"
+                    ),
+                    Some("add `proto: [service.proto]` to the stub".into()),
+                );
+                continue;
+            };
+            let method = match protos.method(name) {
+                Ok(method) => method,
+                Err((message, help)) => {
+                    self.report(at, format!("{here}: {message}"), help);
+                    continue;
+                }
+            };
+            let mut wrong = Vec::new();
+            if let Some(json) = &route.matcher.json
+                && let Err(e) = proto::from_json(&method.input(), json)
+            {
+                wrong.push(format!("`match.json` {e}"));
+            }
+            let respond = &route.respond;
+            for json in respond.json.iter().chain(respond.stream.iter().flatten()) {
+                if let Err(e) = proto::from_json(&method.output(), json) {
+                    wrong.push(format!("the answer {e}"));
+                }
+            }
+            if respond
+                .grpc_status
+                .as_ref()
+                .is_some_and(|s| s.code().is_none())
+            {
+                wrong.push("`respond.grpc_status` is not a gRPC status".into());
+            }
+            for problem in wrong {
+                self.report(at, format!("{here}: {problem}"), None);
+            }
+        }
+    }
+
     fn grpc_respond(
         &mut self,
         here: &str,

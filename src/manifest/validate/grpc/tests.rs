@@ -157,3 +157,28 @@ fn grpc_routes_need_a_proto_and_a_known_status() {
         "{problem}"
     );
 }
+
+#[test]
+fn grpc_routes_of_stub_files_are_checked_too() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("payments.proto"), PROTO).unwrap();
+    std::fs::write(
+        dir.path().join("more.yaml"),
+        "- match: { grpc: payments.v1.Payments/Get, json: { nope: 1 } }\n  respond: { json: {} }\n",
+    )
+    .unwrap();
+    let text = "version: 1\nservice:\n  name: orders\n  image: orders:dev\ndependencies:\n  payments:\n    stub:\n      proto: [payments.proto]\n      files: [more.yaml]\n";
+    let file = dir.path().join("sandbox.yaml");
+    let Err(ManifestError::Invalid { problems }) =
+        load_text(Path::new("sandbox.yaml"), &file, text)
+    else {
+        panic!("a bad gRPC route in a file passed");
+    };
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].at, Some((9, 7)));
+    assert!(
+        problems[0].message.contains("route 1") && problems[0].message.contains("GetRequest"),
+        "{}",
+        problems[0].message
+    );
+}
