@@ -1,13 +1,16 @@
 //! Prints an agent configuration (JSON) that serves every stub of a
 //! manifest on the host, on 127.0.0.1 from `FIRST_PORT` up in the order of
 //! the manifest, with its routes (its own, then those made from its OpenAPI
-//! document) and, with `validate: true`, its contract: what `sandbox up`
+//! document) and, with `validate: true`, its contract, and its gRPC routes
+//! with the compiled `.proto` files: what `sandbox up`
 //! would give the agent, for `benches/openapi.sh` to run the agent outside
 //! Docker.
 //!
 //! Usage: `stub_agent_config MANIFEST ADMIN_PORT FIRST_PORT`
 
-use sandbox::agent::config::{AgentConfig, CONFIG_VERSION, JOURNAL_CAPACITY, Mode, Served};
+use sandbox::agent::config::{
+    AgentConfig, CONFIG_VERSION, GrpcStubConfig, JOURNAL_CAPACITY, Mode, Served,
+};
 use sandbox::manifest::{self, Source};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,6 +30,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Some(openapi) = openapi {
             routes.extend(openapi.routes.iter().cloned());
         }
+        // Routes with `match.grpc` answer gRPC calls only.
+        let (grpc, routes): (Vec<_>, Vec<_>) = routes
+            .into_iter()
+            .partition(|route| route.matcher.grpc.is_some());
         served.push(Served {
             name: name.clone(),
             port,
@@ -34,6 +41,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             mode: Mode::Stub {
                 routes,
                 contract: openapi.and_then(|o| o.contract()),
+                grpc: loaded.protos.get(name).map(|protos| GrpcStubConfig {
+                    descriptors: base64::Engine::encode(
+                        &base64::engine::general_purpose::STANDARD,
+                        protos.encoded(),
+                    ),
+                    routes: grpc,
+                }),
             },
             limits: None,
             faults: None,

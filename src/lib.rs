@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod openapi;
 pub mod output;
 pub mod plan;
+pub mod proto;
 pub mod registry;
 pub mod runner;
 pub mod tunnel;

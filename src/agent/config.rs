@@ -129,6 +129,9 @@ pub enum Mode {
         routes: Vec<Route>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         contract: Option<crate::openapi::Contract>,
+        /// The routes answering gRPC methods, with the compiled `.proto`s.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grpc: Option<GrpcStubConfig>,
     },
     /// Answers from a recording.
     Replay {
@@ -136,6 +139,10 @@ pub enum Mode {
         /// The folder a recording's `body_file`s are relative to.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bodies: Option<String>,
+        /// The compiled `.proto` files of the recording's gRPC messages
+        /// (a serialized `FileDescriptorSet`, in base64).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grpc: Option<String>,
     },
     /// Forward to `upstream` and save every interaction to `to` (a path
     /// inside the agent container, on a bind mount of the host folder).
@@ -147,6 +154,9 @@ pub enum Mode {
         /// messages; `to` when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         file: Option<String>,
+        /// With `proto:`: gRPC messages are recorded as JSON.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grpc: Option<GrpcRecordConfig>,
     },
     /// Forward to a real container (`target`, an alias on the network) with
     /// limits and faults applied; HTTP per request, other ports per
@@ -155,6 +165,24 @@ pub enum Mode {
         target: String,
         ports: Vec<ProxyPort>,
     },
+}
+
+/// A stub's gRPC part: the routes with `match.grpc`, and the compiled
+/// `.proto` files they answer from (a serialized `FileDescriptorSet`, in
+/// base64), so the agent needs neither the files nor a compiler.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GrpcStubConfig {
+    pub descriptors: String,
+    #[serde(with = "stub_routes")]
+    pub routes: Vec<Route>,
+}
+
+/// A recording's `.proto` files: as the manifest names them (written into
+/// the recording) and compiled (base64 of a `FileDescriptorSet`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GrpcRecordConfig {
+    pub proto: Vec<String>,
+    pub descriptors: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

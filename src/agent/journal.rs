@@ -31,6 +31,8 @@ pub struct Call {
     pub fault: Option<&'static str>,
     /// For an upgraded connection (WebSocket): what went through it.
     pub upgrade: Option<Box<Upgrade>>,
+    /// A gRPC call's status code.
+    pub grpc_status: Option<u32>,
 }
 
 /// What went through an upgraded connection, each way: `sent` from the
@@ -76,6 +78,11 @@ pub struct CallView<'a> {
     pub fault: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade: Option<Upgrade>,
+    /// A gRPC call's method (`pkg.Service/Method`) and status name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc_method: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc_status: Option<String>,
 }
 
 impl Journal {
@@ -147,6 +154,10 @@ impl Call {
             limited: self.limited,
             fault: self.fault,
             upgrade: self.upgrade.as_deref().copied(),
+            grpc_method: self
+                .grpc_status
+                .map(|_| self.path.as_str().trim_start_matches('/')),
+            grpc_status: self.grpc_status.map(crate::proto::status::name),
         }
     }
 }
@@ -298,6 +309,7 @@ mod tests {
             limited: None,
             fault: None,
             upgrade: None,
+            grpc_status: None,
         }
     }
 

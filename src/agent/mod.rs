@@ -15,6 +15,7 @@ pub mod callers;
 pub mod client;
 pub mod config;
 pub mod faults;
+pub mod grpc;
 pub mod journal;
 pub mod limits;
 pub mod live;

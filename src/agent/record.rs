@@ -65,6 +65,8 @@ pub struct Recorder {
     failure: Mutex<Option<String>>,
     /// Whether the file is a HAR (named `.har`), else a YAML recording.
     har: bool,
+    /// The `.proto` files of its gRPC messages, written at its top.
+    proto: std::sync::OnceLock<Vec<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -97,7 +99,13 @@ impl Recorder {
             file: Mutex::new(FileText::default()),
             changed: Notify::new(),
             failure: Mutex::new(None),
+            proto: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Names the `.proto` files its gRPC messages are stored with (as JSON).
+    pub fn set_proto(&self, files: &[String]) {
+        let _ = self.proto.set(files.to_vec());
     }
 
     /// Headers as recorded: lower-case names, hop-by-hop ones left out,
@@ -171,7 +179,14 @@ impl Recorder {
         let (head, tail) = if self.har {
             (har::head(), har::HAR_TAIL)
         } else {
-            (format!("version: {RECORDING_VERSION}\ninteractions:\n"), "")
+            let proto = match self.proto.get().filter(|files| !files.is_empty()) {
+                Some(files) => format!("proto: {}\n", serde_json::json!(files)),
+                None => String::new(),
+            };
+            (
+                format!("version: {RECORDING_VERSION}\n{proto}interactions:\n"),
+                "",
+            )
         };
         let previous = file.written.then_some(self.path.as_path());
         let result = write_atomically(

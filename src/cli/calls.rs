@@ -46,6 +46,11 @@ pub struct Call {
     pub limited: Option<String>,
     #[serde(default)]
     pub fault: Option<String>,
+    /// A gRPC call's method (`pkg.Service/Method`) and status name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc_method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc_status: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -216,6 +221,9 @@ fn short_trace(traceparent: &str) -> String {
 /// full when `wide`.
 pub(crate) fn render_call(call: &Call, wide: bool) -> String {
     let mut notes = Vec::new();
+    if let Some(status) = &call.grpc_status {
+        notes.push(format!("grpc: {status}"));
+    }
     if let Some(limited) = &call.limited {
         notes.push(format!("limited: {limited}"));
     }
@@ -234,10 +242,15 @@ pub(crate) fn render_call(call: &Call, wide: bool) -> String {
         format!("  ({})", notes.join(", "))
     };
     let matched = call.matched.as_deref().unwrap_or("UNMATCHED");
+    // A gRPC call: its path is the method, its status in the notes.
+    let method = match call.grpc_status {
+        Some(_) => "gRPC",
+        None => call.method.as_str(),
+    };
     if wide {
         return format!(
             "{:<24} {:<14} {:<6} {:<32} {:>6} {:>9.1}  {matched}{notes}\n",
-            call.time, call.dependency, call.method, call.path, call.status, call.duration_ms,
+            call.time, call.dependency, method, call.path, call.status, call.duration_ms,
         );
     }
     // `2026-11-25T16:07:03.042Z` -> `16:07:03`: the date and the fraction
@@ -254,7 +267,7 @@ pub(crate) fn render_call(call: &Call, wide: bool) -> String {
         "{:<8} {:<10} {:<6} {:<18} {:>4} {:>6.1} {trace:<8}  ",
         time.chars().take(8).collect::<String>(),
         fit(&call.dependency, 10),
-        fit(&call.method, 6),
+        fit(method, 6),
         fit(&call.path, 18),
         call.status,
         call.duration_ms,
@@ -291,6 +304,8 @@ mod tests {
             caller: Some("orders".into()),
             limited: None,
             fault: None,
+            grpc_method: None,
+            grpc_status: None,
         }
     }
 

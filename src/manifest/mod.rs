@@ -66,6 +66,8 @@ pub struct Loaded {
     /// What is legal but likely a mistake (an unknown HTTP method): shown
     /// as `warning: FILE:L:C: ...` by every command, never fatal.
     pub warnings: Vec<Problem>,
+    /// Every stub with `proto:`: its compiled `.proto` files.
+    pub protos: IndexMap<String, crate::proto::Protos>,
 }
 
 impl Loaded {

@@ -489,6 +489,10 @@ pub struct Stub {
     /// schema with 400 and the violations (needs `openapi`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub validate: bool,
+    /// `.proto` files (in the manifest's folder) whose gRPC methods the
+    /// routes with `match.grpc` answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proto: Vec<String>,
 }
 
 fn default_stub_port() -> u16 {
@@ -530,6 +534,10 @@ pub struct RouteMatch {
     /// The request body must be exactly this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// A gRPC method, `package.Service/Method` (needs the stub's `proto`);
+    /// `json` then matches a subset of the request message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
@@ -548,6 +556,34 @@ pub struct Respond {
     /// Wait this long before answering.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<Span>,
+    /// gRPC: the status answered, by name (`NOT_FOUND`) or code (5);
+    /// default `OK`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc_status: Option<GrpcStatus>,
+    /// gRPC: the status message (`grpc-message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// gRPC server streaming: the messages answered, in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<Vec<serde_json::Value>>,
+}
+
+/// A gRPC status: a name such as `NOT_FOUND`, or its code.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(untagged)]
+pub enum GrpcStatus {
+    Code(u32),
+    Name(String),
+}
+
+impl GrpcStatus {
+    /// The status code, when the name or code is one gRPC defines.
+    pub fn code(&self) -> Option<u32> {
+        match self {
+            GrpcStatus::Code(code) => crate::proto::status::parse(&code.to_string()),
+            GrpcStatus::Name(name) => crate::proto::status::parse(name),
+        }
+    }
 }
 
 fn default_status() -> u16 {
@@ -567,6 +603,10 @@ pub struct Record {
     pub redact: Vec<String>,
     #[serde(default = "default_stub_port")]
     pub port: u16,
+    /// `.proto` files (in the manifest's folder): gRPC messages are then
+    /// recorded as JSON, else as base64.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proto: Vec<String>,
 }
 
 /// Quotas enforced in front of an entry.

@@ -30,6 +30,10 @@ pub const REDACTED: &str = "<redacted>";
 #[serde(deny_unknown_fields)]
 pub struct Recording {
     pub version: u32,
+    /// The `.proto` files (relative to the manifest's folder) its gRPC
+    /// messages were recorded with, as JSON; replay compiles them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proto: Vec<String>,
     #[serde(default)]
     pub interactions: Vec<Interaction>,
 }
@@ -243,6 +247,7 @@ impl Recording {
     pub fn new() -> Self {
         Recording {
             version: RECORDING_VERSION,
+            proto: Vec::new(),
             interactions: Vec::new(),
         }
     }

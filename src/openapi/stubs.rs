@@ -169,6 +169,9 @@ fn respond(status: u16, media: Option<&str>, value: Option<&Value>) -> Respond {
         json: None,
         body: None,
         delay: None,
+        grpc_status: None,
+        message: None,
+        stream: None,
     };
     let (Some(media), Some(value)) = (media, value) else {
         return respond;

@@ -513,7 +513,14 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                     binds.push(format!("{}:{mount}:ro", folder.display()));
                     mount
                 });
-                (Kind::Replay, Mode::Replay { recording, bodies })
+                (
+                    Kind::Replay,
+                    Mode::Replay {
+                        recording,
+                        bodies,
+                        grpc: loaded.protos.get(name).map(descriptors),
+                    },
+                )
             }
             (Source::Replay(replay), Some(Some(url))) => (
                 Kind::Record,
@@ -672,7 +679,31 @@ fn record_mode(
         to: format!("{RECORD_MOUNT}/{name}/{file_name}"),
         redact: redact.to_vec(),
         file: Some(to.to_owned()),
+        grpc: loaded
+            .protos
+            .get(name)
+            .map(|protos| config::GrpcRecordConfig {
+                proto: match loaded
+                    .manifest
+                    .dependencies
+                    .get(name)
+                    .and_then(|d| d.record.as_ref())
+                {
+                    Some(record) => record.proto.clone(),
+                    None => loaded
+                        .recordings
+                        .get(name)
+                        .map(|r| r.proto.clone())
+                        .unwrap_or_default(),
+                },
+                descriptors: descriptors(protos),
+            }),
     }
+}
+
+/// Compiled `.proto` files as the agent's configuration carries them.
+fn descriptors(protos: &crate::proto::Protos) -> String {
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, protos.encoded())
 }
 
 /// An agent proxy in front of a real container: it answers under the
@@ -945,9 +976,20 @@ fn stub_mode(loaded: &Loaded, name: &str) -> Mode {
     if let Some(openapi) = openapi {
         routes.extend(openapi.routes.iter().cloned());
     }
+    // Routes with `match.grpc` answer gRPC calls only.
+    let (grpc, routes): (Vec<_>, Vec<_>) = routes
+        .into_iter()
+        .partition(|route| route.matcher.grpc.is_some());
     Mode::Stub {
         routes,
         contract: openapi.and_then(|o| o.contract()),
+        grpc: loaded
+            .protos
+            .get(name)
+            .map(|protos| config::GrpcStubConfig {
+                descriptors: descriptors(protos),
+                routes: grpc,
+            }),
     }
 }
 
@@ -1354,6 +1396,7 @@ dependencies:
                 to,
                 redact,
                 file,
+                ..
             } => (upstream.clone(), to.clone(), redact.clone(), file.clone()),
             other => panic!("{name} is not recording: {other:?}"),
         }

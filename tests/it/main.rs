@@ -46,6 +46,7 @@ mod agent;
 mod faults;
 mod first_hour;
 mod fuzz;
+mod grpc;
 mod har;
 mod host;
 mod import;
@@ -73,6 +74,7 @@ fn main() -> ExitCode {
         faults::cases(),
         first_hour::cases(),
         fuzz::cases(),
+        grpc::cases(),
         har::cases(),
         host::cases(),
         import::cases(),

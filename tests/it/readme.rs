@@ -76,7 +76,7 @@ fn the_recording_example_is_a_valid_recording() {
             .cloned()
             .collect()
     };
-    assert_eq!(fields(""), ["interactions", "version"]);
+    assert_eq!(fields(""), ["interactions", "proto", "version"]);
     for key in ["method", "path", "query", "headers", "body", "body_base64"] {
         assert!(fields("RecordedRequest").contains(&key.to_owned()), "{key}");
         assert!(

@@ -27,8 +27,11 @@ impl Agent {
         let mut tcp_ports: Vec<(u16, usize, ProxyPort)> = Vec::new();
         for (index, served) in config.served.iter().enumerate() {
             let context = |e: String| format!("dependency `{}`: {e}", served.name);
+            let grpc = crate::agent::grpc::Part::build(&served.mode).map_err(context)?;
             let (mode, handler) = match &served.mode {
-                Mode::Stub { routes, contract } => (
+                Mode::Stub {
+                    routes, contract, ..
+                } => (
                     "stub",
                     Handler::Stub(
                         Stub::compile(routes)
@@ -36,7 +39,9 @@ impl Agent {
                             .map_err(context)?,
                     ),
                 ),
-                Mode::Replay { recording, bodies } => (
+                Mode::Replay {
+                    recording, bodies, ..
+                } => (
                     "replay",
                     Handler::Replay(
                         Replay::new(recording)
@@ -49,10 +54,14 @@ impl Agent {
                     to,
                     redact,
                     file,
+                    grpc: grpc_record,
                 } => {
                     let upstream = Arc::new(Upstream::parse(upstream).map_err(context)?);
                     let shown = file.clone().unwrap_or_else(|| to.clone());
                     let recorder = Recorder::new(to.into(), shown, redact);
+                    if let Some(grpc) = grpc_record {
+                        recorder.set_proto(&grpc.proto);
+                    }
                     recorders.push(recorder.clone());
                     http_routes.push((served.port, index, Some(upstream.clone())));
                     http_routes.push((served.private_port, index, Some(upstream)));
@@ -105,6 +114,7 @@ impl Agent {
                 port: served.port,
                 private_port: served.private_port,
                 handler,
+                grpc,
                 limits: Live::with_activity(LimitState::new(None), false),
                 faults: Live::with_activity(FaultState::new(None), false),
             };

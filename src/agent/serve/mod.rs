@@ -122,6 +122,8 @@ pub struct Dep {
     pub port: u16,
     pub private_port: u16,
     handler: Handler,
+    /// gRPC routes, `.proto` files or recorded gRPC calls.
+    grpc: crate::agent::grpc::Part,
     pub limits: Live<LimitState>,
     pub faults: Live<FaultState>,
 }

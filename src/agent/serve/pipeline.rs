@@ -21,6 +21,7 @@ use super::{
 };
 use crate::agent::body::{self, Body, Guarded};
 use crate::agent::journal::{self, Call, Text};
+use crate::agent::grpc;
 use crate::agent::limits::Refusal;
 use crate::agent::record::{self, Pending, Recorder, Tee};
 use crate::agent::replay::{self};
@@ -114,6 +115,7 @@ impl HttpPort {
             .as_ref()
             .map(|response| response.status().as_u16())
             .unwrap_or(0);
+        let grpc_status = result.as_ref().ok().and_then(grpc::status_of);
         let call = move |upgrade: Option<journal::Upgrade>| Call {
             time,
             dependency,
@@ -127,6 +129,7 @@ impl HttpPort {
             limited: outcome.limited,
             fault: outcome.fault,
             upgrade: upgrade.map(Box::new),
+            grpc_status,
         };
         match outcome.upgrade.take() {
             // One entry for the whole upgraded connection, once it ends.
@@ -238,6 +241,28 @@ pub(super) async fn answer(
     outcome: &mut Outcome,
 ) -> Response<Body> {
     match &route.dep.handler {
+        Handler::Stub(_) if grpc::is_grpc(&request) => {
+            let dep = &route.dep;
+            grpc::stub::serve(
+                dep.grpc.stub.as_ref(),
+                dep.name,
+                request,
+                &mut outcome.matched,
+            )
+            .await
+        }
+        Handler::Replay(_) if grpc::is_grpc(&request) => {
+            let replay = route.dep.grpc.replay.as_ref();
+            grpc::replay::serve(replay, request, &mut outcome.matched).await
+        }
+        Handler::Record(recorder) if grpc::is_grpc(&request) => {
+            let upstream = route
+                .upstream
+                .as_deref()
+                .map(|u| (u.base.as_str(), u.label));
+            let protos = route.dep.grpc.record.as_ref();
+            grpc::record::forward(upstream, recorder, protos, request, &mut outcome.matched).await
+        }
         Handler::Stub(stub) => {
             let (parts, incoming) = request.into_parts();
             let bytes = match read_body(incoming).await {

@@ -57,6 +57,7 @@ impl TcpForward {
             limited: outcome.limited,
             fault: outcome.fault,
             upgrade: None,
+            grpc_status: None,
         });
     }
 

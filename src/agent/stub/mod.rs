@@ -281,6 +281,7 @@ fn compile_route(number: usize, route: &Route) -> Result<CompiledRoute, String> 
         headers,
         json,
         body,
+        grpc: _,
     } = &route.matcher;
     let headers = headers
         .iter()

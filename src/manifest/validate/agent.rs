@@ -27,6 +27,7 @@ impl Checker {
             self.routes(&format!("{path}.routes"), &e.value);
         }
         self.stub_openapi(path, fields, dependency);
+        self.stub_grpc(path, fields, dependency);
         let mut routes = Vec::new();
         if let Some(e) = field(fields, "files")
             && let Some(files) = self.string_list(&format!("{path}.files"), &e.value)
@@ -37,6 +38,9 @@ impl Checker {
                     routes.extend(more);
                 }
             }
+        }
+        if let Some(e) = field(fields, "files") {
+            self.file_grpc_routes(&format!("{path}.files"), e.key_at, &routes, dependency);
         }
         if let Some(e) = field(fields, "wiremock") {
             routes.extend(self.wiremock(&format!("{path}.wiremock"), &e.value));
@@ -211,6 +215,7 @@ impl Checker {
         }
         match Recording::parse(&text) {
             Ok(recording) => {
+                self.replay_grpc(path, node.at, &recording.proto, dependency);
                 self.recordings.insert(dependency.to_owned(), recording);
             }
             Err((at, message)) => {
@@ -262,7 +267,7 @@ impl Checker {
         }
     }
 
-    pub(super) fn record(&mut self, path: &str, node: &Node) {
+    pub(super) fn record(&mut self, path: &str, node: &Node, dependency: &str) {
         let Some(fields) = self.map(path, node, Some(keys::RECORD)) else {
             return;
         };
@@ -306,6 +311,7 @@ impl Checker {
         if let Some(e) = field(fields, "port") {
             self.port_number(&format!("{path}.port"), &e.value);
         }
+        self.record_grpc(path, fields, dependency);
     }
 
     /// A record target must be a file that can be created: not a folder, in

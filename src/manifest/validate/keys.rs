@@ -27,11 +27,22 @@ pub const API: &[&str] = &["openapi", "description"];
 pub const DEBUG: &[&str] = &["port", "command", "env"];
 pub const HOST: &[&str] = &["command", "dir", "port", "env"];
 pub const WATCH: &[&str] = &["path", "action", "target", "ignore"];
-pub const STUB: &[&str] = &["port", "routes", "files", "wiremock", "openapi", "validate"];
+pub const STUB: &[&str] = &[
+    "port", "routes", "files", "wiremock", "openapi", "validate", "proto",
+];
 pub const ROUTE: &[&str] = &["match", "respond"];
-pub const ROUTE_MATCH: &[&str] = &["method", "path", "query", "headers", "json", "body"];
-pub const RESPOND: &[&str] = &["status", "headers", "json", "body", "delay"];
-pub const RECORD: &[&str] = &["upstream", "to", "redact", "port"];
+pub const ROUTE_MATCH: &[&str] = &["method", "path", "query", "headers", "json", "body", "grpc"];
+pub const RESPOND: &[&str] = &[
+    "status",
+    "headers",
+    "json",
+    "body",
+    "delay",
+    "grpc_status",
+    "message",
+    "stream",
+];
+pub const RECORD: &[&str] = &["upstream", "to", "redact", "port", "proto"];
 pub const LIMITS: &[&str] = &["rate", "burst", "concurrency", "per_caller"];
 pub const FAULTS: &[&str] = &[
     "latency",

@@ -20,6 +20,7 @@
 
 mod agent;
 mod files;
+mod grpc;
 pub mod keys;
 mod names;
 mod openapi;
@@ -105,6 +106,7 @@ pub(super) fn load_text(
         openapi_stubs: checker.openapi_stubs,
         paths: checker.resolved,
         warnings: checker.warnings,
+        protos: checker.protos,
     })
 }
 
@@ -213,6 +215,8 @@ struct Checker {
     openapi_stubs: IndexMap<String, crate::openapi::OpenApiStub>,
     /// Every path named, as written -> resolved (see [`Checker::inside`]).
     resolved: IndexMap<String, PathBuf>,
+    /// The compiled `.proto` files of each stub with `proto:`.
+    protos: IndexMap<String, crate::proto::Protos>,
 }
 
 /// What an entry is, for the rules that depend on it.
@@ -243,6 +247,7 @@ impl Checker {
             entry_specs: IndexMap::new(),
             openapi_stubs: IndexMap::new(),
             resolved: IndexMap::new(),
+            protos: IndexMap::new(),
         }
     }
 

@@ -330,7 +330,7 @@ impl Checker {
             self.replay(&format!("{path}.replay"), &e.value, &entry.key);
         }
         if let Some(e) = field(fields, "record") {
-            self.record(&format!("{path}.record"), &e.value);
+            self.record(&format!("{path}.record"), &e.value, &entry.key);
         }
     }
 

@@ -1128,6 +1128,9 @@ fn route(source: &str, request: Request, answer: ConvertedAnswer) -> Route {
             json: None,
             body: None,
             delay: None,
+            grpc_status: None,
+            message: None,
+            stream: None,
         },
         converted: Some(Box::new(ConvertedRoute {
             source: source.to_owned(),

@@ -639,6 +639,7 @@ fn manifest_routes_and_converted_routes_share_a_stub_in_order() {
     let config = crate::agent::config::Mode::Stub {
         routes,
         contract: None,
+        grpc: None,
     };
     let json = serde_json::to_string(&config).unwrap();
     let crate::agent::config::Mode::Stub { routes, .. } = serde_json::from_str(&json).unwrap()
