@@ -14,6 +14,7 @@ pub mod output;
 pub mod plan;
 pub mod registry;
 pub mod runner;
+pub mod trace;
 pub mod tunnel;
 pub mod watch;
 

@@ -299,6 +299,7 @@ mod tests {
         let doc = StatusDoc {
             sandbox: "shop".into(),
             registry_url: Some("http://127.0.0.1:3".into()),
+            otlp_url: None,
             entries: vec![
                 orders,
                 payments,

@@ -47,6 +47,19 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
             },
             None => unknown_entry(state, name),
         },
+        ["traces"] if read => ok(Bytes::from(
+            crate::trace::store()
+                .list(crate::trace::LIST_LIMIT)
+                .to_string(),
+        )),
+        ["traces", id] if read => match crate::trace::store().trace(id) {
+            Some(trace) => ok(Bytes::from(trace.to_string())),
+            None => error(
+                StatusCode::NOT_FOUND,
+                json!({"error": format!("no span of trace {id} is kept (a trace id is 32 hex digits)")}),
+            ),
+        },
+        ["v1", "traces"] => crate::trace::otlp::handle(request).await,
         ["_sandbox", "health"] if read => ok(Bytes::from_static(b"{\"ok\":true}")),
         ["_sandbox", "metrics"] if read => {
             let body = json!({"probes": state.probes(), "uptime_s": state.uptime_s()});
@@ -70,13 +83,15 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
         ["services"]
         | ["services", _]
         | ["services", _, "openapi"]
+        | ["traces"]
+        | ["traces", _]
         | ["_sandbox", "health" | "metrics"] => not_allowed(&method, &path, "GET, HEAD"),
         ["_sandbox", "hosts" | "healthy"] => not_allowed(&method, &path, "PUT"),
         _ => error(
             StatusCode::NOT_FOUND,
             json!({
                 "error": format!("no such path {path}"),
-                "paths": ["/services", "/services/{name}", "/services/{name}/openapi",
+                "paths": ["/", "/traces", "/traces/{id}", "/services", "/services/{name}", "/services/{name}/openapi",
                           "/_sandbox/hosts", "/_sandbox/healthy", "/_sandbox/health",
                           "/_sandbox/metrics"],
             }),

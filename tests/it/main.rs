@@ -58,6 +58,7 @@ mod registry;
 mod registry_live;
 mod shared_engine;
 mod stubs;
+mod traces;
 mod trust;
 mod tunnel;
 mod up;
@@ -84,6 +85,7 @@ fn main() -> ExitCode {
         registry_live::cases(),
         shared_engine::cases(),
         stubs::cases(),
+        traces::cases(),
         trust::cases(),
         tunnel::cases(),
         up::cases(),
