@@ -36,6 +36,7 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand registry 'What the sandbox''s registry answers'
             cand calls 'The call journal: every call to a stubbed, replayed or recorded dependency'
             cand traces 'Recent traces across entries, or one trace as a tree'
+            cand ui 'Print the dashboard''s URL (`--open` opens a browser on it)'
             cand check 'Run the manifest''s semantic checks against the running sandbox'
             cand run 'Bring the sandbox up, run a command against it, tear it down'
             cand debug 'Restart an entry with its debug settings and print how to attach'
@@ -165,6 +166,15 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand --file 'The manifest to use (default: ./sandbox.yaml)'
             cand --name 'Run or address a copy of the sandbox under another name'
             cand --json 'Print the registry''s JSON (`/traces` or `/traces/{id}`)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sandbox;ui'= {
+            cand --file 'The manifest to use (default: ./sandbox.yaml)'
+            cand --name 'Run or address a copy of the sandbox under another name'
+            cand --open 'Open it in a browser too ($BROWSER, else xdg-open); a browser that cannot be started is a warning, not an error'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -338,6 +348,7 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand registry 'What the sandbox''s registry answers'
             cand calls 'The call journal: every call to a stubbed, replayed or recorded dependency'
             cand traces 'Recent traces across entries, or one trace as a tree'
+            cand ui 'Print the dashboard''s URL (`--open` opens a browser on it)'
             cand check 'Run the manifest''s semantic checks against the running sandbox'
             cand run 'Bring the sandbox up, run a command against it, tear it down'
             cand debug 'Restart an entry with its debug settings and print how to attach'
@@ -371,6 +382,8 @@ set edit:completion:arg-completer[sandbox] = {|@words|
         &'sandbox;help;calls'= {
         }
         &'sandbox;help;traces'= {
+        }
+        &'sandbox;help;ui'= {
         }
         &'sandbox;help;check'= {
         }

@@ -17,6 +17,7 @@ mod registry;
 mod run;
 mod status;
 mod traces;
+mod ui;
 mod up;
 mod validate;
 
@@ -96,6 +97,8 @@ pub enum Command {
     Calls(calls::CallsArgs),
     /// Recent traces across entries, or one trace as a tree.
     Traces(traces::TracesArgs),
+    /// Print the dashboard's URL (`--open` opens a browser on it).
+    Ui(ui::UiArgs),
     /// Run the manifest's semantic checks against the running sandbox.
     Check(check::CheckArgs),
     /// Bring the sandbox up, run a command against it, tear it down.
@@ -137,6 +140,7 @@ impl Command {
             Command::Registry(a) => a.manifest.file.clone(),
             Command::Calls(a) => a.manifest.file.clone(),
             Command::Traces(a) => a.manifest.file.clone(),
+            Command::Ui(a) => a.manifest.file.clone(),
             Command::Check(a) => a.manifest.file.clone(),
             Command::Run(a) => a.manifest.file.clone(),
             Command::Debug(a) => a.manifest.file.clone(),
@@ -195,6 +199,7 @@ async fn run_simple(globals: &Globals, command: Command) -> Result<()> {
         Command::Registry(args) => registry::run(&globals, args).await,
         Command::Check(args) => check::run(&globals, args).await,
         Command::Traces(args) => traces::run(&globals, args).await,
+        Command::Ui(args) => ui::run(&globals, args).await,
         Command::Faults(args) => faults::faults(&globals, args).await,
         Command::Limits(args) => faults::limits(&globals, args).await,
         Command::Validate(args) => validate::validate(&globals, args),

@@ -32,6 +32,16 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
     let method = request.method().clone();
     let read = method == Method::GET || method == Method::HEAD;
     match segments.as_slice() {
+        [""] if read => {
+            let mut response = respond(StatusCode::OK, Bytes::from_static(DASHBOARD.as_bytes()));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            response
+        }
+        ["_sandbox", "calls" | "state"] if read => control(request).await,
+        ["_sandbox", "faults" | "limits", _] if method == Method::PUT => control(request).await,
         ["services"] if read => ok(state.services_doc()),
         ["services", name] if read => match state.position(name) {
             Some(i) => ok(state.entry_doc(i)),
@@ -95,6 +105,56 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
                           "/_sandbox/hosts", "/_sandbox/healthy", "/_sandbox/health",
                           "/_sandbox/metrics"],
             }),
+        ),
+    }
+}
+
+/// The dashboard (`GET /`): one page, no external resources.
+pub const DASHBOARD: &str = include_str!("dashboard.html");
+
+/// Passes a request on to the control API of the agent this registry runs
+/// in (the journal, the state, fault and limit changes), so that the
+/// dashboard reaches them from its own origin. The caller's
+/// `Authorization` goes along: the agent checks the token as for any caller.
+async fn control(request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let target = format!(
+        "http://127.0.0.1:{}{}",
+        crate::agent::config::ADMIN_PORT,
+        request.uri().path_and_query().map_or("/", |pq| pq.as_str())
+    );
+    let method = request.method().as_str().to_owned();
+    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    if let Some(auth) = request
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        headers.push(("authorization".to_owned(), auth.to_owned()));
+    }
+    let body = if method == "PUT" {
+        match read_body(request).await {
+            Ok(body) => Some(body.to_vec()),
+            Err(response) => return response,
+        }
+    } else {
+        None
+    };
+    match crate::health::http::request(
+        &method,
+        &target,
+        &headers,
+        body,
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    {
+        Ok(answer) => respond(
+            StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY),
+            Bytes::from(answer.body),
+        ),
+        Err(e) => error(
+            StatusCode::BAD_GATEWAY,
+            json!({"error": format!("the agent's control API does not answer: {e}")}),
         ),
     }
 }

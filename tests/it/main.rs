@@ -43,6 +43,7 @@ macro_rules! cases {
 mod common;
 
 mod agent;
+mod dashboard;
 mod faults;
 mod first_hour;
 mod fuzz;
@@ -70,6 +71,7 @@ fn main() -> ExitCode {
     let args = libtest_mimic::Arguments::from_args();
     let cases: Vec<Case> = [
         agent::cases(),
+        dashboard::cases(),
         faults::cases(),
         first_hour::cases(),
         fuzz::cases(),
