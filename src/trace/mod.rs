@@ -9,7 +9,7 @@
 pub mod otlp;
 
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -83,74 +83,52 @@ impl Store {
 
     /// `{"traces": [...]}`: the most recent traces first.
     pub fn list(&self, limit: usize) -> Value {
-        struct Summary {
-            first: usize,
-            start: u64,
-            end: u64,
-            root: Option<(u64, String)>,
-            spans: usize,
-            entries: Vec<String>,
-            error: bool,
-            ids: Vec<[u8; 8]>,
-            parents: Vec<Option<[u8; 8]>>,
-            names: Vec<(u64, String)>,
-        }
         let ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
-        let mut by_trace: HashMap<[u8; 16], Summary> = HashMap::new();
+        // Each trace's spans (indexes into the ring) and the position of its
+        // newest span.
+        let mut by_trace: HashMap<[u8; 16], (usize, Vec<usize>)> = HashMap::new();
         for (index, span) in ring.iter().enumerate() {
-            let summary = by_trace.entry(span.trace_id).or_insert_with(|| Summary {
-                first: index,
-                start: u64::MAX,
-                end: 0,
-                root: None,
-                spans: 0,
-                entries: Vec::new(),
-                error: false,
-                ids: Vec::new(),
-                parents: Vec::new(),
-                names: Vec::new(),
-            });
-            summary.first = index;
-            summary.start = summary.start.min(span.start_ns);
-            summary.end = summary.end.max(span.end_ns);
-            summary.spans += 1;
-            if !summary.entries.iter().any(|e| e == &span.entry) {
-                summary.entries.push(span.entry.to_string());
-            }
-            summary.error |= span.status == "error";
-            summary.ids.push(span.span_id);
-            summary.parents.push(span.parent);
-            summary
-                .names
-                .push((span.start_ns, format!("{}: {}", span.entry, span.name)));
+            let (last, members) = by_trace.entry(span.trace_id).or_default();
+            *last = index;
+            members.push(index);
         }
-        drop(ring);
-        let mut traces: Vec<([u8; 16], Summary)> = by_trace.into_iter().collect();
-        for (_, summary) in &mut traces {
-            // The root: the earliest span whose parent is not in the trace.
-            for (i, parent) in summary.parents.iter().enumerate() {
-                let orphan = parent.is_none_or(|p| !summary.ids.contains(&p));
-                let (start, name) = &summary.names[i];
-                if orphan && summary.root.as_ref().is_none_or(|(s, _)| start < s) {
-                    summary.root = Some((*start, name.clone()));
+        let mut traces: Vec<(u64, usize, Value)> = by_trace
+            .into_iter()
+            .map(|(id, (last, members))| {
+                let spans: Vec<&Span> = members.iter().map(|&i| &ring[i]).collect();
+                let start = spans.iter().map(|s| s.start_ns).min().unwrap_or(0);
+                let end = spans.iter().map(|s| s.end_ns).max().unwrap_or(0);
+                // The root: the earliest span whose parent is not in the trace.
+                let ids: HashSet<[u8; 8]> = spans.iter().map(|s| s.span_id).collect();
+                let root = spans
+                    .iter()
+                    .filter(|s| s.parent.is_none_or(|p| !ids.contains(&p)))
+                    .min_by_key(|s| s.start_ns)
+                    .map(|s| format!("{}: {}", s.entry, s.name));
+                let mut entries: Vec<&str> = Vec::new();
+                for span in &spans {
+                    if !entries.contains(&span.entry.as_ref()) {
+                        entries.push(&span.entry);
+                    }
                 }
-            }
-        }
-        traces.sort_by(|a, b| b.1.start.cmp(&a.1.start).then(b.1.first.cmp(&a.1.first)));
+                let doc = json!({
+                    "trace_id": hex(&id),
+                    "root": root,
+                    "start": time(start),
+                    "duration_ms": millis(end.saturating_sub(start)),
+                    "spans": spans.len(),
+                    "entries": entries,
+                    "error": spans.iter().any(|s| s.status == "error"),
+                });
+                (start, last, doc)
+            })
+            .collect();
+        drop(ring);
+        traces.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
         let list: Vec<Value> = traces
             .into_iter()
             .take(limit)
-            .map(|(id, s)| {
-                json!({
-                    "trace_id": hex(&id),
-                    "root": s.root.map(|(_, name)| name),
-                    "start": time(s.start),
-                    "duration_ms": millis(s.end.saturating_sub(s.start)),
-                    "spans": s.spans,
-                    "entries": s.entries,
-                    "error": s.error,
-                })
-            })
+            .map(|(_, _, doc)| doc)
             .collect();
         json!({ "traces": list })
     }
