@@ -38,6 +38,8 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Open a shell in an entry''s container')
             [CompletionResult]::new('registry', 'registry', [CompletionResultType]::ParameterValue, 'What the sandbox''s registry answers')
             [CompletionResult]::new('calls', 'calls', [CompletionResultType]::ParameterValue, 'The call journal: every call to a stubbed, replayed or recorded dependency')
+            [CompletionResult]::new('traces', 'traces', [CompletionResultType]::ParameterValue, 'Recent traces across entries, or one trace as a tree')
+            [CompletionResult]::new('ui', 'ui', [CompletionResultType]::ParameterValue, 'Print the dashboard''s URL (`--open` opens a browser on it)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Run the manifest''s semantic checks against the running sandbox')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Bring the sandbox up, run a command against it, tear it down')
             [CompletionResult]::new('debug', 'debug', [CompletionResultType]::ParameterValue, 'Restart an entry with its debug settings and print how to attach')
@@ -168,6 +170,26 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing new calls')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the journal as JSON')
             [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Show whole times, paths and traceparents (lines may exceed 80 columns)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sandbox;traces' {
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the registry''s JSON (`/traces` or `/traces/{id}`)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sandbox;ui' {
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--open', '--open', [CompletionResultType]::ParameterName, 'Open it in a browser too ($BROWSER, else xdg-open); a browser that cannot be started is a warning, not an error')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -357,6 +379,8 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Open a shell in an entry''s container')
             [CompletionResult]::new('registry', 'registry', [CompletionResultType]::ParameterValue, 'What the sandbox''s registry answers')
             [CompletionResult]::new('calls', 'calls', [CompletionResultType]::ParameterValue, 'The call journal: every call to a stubbed, replayed or recorded dependency')
+            [CompletionResult]::new('traces', 'traces', [CompletionResultType]::ParameterValue, 'Recent traces across entries, or one trace as a tree')
+            [CompletionResult]::new('ui', 'ui', [CompletionResultType]::ParameterValue, 'Print the dashboard''s URL (`--open` opens a browser on it)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Run the manifest''s semantic checks against the running sandbox')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Bring the sandbox up, run a command against it, tear it down')
             [CompletionResult]::new('debug', 'debug', [CompletionResultType]::ParameterValue, 'Restart an entry with its debug settings and print how to attach')
@@ -397,6 +421,12 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             break
         }
         'sandbox;help;calls' {
+            break
+        }
+        'sandbox;help;traces' {
+            break
+        }
+        'sandbox;help;ui' {
             break
         }
         'sandbox;help;check' {

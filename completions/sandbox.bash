@@ -79,6 +79,12 @@ _sandbox() {
             sandbox,status)
                 cmd="sandbox__subcmd__status"
                 ;;
+            sandbox,traces)
+                cmd="sandbox__subcmd__traces"
+                ;;
+            sandbox,ui)
+                cmd="sandbox__subcmd__ui"
+                ;;
             sandbox,up)
                 cmd="sandbox__subcmd__up"
                 ;;
@@ -145,6 +151,12 @@ _sandbox() {
             sandbox__subcmd__help,status)
                 cmd="sandbox__subcmd__help__subcmd__status"
                 ;;
+            sandbox__subcmd__help,traces)
+                cmd="sandbox__subcmd__help__subcmd__traces"
+                ;;
+            sandbox__subcmd__help,ui)
+                cmd="sandbox__subcmd__help__subcmd__ui"
+                ;;
             sandbox__subcmd__help,up)
                 cmd="sandbox__subcmd__help__subcmd__up"
                 ;;
@@ -173,7 +185,7 @@ _sandbox() {
 
     case "${cmd}" in
         sandbox)
-            opts="-f -h -V --file --name --help --version up down env status ps logs exec shell registry calls check run debug faults limits validate schema init import convert completions agent help"
+            opts="-f -h -V --file --name --help --version up down env status ps logs exec shell registry calls traces ui check run debug faults limits validate schema init import convert completions agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -491,7 +503,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__help)
-            opts="up down env status logs exec shell registry calls check run debug faults limits validate schema init import convert completions agent help"
+            opts="up down env status logs exec shell registry calls traces ui check run debug faults limits validate schema init import convert completions agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -785,6 +797,34 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__help__subcmd__traces)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__help__subcmd__ui)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1150,6 +1190,50 @@ _sandbox() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__traces)
+            opts="-h -V --file --json --name --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__ui)
+            opts="-h -V --file --open --name --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

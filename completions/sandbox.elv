@@ -35,6 +35,8 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand shell 'Open a shell in an entry''s container'
             cand registry 'What the sandbox''s registry answers'
             cand calls 'The call journal: every call to a stubbed, replayed or recorded dependency'
+            cand traces 'Recent traces across entries, or one trace as a tree'
+            cand ui 'Print the dashboard''s URL (`--open` opens a browser on it)'
             cand check 'Run the manifest''s semantic checks against the running sandbox'
             cand run 'Bring the sandbox up, run a command against it, tear it down'
             cand debug 'Restart an entry with its debug settings and print how to attach'
@@ -155,6 +157,24 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand --follow 'Keep printing new calls'
             cand --json 'Print the journal as JSON'
             cand --wide 'Show whole times, paths and traceparents (lines may exceed 80 columns)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sandbox;traces'= {
+            cand --file 'The manifest to use (default: ./sandbox.yaml)'
+            cand --name 'Run or address a copy of the sandbox under another name'
+            cand --json 'Print the registry''s JSON (`/traces` or `/traces/{id}`)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sandbox;ui'= {
+            cand --file 'The manifest to use (default: ./sandbox.yaml)'
+            cand --name 'Run or address a copy of the sandbox under another name'
+            cand --open 'Open it in a browser too ($BROWSER, else xdg-open); a browser that cannot be started is a warning, not an error'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -327,6 +347,8 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand shell 'Open a shell in an entry''s container'
             cand registry 'What the sandbox''s registry answers'
             cand calls 'The call journal: every call to a stubbed, replayed or recorded dependency'
+            cand traces 'Recent traces across entries, or one trace as a tree'
+            cand ui 'Print the dashboard''s URL (`--open` opens a browser on it)'
             cand check 'Run the manifest''s semantic checks against the running sandbox'
             cand run 'Bring the sandbox up, run a command against it, tear it down'
             cand debug 'Restart an entry with its debug settings and print how to attach'
@@ -358,6 +380,10 @@ set edit:completion:arg-completer[sandbox] = {|@words|
         &'sandbox;help;registry'= {
         }
         &'sandbox;help;calls'= {
+        }
+        &'sandbox;help;traces'= {
+        }
+        &'sandbox;help;ui'= {
         }
         &'sandbox;help;check'= {
         }

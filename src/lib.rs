@@ -15,6 +15,7 @@ pub mod plan;
 pub mod proto;
 pub mod registry;
 pub mod runner;
+pub mod trace;
 pub mod tunnel;
 pub mod watch;
 

@@ -14,6 +14,9 @@ pub const CONFIG_PATH: &str = "/sandbox/agent.json";
 pub const REGISTRY_PORT: u16 = 7700;
 /// The agent's control port: journal, faults and limits at run time.
 pub const ADMIN_PORT: u16 = 7701;
+/// The OTLP/HTTP trace receiver's port (`http://registry:4318`), the
+/// OpenTelemetry SDKs' default.
+pub const OTLP_PORT: u16 = 4318;
 /// The tunnel port of an agent that stands for an entry run on the host
 /// (`sandbox up --host`): the CLI connects to it, published on 127.0.0.1.
 pub const TUNNEL_PORT: u16 = 7702;

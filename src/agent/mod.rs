@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use http_body_util::BodyExt;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -97,6 +98,13 @@ pub async fn run(path: &Path) -> Result<()> {
     tokio::spawn(serve::serve_http(admin, move |_, request| {
         admin::handle(control.clone(), request)
     }));
+    if let Some((_, _)) = &registry {
+        let otlp = bind(&config, self::config::OTLP_PORT).await?;
+        tokio::spawn(serve::serve_http(otlp, |_, request| async move {
+            let response = crate::trace::otlp::handle(request).await;
+            Ok(response.map(|b| b.map_err(|never| match never {}).boxed_unsync()))
+        }));
+    }
     if let Some((registry, listener)) = registry {
         let token = config.token.clone();
         tokio::spawn(async move {

@@ -16,6 +16,8 @@ mod logs;
 mod registry;
 mod run;
 mod status;
+mod traces;
+mod ui;
 mod up;
 mod validate;
 
@@ -93,6 +95,10 @@ pub enum Command {
     Registry(registry::RegistryArgs),
     /// The call journal: every call to a stubbed, replayed or recorded dependency.
     Calls(calls::CallsArgs),
+    /// Recent traces across entries, or one trace as a tree.
+    Traces(traces::TracesArgs),
+    /// Print the dashboard's URL (`--open` opens a browser on it).
+    Ui(ui::UiArgs),
     /// Run the manifest's semantic checks against the running sandbox.
     Check(check::CheckArgs),
     /// Bring the sandbox up, run a command against it, tear it down.
@@ -133,6 +139,8 @@ impl Command {
             Command::Shell(a) => a.manifest.file.clone(),
             Command::Registry(a) => a.manifest.file.clone(),
             Command::Calls(a) => a.manifest.file.clone(),
+            Command::Traces(a) => a.manifest.file.clone(),
+            Command::Ui(a) => a.manifest.file.clone(),
             Command::Check(a) => a.manifest.file.clone(),
             Command::Run(a) => a.manifest.file.clone(),
             Command::Debug(a) => a.manifest.file.clone(),
@@ -190,6 +198,8 @@ async fn run_simple(globals: &Globals, command: Command) -> Result<()> {
         Command::Shell(args) => exec::shell(&globals, args).await,
         Command::Registry(args) => registry::run(&globals, args).await,
         Command::Check(args) => check::run(&globals, args).await,
+        Command::Traces(args) => traces::run(&globals, args).await,
+        Command::Ui(args) => ui::run(&globals, args).await,
         Command::Faults(args) => faults::faults(&globals, args).await,
         Command::Limits(args) => faults::limits(&globals, args).await,
         Command::Validate(args) => validate::validate(&globals, args),

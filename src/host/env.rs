@@ -73,6 +73,11 @@ pub fn host_env(
     if let Some(registry) = &doc.registry_url {
         env.insert("SANDBOX_REGISTRY_URL".into(), registry.clone());
     }
+    if let Some(otlp) = &doc.otlp_url
+        && env.get("OTEL_EXPORTER_OTLP_ENDPOINT") == Some(&plan::otlp_endpoint())
+    {
+        env.insert("OTEL_EXPORTER_OTLP_ENDPOINT".into(), otlp.clone());
+    }
     // Each `name:port` of the network and where the host reaches it.
     let mut addresses: Vec<(String, String)> = Vec::new();
     for (name, dep) in &loaded.entries.dependencies {

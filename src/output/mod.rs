@@ -118,6 +118,9 @@ pub fn status_table(doc: &StatusDoc) -> String {
         "\nregistry: {}\n",
         doc.registry_url.as_deref().unwrap_or("not running")
     ));
+    if let Some(url) = &doc.registry_url {
+        text.push_str(&format!("dashboard: {url}/\n"));
+    }
     text
 }
 
@@ -300,6 +303,7 @@ mod tests {
         let doc = StatusDoc {
             sandbox: "shop".into(),
             registry_url: Some("http://127.0.0.1:3".into()),
+            otlp_url: None,
             entries: vec![
                 orders,
                 payments,
@@ -316,6 +320,7 @@ mod tests {
         payments: faults error_rate: 0.5, latency: 200ms
 
         registry: http://127.0.0.1:3
+        dashboard: http://127.0.0.1:3/
         ");
     }
 

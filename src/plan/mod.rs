@@ -614,7 +614,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
     }
     let mut aliases = vec!["registry".to_owned()];
     aliases.extend(served_labels.iter().map(|s| s.name.clone()));
-    let mut publish = vec![config::REGISTRY_PORT, config::ADMIN_PORT];
+    let mut publish = vec![config::REGISTRY_PORT, config::ADMIN_PORT, config::OTLP_PORT];
     publish.extend(served_labels.iter().map(|s| s.private_port));
     let mut agent_labels = base_labels(&sandbox, "agent", Role::Agent, "agent");
     agent_labels.insert(
@@ -1054,6 +1054,11 @@ fn network_probe(
     }
 }
 
+/// The OTLP/HTTP endpoint inside the network.
+pub fn otlp_endpoint() -> String {
+    format!("http://registry:{}", config::OTLP_PORT)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn real_container(
     sandbox: &str,
@@ -1068,6 +1073,11 @@ fn real_container(
     loaded: &Loaded,
 ) -> Planned {
     let mut env: IndexMap<String, String> = shared_env.iter().cloned().collect();
+    // OpenTelemetry SDKs export to the agent's receiver unless the manifest
+    // says otherwise (its `env` comes after and wins).
+    env.insert("OTEL_EXPORTER_OTLP_ENDPOINT".into(), otlp_endpoint());
+    env.insert("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/protobuf".into());
+    env.insert("OTEL_SERVICE_NAME".into(), entry.to_owned());
     for (key, value) in &container.env {
         env.insert(key.clone(), value.0.clone());
     }
@@ -1232,6 +1242,7 @@ dependencies:
             vec![
                 config::REGISTRY_PORT,
                 config::ADMIN_PORT,
+                config::OTLP_PORT,
                 config::FIRST_PRIVATE_PORT
             ]
         );

@@ -32,6 +32,16 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
     let method = request.method().clone();
     let read = method == Method::GET || method == Method::HEAD;
     match segments.as_slice() {
+        [""] if read => {
+            let mut response = respond(StatusCode::OK, Bytes::from_static(DASHBOARD.as_bytes()));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            response
+        }
+        ["_sandbox", "calls" | "state"] if read => control(request).await,
+        ["_sandbox", "faults" | "limits", _] if method == Method::PUT => control(request).await,
         ["services"] if read => ok(state.services_doc()),
         ["services", name] if read => match state.position(name) {
             Some(i) => ok(state.entry_doc(i)),
@@ -47,6 +57,19 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
             },
             None => unknown_entry(state, name),
         },
+        ["traces"] if read => ok(Bytes::from(
+            crate::trace::store()
+                .list(crate::trace::LIST_LIMIT)
+                .to_string(),
+        )),
+        ["traces", id] if read => match crate::trace::store().trace(id) {
+            Some(trace) => ok(Bytes::from(trace.to_string())),
+            None => error(
+                StatusCode::NOT_FOUND,
+                json!({"error": format!("no span of trace {id} is kept (a trace id is 32 hex digits)")}),
+            ),
+        },
+        ["v1", "traces"] => crate::trace::otlp::handle(request).await,
         ["_sandbox", "health"] if read => ok(Bytes::from_static(b"{\"ok\":true}")),
         ["_sandbox", "metrics"] if read => {
             let body = json!({"probes": state.probes(), "uptime_s": state.uptime_s()});
@@ -70,16 +93,68 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
         ["services"]
         | ["services", _]
         | ["services", _, "openapi"]
+        | ["traces"]
+        | ["traces", _]
         | ["_sandbox", "health" | "metrics"] => not_allowed(&method, &path, "GET, HEAD"),
         ["_sandbox", "hosts" | "healthy"] => not_allowed(&method, &path, "PUT"),
         _ => error(
             StatusCode::NOT_FOUND,
             json!({
                 "error": format!("no such path {path}"),
-                "paths": ["/services", "/services/{name}", "/services/{name}/openapi",
+                "paths": ["/", "/traces", "/traces/{id}", "/services", "/services/{name}", "/services/{name}/openapi",
                           "/_sandbox/hosts", "/_sandbox/healthy", "/_sandbox/health",
                           "/_sandbox/metrics"],
             }),
+        ),
+    }
+}
+
+/// The dashboard (`GET /`): one page, no external resources.
+pub const DASHBOARD: &str = include_str!("dashboard.html");
+
+/// Passes a request on to the control API of the agent this registry runs
+/// in (the journal, the state, fault and limit changes), so that the
+/// dashboard reaches them from its own origin. The caller's
+/// `Authorization` goes along: the agent checks the token as for any caller.
+async fn control(request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let target = format!(
+        "http://127.0.0.1:{}{}",
+        crate::agent::config::ADMIN_PORT,
+        request.uri().path_and_query().map_or("/", |pq| pq.as_str())
+    );
+    let method = request.method().as_str().to_owned();
+    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    if let Some(auth) = request
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        headers.push(("authorization".to_owned(), auth.to_owned()));
+    }
+    let body = if method == "PUT" {
+        match read_body(request).await {
+            Ok(body) => Some(body.to_vec()),
+            Err(response) => return response,
+        }
+    } else {
+        None
+    };
+    match crate::health::http::request(
+        &method,
+        &target,
+        &headers,
+        body,
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    {
+        Ok(answer) => respond(
+            StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY),
+            Bytes::from(answer.body),
+        ),
+        Err(e) => error(
+            StatusCode::BAD_GATEWAY,
+            json!({"error": format!("the agent's control API does not answer: {e}")}),
         ),
     }
 }

@@ -16,6 +16,9 @@ use crate::plan::ServedLabel;
 pub struct StatusDoc {
     pub sandbox: String,
     pub registry_url: Option<String>,
+    /// The OTLP/HTTP trace receiver on the host (`POST {otlp_url}/v1/traces`).
+    #[serde(default)]
+    pub otlp_url: Option<String>,
     pub entries: Vec<StatusEntry>,
     /// Recordings that cannot be written (`{"dependency", "file",
     /// "error"}`), as the agents report them.
@@ -100,6 +103,11 @@ impl Found {
     /// The registry's URL on the host.
     pub fn registry_url(&self) -> Option<String> {
         loopback_url(self.agent()?, config::REGISTRY_PORT)
+    }
+
+    /// The OTLP/HTTP trace receiver's URL on the host.
+    pub fn otlp_url(&self) -> Option<String> {
+        loopback_url(self.agent()?, config::OTLP_PORT)
     }
 
     /// The agent control API's URL on the host, for the agent that serves
@@ -253,6 +261,7 @@ impl Found {
         StatusDoc {
             sandbox: sandbox.to_owned(),
             registry_url: self.registry_url(),
+            otlp_url: self.otlp_url(),
             entries: self.entries(health),
             recording_errors: Vec::new(),
         }

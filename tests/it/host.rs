@@ -237,6 +237,11 @@ fn up_host_waits_for_a_process_started_from_the_ide() {
         env["CATALOG_URL"].starts_with("http://127.0.0.1:"),
         "{env:?}"
     );
+    assert!(
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"].starts_with("http://127.0.0.1:"),
+        "{env:?}"
+    );
+    assert_eq!(env["OTEL_SERVICE_NAME"], "orders");
     let mut ide = Command::new(shopd())
         .args(["orders", "--port", &port.to_string(), "--bind", "127.0.0.1"])
         .envs(&env)
@@ -358,6 +363,8 @@ fn a_change_in_the_host_dir_restarts_the_host_process() {
     sandbox.write("svc/version.env", "export VERSION=1\n");
     let mut up = Foreground::start(sandbox.command(&["up", "--host", "--watch"]));
     up.wait_for("Ctrl-C stops it", Duration::from_secs(120));
+    // The watcher is armed once it says what it watches.
+    up.wait_for("Ctrl-C stops watching", Duration::from_secs(30));
     let version = || {
         let (_, body) = get(&format!("http://127.0.0.1:{port}/env"));
         serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default()["VERSION"]
@@ -389,6 +396,10 @@ fn env_prints_the_wiring_in_each_format() {
     );
     assert!(
         dotenv.contains("SANDBOX_REGISTRY_URL=http://registry:7700\n"),
+        "{dotenv}"
+    );
+    assert!(
+        dotenv.contains("OTEL_EXPORTER_OTLP_ENDPOINT=http://registry:4318\n"),
         "{dotenv}"
     );
     let shell = sandbox.ok(&["env", "caller", "--format", "shell"]);

@@ -43,6 +43,7 @@ macro_rules! cases {
 mod common;
 
 mod agent;
+mod dashboard;
 mod faults;
 mod first_hour;
 mod fuzz;
@@ -60,6 +61,7 @@ mod registry;
 mod registry_live;
 mod shared_engine;
 mod stubs;
+mod traces;
 mod trust;
 mod tunnel;
 mod up;
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
     let args = libtest_mimic::Arguments::from_args();
     let cases: Vec<Case> = [
         agent::cases(),
+        dashboard::cases(),
         faults::cases(),
         first_hour::cases(),
         fuzz::cases(),
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
         registry_live::cases(),
         shared_engine::cases(),
         stubs::cases(),
+        traces::cases(),
         trust::cases(),
         tunnel::cases(),
         up::cases(),

@@ -69,6 +69,9 @@ fn up_wires_entries_and_down_leaves_nothing() {
     assert_eq!(env["DB_MAIN_PORT"], "9000");
     assert_eq!(env["SANDBOX_NAME"], sandbox.name.as_str());
     assert_eq!(env["SANDBOX_REGISTRY_URL"], "http://registry:7700");
+    assert_eq!(env["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://registry:4318");
+    assert_eq!(env["OTEL_EXPORTER_OTLP_PROTOCOL"], "http/protobuf");
+    assert_eq!(env["OTEL_SERVICE_NAME"], "web");
     assert_eq!(env["GREETING"], "hello");
     let target = env["DB_MAIN_URL"].as_str().unwrap().to_owned() + "/echo/through";
     let (status, body) = get(&format!("{web}/call?url={}", encode(&target)));

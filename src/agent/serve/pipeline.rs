@@ -74,10 +74,8 @@ impl HttpPort {
         let started = Instant::now();
         let time = SystemTime::now();
         // Added to the request only when it goes upstream (see `forward`).
-        let traceparent = match request.headers().get(&TRACEPARENT) {
-            Some(value) => Text::new(&String::from_utf8_lossy(value.as_bytes())),
-            None => journal::new_traceparent(),
-        };
+        let (traceparent, parent) =
+            crate::trace::child_of(request.headers().get(&TRACEPARENT).map(|v| v.as_bytes()));
         let method = request.method().clone();
         let path = Text::new(
             request
@@ -116,6 +114,19 @@ impl HttpPort {
             .map(|response| response.status().as_u16())
             .unwrap_or(0);
         let grpc_status = result.as_ref().ok().and_then(grpc::status_of);
+        crate::trace::record_call(crate::trace::AgentCall {
+            traceparent: &outcome.traceparent,
+            parent,
+            dependency: &dependency,
+            method: method.as_str(),
+            path: path.as_str(),
+            status,
+            time,
+            duration: started.elapsed(),
+            caller,
+            fault: outcome.fault,
+            limited: outcome.limited,
+        });
         let call = move |upgrade: Option<journal::Upgrade>| Call {
             time,
             dependency,
@@ -429,9 +440,7 @@ pub(super) async fn forward(
     if recorder.is_some() || !headers.contains_key(header::HOST) {
         headers.insert(header::HOST, upstream.authority.clone());
     }
-    if !headers.contains_key(&TRACEPARENT)
-        && let Ok(value) = HeaderValue::from_str(outcome.traceparent.as_str())
-    {
+    if let Ok(value) = HeaderValue::from_str(outcome.traceparent.as_str()) {
         headers.insert(TRACEPARENT.clone(), value);
     }
     let outgoing = |body: Body, h2: bool| {
