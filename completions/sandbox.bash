@@ -173,7 +173,7 @@ _sandbox() {
 
     case "${cmd}" in
         sandbox)
-            opts="-f -h -V --file --name --help --version up down env status ps logs exec shell registry calls check run debug faults limits validate schema init import convert completions agent help"
+            opts="-f -h -V --file --name --context --help --version up down env status ps logs exec shell registry calls check run debug faults limits validate schema init import convert completions agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -191,6 +191,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -199,7 +203,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__agent)
-            opts="-f -h -V --config --file --name --help --version"
+            opts="-f -h -V --config --file --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -221,6 +225,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -229,7 +237,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__calls)
-            opts="-f -h -V --file --follow --json --wide --name --help --version"
+            opts="-f -h -V --file --follow --json --wide --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -240,6 +248,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -251,7 +263,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__check)
-            opts="-f -h -V --file --contract --json --name --help --version"
+            opts="-f -h -V --file --contract --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -266,6 +278,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -277,7 +293,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__completions)
-            opts="-f -h -V --file --name --help --version bash elvish fish powershell zsh"
+            opts="-f -h -V --file --name --context --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -292,6 +308,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -303,7 +323,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__convert)
-            opts="-f -h -V --force --file --name --help --version"
+            opts="-f -h -V --force --file --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -318,6 +338,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -329,7 +353,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__debug)
-            opts="-f -h -V --file --stop --json --name --help --version"
+            opts="-f -h -V --file --stop --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -344,6 +368,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -355,7 +383,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__down)
-            opts="-f -h -V --file --all --json --name --help --version"
+            opts="-f -h -V --file --all --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -373,6 +401,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -381,7 +413,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__env)
-            opts="-f -h -V --file --host --format --json --name --help --version"
+            opts="-f -h -V --file --host --format --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -403,6 +435,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -411,7 +447,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__exec)
-            opts="-f -h -V --file --name --help --version"
+            opts="-f -h -V --file --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -429,6 +465,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -437,7 +477,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__faults)
-            opts="-f -h -V --file --latency --jitter --error-rate --error-status --reset-rate --bandwidth --seed --clear --json --name --help --version"
+            opts="-f -h -V --file --latency --jitter --error-rate --error-status --reset-rate --bandwidth --seed --clear --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -480,6 +520,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -827,7 +871,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__import)
-            opts="-f -h -V --file --name --help --version compose help"
+            opts="-f -h -V --file --name --context --help --version compose help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -845,6 +889,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -853,7 +901,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__import__subcmd__compose)
-            opts="-o -f -h -V --service --output --force --file --name --help --version"
+            opts="-o -f -h -V --service --output --force --file --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -880,6 +928,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -933,7 +985,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__init)
-            opts="-f -h -V --force --file --name --help --version"
+            opts="-f -h -V --force --file --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -951,6 +1003,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -959,7 +1015,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__limits)
-            opts="-f -h -V --file --rate --burst --concurrency --per-caller --clear --json --name --help --version"
+            opts="-f -h -V --file --rate --burst --concurrency --per-caller --clear --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -993,6 +1049,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1001,7 +1061,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__logs)
-            opts="-f -h -V --file --follow --tail --name --help --version"
+            opts="-f -h -V --file --follow --tail --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1019,6 +1079,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1027,7 +1091,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__registry)
-            opts="-f -h -V --file --json --name --help --version"
+            opts="-f -h -V --file --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1045,6 +1109,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1053,7 +1121,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__run)
-            opts="-f -h -V --file --keep --timeout --name --help --version"
+            opts="-f -h -V --file --keep --timeout --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1075,6 +1143,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1083,7 +1155,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__schema)
-            opts="-f -h -V --recording --file --name --help --version"
+            opts="-f -h -V --recording --file --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1101,6 +1173,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1109,7 +1185,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__shell)
-            opts="-f -h -V --file --shell --name --help --version"
+            opts="-f -h -V --file --shell --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1131,6 +1207,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1139,7 +1219,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__status)
-            opts="-f -h -V --file --json --name --help --version"
+            opts="-f -h -V --file --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1157,6 +1237,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1165,7 +1249,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__up)
-            opts="-f -h -V --file --record --debug --timeout --keep --json --host --watch --name --help --version"
+            opts="-f -h -V --file --record --debug --timeout --keep --json --host --watch --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1195,6 +1279,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1203,7 +1291,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__validate)
-            opts="-f -h -V --file --json --name --help --version"
+            opts="-f -h -V --file --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1218,6 +1306,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -51,6 +51,9 @@ pub struct Globals {
     /// Run or address a copy of the sandbox under another name.
     #[arg(long, global = true, value_name = "NAME")]
     pub name: Option<String>,
+    /// The docker context whose engine to use (default: as the docker CLI chooses).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
     /// The process's interrupt token (set by [`run`]).
     #[arg(skip)]
     pub interrupt: Option<Interrupt>,
@@ -156,6 +159,9 @@ pub async fn run(cli: Cli, interrupt: Interrupt) -> Result<()> {
         globals.file = Some(file);
     }
     globals.interrupt = Some(interrupt.clone());
+    if let Some(context) = &globals.context {
+        crate::engine::select::set_context_flag(context);
+    }
     match cli.command {
         // These watch the token themselves: they clean up or stop on it.
         Command::Up(args) => up::run(&globals, args).await,

@@ -24,10 +24,18 @@ pub async fn run(globals: &Globals, args: StatusArgs) -> Result<()> {
     let mut doc = found.doc(&sandbox, &health);
     super::faults::add_in_force(&found, &mut doc).await;
     doc.recording_errors = crate::agent::client::recording_errors(&found.admin_urls()).await;
+    let target = engine.target();
+    doc.engine = Some(crate::runner::status::EngineName {
+        context: target.context.clone(),
+        host: target.host.clone(),
+    });
     if args.json {
         output::print_json(&doc)?;
     } else if doc.entries.is_empty() {
-        output::eprintln(&format!("sandbox `{sandbox}` is not running"));
+        output::eprintln(&format!(
+            "sandbox `{sandbox}` is not running (engine: {})",
+            target.describe()
+        ));
     } else {
         output::print(&output::status_table(&doc))?;
         for recording in &doc.recording_errors {
@@ -38,6 +46,7 @@ pub async fn run(globals: &Globals, args: StatusArgs) -> Result<()> {
                 recording.error.as_deref().unwrap_or("unknown reason")
             ))?;
         }
+        output::println(&format!("engine: {}", target.describe()))?;
     }
     Ok(())
 }

@@ -5,6 +5,8 @@
 mod buildkit;
 pub mod image;
 pub mod labels;
+pub mod select;
+mod ssh;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -53,6 +55,9 @@ async fn reachable(endpoint: &str) -> std::io::Result<()> {
 /// Something the engine refused or could not do.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// The variables, `--context` or the context store name no usable engine.
+    #[error(transparent)]
+    Selection(#[from] select::SelectError),
     /// The engine cannot be reached at all.
     #[error("cannot reach the Docker engine at {endpoint}: {reason}")]
     Unreachable { endpoint: String, reason: String },
@@ -116,6 +121,7 @@ pub type EngineResult<T> = Result<T, EngineError>;
 pub struct Engine {
     docker: Docker,
     endpoint: String,
+    target: select::Target,
 }
 
 /// What to create: one container of a sandbox.
@@ -198,27 +204,54 @@ pub struct LogLine {
     pub text: String,
 }
 
-/// The endpoint bollard will use, for messages.
+/// The endpoint of the selected engine, for messages.
 pub fn endpoint() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
+    select::current()
+        .map(|t| t.host)
+        .unwrap_or_else(|_| select::DEFAULT_HOST.to_owned())
 }
 
 impl Engine {
-    /// Connects, honouring `DOCKER_HOST`, checks that the engine answers,
-    /// and negotiates the API version. An engine that is not there (no
-    /// socket, connection refused) is reported within [`CONNECT_DEADLINE`];
-    /// one that is there but busy is given longer to answer.
+    /// Connects to the engine the docker CLI would use (see [`select`]),
+    /// checks that it answers, and negotiates the API version. An engine
+    /// that is not there (no socket, connection refused) is reported within
+    /// [`CONNECT_DEADLINE`]; one that is there but busy is given longer.
     pub async fn connect() -> EngineResult<Engine> {
-        let endpoint = endpoint();
+        let target = select::current()?;
+        let endpoint = target.host.clone();
         let unreachable = |reason: String| EngineError::Unreachable {
             endpoint: endpoint.clone(),
             reason,
         };
-        tokio::time::timeout(CONNECT_DEADLINE, reachable(&endpoint))
-            .await
-            .map_err(|_| unreachable("no connection within 1.5s".into()))?
-            .map_err(|e| unreachable(e.to_string()))?;
-        let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
+        let docker = if let Some(path) = endpoint.strip_prefix("unix://") {
+            tokio::time::timeout(CONNECT_DEADLINE, reachable(&endpoint))
+                .await
+                .map_err(|_| unreachable("no connection within 1.5s".into()))?
+                .map_err(|e| unreachable(e.to_string()))?;
+            Docker::connect_with_unix(path, 120, bollard::API_DEFAULT_VERSION)
+        } else if endpoint.starts_with("ssh://") {
+            let socket = ssh::bridge(&endpoint)
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+            Docker::connect_with_unix(&socket.to_string_lossy(), 120, bollard::API_DEFAULT_VERSION)
+        } else {
+            tokio::time::timeout(CONNECT_DEADLINE, reachable(&endpoint))
+                .await
+                .map_err(|_| unreachable("no connection within 1.5s".into()))?
+                .map_err(|e| unreachable(e.to_string()))?;
+            match &target.tls {
+                Some(tls) => Docker::connect_with_ssl(
+                    &endpoint,
+                    &tls.key,
+                    &tls.cert,
+                    &tls.ca,
+                    120,
+                    bollard::API_DEFAULT_VERSION,
+                ),
+                None => Docker::connect_with_http(&endpoint, 120, bollard::API_DEFAULT_VERSION),
+            }
+        }
+        .map_err(|e| unreachable(e.to_string()))?;
         let negotiated = tokio::time::timeout(BUSY_DEADLINE, async {
             docker.ping().await?;
             docker.negotiate_version().await
@@ -229,7 +262,26 @@ impl Engine {
         Ok(Engine {
             docker: negotiated.with_timeout(Duration::from_secs(600)),
             endpoint,
+            target,
         })
+    }
+
+    /// The engine's context and address.
+    pub fn target(&self) -> &select::Target {
+        &self.target
+    }
+
+    /// The engine's OS and architecture in Go's names (`linux`, `amd64`).
+    pub async fn platform(&self) -> EngineResult<(String, String)> {
+        let version = self
+            .docker
+            .version()
+            .await
+            .map_err(|e| EngineError::from_bollard("ask the engine's version", e))?;
+        Ok((
+            version.os.unwrap_or_default(),
+            version.arch.unwrap_or_default(),
+        ))
     }
 
     pub fn endpoint(&self) -> &str {

@@ -21,6 +21,16 @@ pub struct StatusDoc {
     /// "error"}`), as the agents report them.
     #[serde(default)]
     pub recording_errors: Vec<crate::agent::client::Recording>,
+    /// The engine the sandbox runs on: `{"context", "host"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineName>,
+}
+
+/// Which engine: the docker context's name and its address.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EngineName {
+    pub context: String,
+    pub host: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -239,6 +249,7 @@ impl Found {
             registry_url: self.registry_url(),
             entries: self.entries(health),
             recording_errors: Vec::new(),
+            engine: None,
         }
     }
 }
