@@ -51,6 +51,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Turn a recording into a HAR file and back (by the files'' extensions)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Serve stubs, recordings, proxies and the registry inside a sandbox')
+            [CompletionResult]::new('forward', 'forward', [CompletionResultType]::ParameterValue, 'Forward a sandbox''s published ports from a remote engine to 127.0.0.1')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -361,6 +362,18 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
         }
         'sandbox;agent' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The agent''s configuration (JSON)')
+            [CompletionResult]::new('--pipe', '--pipe', [CompletionResultType]::ParameterName, 'Connect to HOST:PORT and pass stdin and stdout through (the forwarder of a remote engine carries connections this way)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sandbox;forward' {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
@@ -393,6 +406,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Turn a recording into a HAR file and back (by the files'' extensions)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Serve stubs, recordings, proxies and the registry inside a sandbox')
+            [CompletionResult]::new('forward', 'forward', [CompletionResultType]::ParameterValue, 'Forward a sandbox''s published ports from a remote engine to 127.0.0.1')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -461,6 +475,9 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             break
         }
         'sandbox;help;agent' {
+            break
+        }
+        'sandbox;help;forward' {
             break
         }
         'sandbox;help;help' {

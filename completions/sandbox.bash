@@ -46,6 +46,9 @@ _sandbox() {
             sandbox,faults)
                 cmd="sandbox__subcmd__faults"
                 ;;
+            sandbox,forward)
+                cmd="sandbox__subcmd__forward"
+                ;;
             sandbox,help)
                 cmd="sandbox__subcmd__help"
                 ;;
@@ -115,6 +118,9 @@ _sandbox() {
             sandbox__subcmd__help,faults)
                 cmd="sandbox__subcmd__help__subcmd__faults"
                 ;;
+            sandbox__subcmd__help,forward)
+                cmd="sandbox__subcmd__help__subcmd__forward"
+                ;;
             sandbox__subcmd__help,help)
                 cmd="sandbox__subcmd__help__subcmd__help"
                 ;;
@@ -173,7 +179,7 @@ _sandbox() {
 
     case "${cmd}" in
         sandbox)
-            opts="-f -h -V --file --name --context --help --version up down env status ps logs exec shell registry calls check run debug faults limits validate schema init import convert completions agent help"
+            opts="-f -h -V --file --name --context --help --version up down env status ps logs exec shell registry calls check run debug faults limits validate schema init import convert completions agent forward help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,13 +209,17 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__agent)
-            opts="-f -h -V --config --file --name --context --help --version"
+            opts="-f -h -V --config --pipe --file --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pipe)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -534,8 +544,38 @@ _sandbox() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sandbox__subcmd__forward)
+            opts="-f -h -V --file --name --context --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sandbox__subcmd__help)
-            opts="up down env status logs exec shell registry calls check run debug faults limits validate schema init import convert completions agent help"
+            opts="up down env status logs exec shell registry calls check run debug faults limits validate schema init import convert completions agent forward help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -675,6 +715,20 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__help__subcmd__faults)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__help__subcmd__forward)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -48,6 +48,7 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand convert 'Turn a recording into a HAR file and back (by the files'' extensions)'
             cand completions 'Print shell completions'
             cand agent 'Serve stubs, recordings, proxies and the registry inside a sandbox'
+            cand forward 'Forward a sandbox''s published ports from a remote engine to 127.0.0.1'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sandbox;up'= {
@@ -332,6 +333,17 @@ set edit:completion:arg-completer[sandbox] = {|@words|
         }
         &'sandbox;agent'= {
             cand --config 'The agent''s configuration (JSON)'
+            cand --pipe 'Connect to HOST:PORT and pass stdin and stdout through (the forwarder of a remote engine carries connections this way)'
+            cand -f 'The manifest to use'
+            cand --file 'The manifest to use'
+            cand --name 'Run or address a copy of the sandbox under another name'
+            cand --context 'The docker context whose engine to use (default: as the docker CLI chooses)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sandbox;forward'= {
             cand -f 'The manifest to use'
             cand --file 'The manifest to use'
             cand --name 'Run or address a copy of the sandbox under another name'
@@ -363,6 +375,7 @@ set edit:completion:arg-completer[sandbox] = {|@words|
             cand convert 'Turn a recording into a HAR file and back (by the files'' extensions)'
             cand completions 'Print shell completions'
             cand agent 'Serve stubs, recordings, proxies and the registry inside a sandbox'
+            cand forward 'Forward a sandbox''s published ports from a remote engine to 127.0.0.1'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sandbox;help;up'= {
@@ -409,6 +422,8 @@ set edit:completion:arg-completer[sandbox] = {|@words|
         &'sandbox;help;completions'= {
         }
         &'sandbox;help;agent'= {
+        }
+        &'sandbox;help;forward'= {
         }
         &'sandbox;help;help'= {
         }

@@ -10,6 +10,7 @@ mod down;
 mod env;
 mod exec;
 mod faults;
+mod forward;
 mod host;
 mod import;
 mod logs;
@@ -121,6 +122,9 @@ pub enum Command {
     /// Serve stubs, recordings, proxies and the registry inside a sandbox.
     #[command(hide = true)]
     Agent(agent::AgentArgs),
+    /// Forward a sandbox's published ports from a remote engine to 127.0.0.1.
+    #[command(hide = true)]
+    Forward(forward::ForwardArgs),
 }
 
 impl Command {
@@ -147,7 +151,8 @@ impl Command {
             | Command::Import(_)
             | Command::Convert(_)
             | Command::Completions(_)
-            | Command::Agent(_) => None,
+            | Command::Agent(_)
+            | Command::Forward(_) => None,
         }
     }
 }
@@ -170,6 +175,7 @@ pub async fn run(cli: Cli, interrupt: Interrupt) -> Result<()> {
         Command::Logs(args) => logs::run(&globals, args).await,
         Command::Calls(args) => calls::run(&globals, args).await,
         Command::Agent(args) => agent::run(args).await,
+        Command::Forward(args) => forward::run(&globals, args).await,
         other => {
             tokio::select! {
                 result = run_simple(&globals, other) => result,
@@ -188,7 +194,8 @@ async fn run_simple(globals: &Globals, command: Command) -> Result<()> {
         | Command::Debug(_)
         | Command::Logs(_)
         | Command::Calls(_)
-        | Command::Agent(_) => unreachable!("dispatched by `run`"),
+        | Command::Agent(_)
+        | Command::Forward(_) => unreachable!("dispatched by `run`"),
         Command::Down(args) => down::run(&globals, args).await,
         Command::Status(args) => status::run(&globals, args).await,
         Command::Env(args) => env::run(&globals, args).await,

@@ -28,6 +28,11 @@ pub async fn run(globals: &Globals, args: StatusArgs) -> Result<()> {
     doc.engine = Some(crate::runner::status::EngineName {
         context: target.context.clone(),
         host: target.host.clone(),
+        forwarder: if engine.is_local() || doc.entries.is_empty() {
+            None
+        } else {
+            crate::engine::forward::running(target, &sandbox)
+        },
     });
     if args.json {
         output::print_json(&doc)?;
@@ -47,6 +52,14 @@ pub async fn run(globals: &Globals, args: StatusArgs) -> Result<()> {
             ))?;
         }
         output::println(&format!("engine: {}", target.describe()))?;
+        if let Some(forwarder) = doc.engine.as_ref().and_then(|e| e.forwarder.as_ref()) {
+            output::println(&format!(
+                "forwarder: pid {}, {} port{} on 127.0.0.1",
+                forwarder.pid,
+                forwarder.ports.len(),
+                if forwarder.ports.len() == 1 { "" } else { "s" }
+            ))?;
+        }
     }
     Ok(())
 }

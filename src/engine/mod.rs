@@ -3,6 +3,7 @@
 //! [`labels`], which are all the state a sandbox has.
 
 mod buildkit;
+pub mod forward;
 pub mod image;
 pub mod labels;
 pub mod select;
@@ -122,6 +123,9 @@ pub struct Engine {
     docker: Docker,
     endpoint: String,
     target: select::Target,
+    /// Whether published ports are on this machine's loopback; when not,
+    /// callers see the ports of the sandbox's forwarder ([`forward`]).
+    local: bool,
 }
 
 /// What to create: one container of a sandbox.
@@ -259,11 +263,25 @@ impl Engine {
         .await
         .map_err(|_| unreachable(format!("no answer within {}s", BUSY_DEADLINE.as_secs())))?
         .map_err(|e| unreachable(short_reason(&e)))?;
+        let local = forward::is_local(&target).await;
         Ok(Engine {
             docker: negotiated.with_timeout(Duration::from_secs(600)),
             endpoint,
             target,
+            local,
         })
+    }
+
+    /// Whether the engine's published ports are on this machine's loopback.
+    pub fn is_local(&self) -> bool {
+        self.local
+    }
+
+    /// This engine without the forwarder's ports: callers see the ports the
+    /// engine published, and no forwarder is started (for `down`).
+    pub fn without_forwarding(mut self) -> Engine {
+        self.local = true;
+        self
     }
 
     /// The engine's context and address.
@@ -521,8 +539,38 @@ impl Engine {
         }
     }
 
-    /// Containers carrying `label` (`key` or `key=value`), running or not.
+    /// Containers carrying `label` (`key` or `key=value`), running or not,
+    /// with their published ports as this machine reaches them.
     pub async fn containers_with_label(&self, label: &str) -> EngineResult<Vec<ContainerInfo>> {
+        let mut containers = self.containers_with_label_raw(label).await?;
+        if !self.local {
+            for c in &mut containers {
+                let Some(sandbox) = c.labels.get(labels::NAME).cloned() else {
+                    continue;
+                };
+                if c.state != "running" || c.published.is_empty() {
+                    continue;
+                }
+                c.published = self.forwarded(&sandbox, &c.published).await;
+            }
+        }
+        Ok(containers)
+    }
+
+    /// Published ports (container port -> engine port) as local ports of
+    /// the sandbox's forwarder; a port it does not forward is left out.
+    async fn forwarded(&self, sandbox: &str, published: &HashMap<u16, u16>) -> HashMap<u16, u16> {
+        let mut local = HashMap::new();
+        for (container_port, engine_port) in published {
+            if let Some(port) = forward::local_port(&self.target, sandbox, *engine_port).await {
+                local.insert(*container_port, port);
+            }
+        }
+        local
+    }
+
+    /// Containers carrying `label`, with the ports the engine published.
+    pub async fn containers_with_label_raw(&self, label: &str) -> EngineResult<Vec<ContainerInfo>> {
         let options = ListContainersOptionsBuilder::default()
             .all(true)
             .filters(&HashMap::from([("label", vec![label])]))
@@ -571,7 +619,11 @@ impl Engine {
             .map_err(|e| EngineError::from_bollard(format!("inspect container {id}"), e))?;
         let state = inspect.state.unwrap_or_default();
         let mut published = HashMap::new();
-        if let Some(ports) = inspect.network_settings.and_then(|n| n.ports) {
+        if let Some(ports) = inspect
+            .network_settings
+            .as_ref()
+            .and_then(|n| n.ports.clone())
+        {
             for (key, bindings) in ports {
                 let Some(port) = key.split('/').next().and_then(|p| p.parse::<u16>().ok()) else {
                     continue;
@@ -583,7 +635,17 @@ impl Engine {
                 }
             }
         }
-        Ok((state.running.unwrap_or(false), state.exit_code, published))
+        let running = state.running.unwrap_or(false);
+        if !self.local && running && !published.is_empty() {
+            let sandbox = inspect
+                .config
+                .and_then(|c| c.labels)
+                .and_then(|l| l.get(labels::NAME).cloned());
+            if let Some(sandbox) = sandbox {
+                published = self.forwarded(&sandbox, &published).await;
+            }
+        }
+        Ok((running, state.exit_code, published))
     }
 
     /// The container's address on `network` (one the sandbox created), if
@@ -780,6 +842,31 @@ impl Engine {
             }
         }
         Ok((self.exec_exit_code(&exec, &operation).await?, output))
+    }
+
+    /// Runs a command in a container with its stdin and stdout as a pipe:
+    /// what is written reaches the command, its output arrives as chunks.
+    pub async fn exec_pipe(
+        &self,
+        id: &str,
+        command: &[String],
+    ) -> EngineResult<(
+        std::pin::Pin<
+            Box<dyn Stream<Item = Result<bollard::container::LogOutput, BollardError>> + Send>,
+        >,
+        std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+    )> {
+        let operation = format!("run {:?} in {id}", command.join(" "));
+        let (_, started) = self
+            .start_exec(id, command, true, false, &operation)
+            .await?;
+        match started {
+            bollard::exec::StartExecResults::Attached { output, input } => Ok((output, input)),
+            bollard::exec::StartExecResults::Detached => Err(EngineError::Operation {
+                operation,
+                message: "the engine did not attach".into(),
+            }),
+        }
     }
 
     /// Runs a command in a container attached to this process's stdin and

@@ -31,6 +31,10 @@ pub struct StatusDoc {
 pub struct EngineName {
     pub context: String,
     pub host: String,
+    /// The forwarder that makes a remote engine's ports local: its pid and
+    /// engine port -> 127.0.0.1 port. None with a local engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarder: Option<crate::engine::forward::State>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
