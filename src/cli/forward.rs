@@ -10,10 +10,22 @@ use crate::Result;
 #[derive(Debug, Args)]
 pub struct ForwardArgs {}
 
-pub async fn run(globals: &Globals, _args: ForwardArgs) -> Result<()> {
+pub async fn run(
+    globals: &Globals,
+    _args: ForwardArgs,
+    interrupt: &super::Interrupt,
+) -> Result<()> {
     let sandbox = globals.sandbox_name()?;
     let engine = super::connect().await?;
-    crate::engine::forward::serve(engine, sandbox)
-        .await
-        .map_err(|e| crate::Error::io("forward the sandbox's ports", e))
+    let target = engine.target().clone();
+    tokio::select! {
+        served = crate::engine::forward::serve(engine, sandbox.clone()) => {
+            served.map_err(|e| crate::Error::io("forward the sandbox's ports", e))
+        }
+        // SIGTERM or SIGINT (`down`, or a user's kill): forget the state.
+        _ = interrupt.wait() => {
+            crate::engine::forward::forget(&target, &sandbox);
+            Ok(())
+        }
+    }
 }

@@ -175,7 +175,7 @@ pub async fn run(cli: Cli, interrupt: Interrupt) -> Result<()> {
         Command::Logs(args) => logs::run(&globals, args).await,
         Command::Calls(args) => calls::run(&globals, args).await,
         Command::Agent(args) => agent::run(args).await,
-        Command::Forward(args) => forward::run(&globals, args).await,
+        Command::Forward(args) => forward::run(&globals, args, &interrupt).await,
         other => {
             tokio::select! {
                 result = run_simple(&globals, other) => result,

@@ -146,6 +146,14 @@ pub fn stop(target: &select::Target, sandbox: &str) {
     let _ = std::fs::remove_file(state_path(target, sandbox));
 }
 
+/// Removes the recorded state of the forwarder of `sandbox` if it is this
+/// process's (a newer forwarder may have replaced it).
+pub fn forget(target: &select::Target, sandbox: &str) {
+    if read_state(target, sandbox).is_some_and(|s| s.pid == std::process::id()) {
+        let _ = std::fs::remove_file(state_path(target, sandbox));
+    }
+}
+
 /// The local port for engine port `port` of `sandbox`, starting the
 /// forwarder when none runs and waiting for it to listen.
 pub async fn local_port(target: &select::Target, sandbox: &str, port: u16) -> Option<u16> {
@@ -185,6 +193,14 @@ pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
             .await
         {
             Ok(c) => c,
+            // An engine gone for good ends the forwarder as an empty sandbox does.
+            Err(_) if last_seen.elapsed() > IDLE_END => return Ok(()),
+            // An engine that stays gone ends the forwarder as an empty
+            // sandbox does.
+            Err(_) if last_seen.elapsed() > IDLE_END => {
+                let _ = std::fs::remove_file(state_path(&target, &sandbox));
+                return Ok(());
+            }
             Err(_) => {
                 tokio::time::sleep(WATCH_EVERY).await;
                 continue;

@@ -649,8 +649,12 @@ impl Engine {
     }
 
     /// The container's address on `network` (one the sandbox created), if
-    /// it has one.
+    /// it has one. None on a remote engine: its networks are not routed to
+    /// this machine, even where an address looks like one of ours.
     pub async fn address_on(&self, id: &str, network: &str) -> EngineResult<Option<IpAddr>> {
+        if !self.local {
+            return Ok(None);
+        }
         let inspect = self
             .docker
             .inspect_container(id, None::<InspectContainerOptions>)

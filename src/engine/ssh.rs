@@ -2,8 +2,7 @@
 //! `ssh` client runs `docker system dial-stdio` on the remote host, and the
 //! engine's API is spoken over that process's stdin and stdout. A unix
 //! socket private to this process carries bollard's connections, one ssh
-//! session each; ssh's connection sharing (`ControlMaster`) makes every
-//! session after the first cheap.
+//! process each (bollard keeps idle connections for reuse).
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -48,17 +47,13 @@ impl Remote {
         })
     }
 
-    /// `ssh` with the options every session uses: no prompts, shared
-    /// connections, and the extra arguments of `SANDBOX_SSH_ARGS` (for
+    /// `ssh` with the options every session uses: no prompts, and the extra arguments of `SANDBOX_SSH_ARGS` (for
     /// example `-F FILE` or `-i KEY`).
     pub fn command(&self) -> tokio::process::Command {
         let mut command = tokio::process::Command::new("ssh");
-        let control = std::env::temp_dir().join("sandbox-ssh-%C");
-        command
-            .args(["-o", "BatchMode=yes", "-o", "LogLevel=ERROR"])
-            .args(["-o", "ControlMaster=auto", "-o", "ControlPersist=60"])
-            .arg("-o")
-            .arg(format!("ControlPath={}", control.display()));
+        // No connection sharing: sshd allows 10 sessions per connection
+        // (`MaxSessions`), fewer than the connections a parallel `up` opens.
+        command.args(["-o", "BatchMode=yes", "-o", "LogLevel=ERROR"]);
         if let Ok(extra) = std::env::var("SANDBOX_SSH_ARGS") {
             command.args(extra.split_whitespace());
         }
@@ -72,9 +67,13 @@ impl Remote {
 /// Starts the bridge for `endpoint` and returns the socket to connect to.
 pub async fn bridge(endpoint: &str) -> std::io::Result<PathBuf> {
     let remote = Remote::parse(endpoint)?;
-    let dir = std::env::temp_dir().join(format!("sandbox-engine-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let socket = dir.join(format!("ssh-{}.sock", rand_suffix()));
+    let dir = std::env::temp_dir();
+    remove_stale(&dir);
+    let socket = dir.join(format!(
+        "sandbox-ssh-{}-{}.sock",
+        std::process::id(),
+        rand_suffix()
+    ));
     let _ = std::fs::remove_file(&socket);
     let listener = tokio::net::UnixListener::bind(&socket)?;
     tokio::spawn(async move {
@@ -100,6 +99,25 @@ pub async fn bridge(endpoint: &str) -> std::io::Result<PathBuf> {
         }
     });
     Ok(socket)
+}
+
+/// Removes the sockets of processes that have ended.
+fn remove_stale(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("sandbox-ssh-")
+            .and_then(|rest| rest.split('-').next())
+        else {
+            continue;
+        };
+        if name.ends_with(".sock") && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn rand_suffix() -> String {

@@ -56,6 +56,7 @@ mod output_edges;
 mod readme;
 mod registry;
 mod registry_live;
+mod remote;
 mod shared_engine;
 mod stubs;
 mod trust;
@@ -82,6 +83,7 @@ fn main() -> ExitCode {
         readme::cases(),
         registry::cases(),
         registry_live::cases(),
+        remote::cases(),
         shared_engine::cases(),
         stubs::cases(),
         trust::cases(),
