@@ -39,6 +39,8 @@ pub struct State {
 const WATCH_EVERY: Duration = Duration::from_millis(150);
 /// How long a caller waits for the forwarder to listen for a new port.
 const PORT_WAIT: Duration = Duration::from_secs(5);
+/// How long one look at the engine may take.
+const LIST_DEADLINE: Duration = Duration::from_secs(5);
 /// A forwarder whose sandbox has had no container this long ends.
 const IDLE_END: Duration = Duration::from_secs(20);
 
@@ -188,20 +190,21 @@ pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
     let mut last_seen = tokio::time::Instant::now();
     let mut written: Option<State> = None;
     loop {
-        let containers = match engine
-            .containers_with_label_raw(&labels::of_sandbox(&sandbox))
-            .await
-        {
-            Ok(c) => c,
-            // An engine gone for good ends the forwarder as an empty sandbox does.
-            Err(_) if last_seen.elapsed() > IDLE_END => return Ok(()),
+        // An engine whose link hangs (a host gone away) counts as gone.
+        let listed = tokio::time::timeout(
+            LIST_DEADLINE,
+            engine.containers_with_label_raw(&labels::of_sandbox(&sandbox)),
+        )
+        .await;
+        let containers = match listed {
+            Ok(Ok(c)) => c,
             // An engine that stays gone ends the forwarder as an empty
             // sandbox does.
-            Err(_) if last_seen.elapsed() > IDLE_END => {
+            _ if last_seen.elapsed() > IDLE_END => {
                 let _ = std::fs::remove_file(state_path(&target, &sandbox));
                 return Ok(());
             }
-            Err(_) => {
+            _ => {
                 tokio::time::sleep(WATCH_EVERY).await;
                 continue;
             }

@@ -258,9 +258,31 @@ fn which(program: &str) -> String {
         .unwrap_or_else(|| panic!("{program} is not installed"))
 }
 
+/// The pids whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/stat")).is_ok_and(|stat| {
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    == Some(pid)
+            })
+        })
+        .collect()
+}
+
 impl Drop for NsEngine {
     fn drop(&mut self) {
         if let Some(mut sshd) = self.sshd.take() {
+            // Its sessions first: they outlive the listener.
+            for session in children_of(sshd.id()) {
+                let _ = Command::new("kill").arg(session.to_string()).status();
+            }
             let _ = sshd.kill();
             let _ = sshd.wait();
         }
