@@ -54,6 +54,13 @@ impl Remote {
         // No connection sharing: sshd allows 10 sessions per connection
         // (`MaxSessions`), fewer than the connections a parallel `up` opens.
         command.args(["-o", "BatchMode=yes", "-o", "LogLevel=ERROR"]);
+        if std::env::var_os("SANDBOX_SSH_SHARE").is_some_and(|v| v == "1") {
+            let control = std::env::temp_dir().join("sandbox-ssh-%C");
+            command
+                .args(["-o", "ControlMaster=auto", "-o", "ControlPersist=60"])
+                .arg("-o")
+                .arg(format!("ControlPath={}", control.display()));
+        }
         if let Ok(extra) = std::env::var("SANDBOX_SSH_ARGS") {
             command.args(extra.split_whitespace());
         }

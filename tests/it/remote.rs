@@ -507,6 +507,7 @@ fn an_engine_over_ssh_runs_a_sandbox() {
     let env = [
         ("DOCKER_HOST", host.as_str()),
         ("SANDBOX_SSH_ARGS", ssh_args.as_str()),
+        ("SANDBOX_SSH_SHARE", "1"),
     ];
     let sandbox = Sandbox::new("remote-ssh", MANIFEST);
     ok_on(&sandbox, &env, &["up"]);
