@@ -24,6 +24,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -52,6 +53,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Turn a recording into a HAR file and back (by the files'' extensions)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Serve stubs, recordings, proxies and the registry inside a sandbox')
+            [CompletionResult]::new('forward', 'forward', [CompletionResultType]::ParameterValue, 'Forward a sandbox''s published ports from a remote engine to 127.0.0.1')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -62,6 +64,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up waiting for health after this long (e.g. `90s`); default: each entry''s own `health.timeout`, else 60s')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Run these entries (default: the service) as processes on this machine, with `host.command`, or wait for you to start them (from an IDE); stays in the foreground until Ctrl-C')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Start the service with its debug settings')
             [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Leave what was started in place when `up` fails')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the status document as JSON once every entry is healthy')
@@ -76,6 +79,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Remove every sandbox on the engine')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print what was removed as JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -89,6 +93,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print it')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'As a process on this machine gets it: host URLs of the running sandbox')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'The same as `--format json`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -101,6 +106,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the status document as JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -112,6 +118,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the status document as JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -123,6 +130,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Only the last N lines of each entry')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep following new lines')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep following new lines')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -135,6 +143,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -146,6 +155,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--shell', '--shell', [CompletionResultType]::ParameterName, 'The shell to run')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -156,6 +166,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the registry''s answer as JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -166,6 +177,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
         'sandbox;calls' {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing new calls')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing new calls')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the journal as JSON')
@@ -179,6 +191,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
         'sandbox;traces' {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the registry''s JSON (`/traces` or `/traces/{id}`)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -189,6 +202,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
         'sandbox;ui' {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--open', '--open', [CompletionResultType]::ParameterName, 'Open it in a browser too ($BROWSER, else xdg-open); a browser that cannot be started is a warning, not an error')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -200,6 +214,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--contract', '--contract', [CompletionResultType]::ParameterName, 'Also check answers against the OpenAPI documents entries declare: stub routes, recordings and the checks'' live answers')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the results as JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -213,6 +228,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up waiting for health after this long')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Leave the sandbox up after the command ends')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -224,6 +240,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--stop', '--stop', [CompletionResultType]::ParameterName, 'Return the entry to its normal settings')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print how to attach as JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -243,6 +260,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('--bandwidth', '--bandwidth', [CompletionResultType]::ParameterName, 'Bytes per second of each answer, e.g. `64KiB/s`')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for reproducible randomness')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--clear', '--clear', [CompletionResultType]::ParameterName, 'Remove every fault')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the faults in force as JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -259,6 +277,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight at once')
             [CompletionResult]::new('--per-caller', '--per-caller', [CompletionResultType]::ParameterName, 'Count each caller separately (`true`) or all together (`false`)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--clear', '--clear', [CompletionResultType]::ParameterName, 'Remove every limit')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the limits in force as JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -271,6 +290,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use (default: ./sandbox.yaml)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the result as JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -282,6 +302,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--recording', '--recording', [CompletionResultType]::ParameterName, 'The schema of a recording file (what `record` writes and `replay` reads) instead of the manifest''s')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -293,6 +314,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite an existing file')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -304,6 +326,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -319,6 +342,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite the output file when it exists')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -341,6 +365,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace OUT when it exists')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -352,6 +377,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -360,9 +386,22 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
         }
         'sandbox;agent' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The agent''s configuration (JSON)')
+            [CompletionResult]::new('--pipe', '--pipe', [CompletionResultType]::ParameterName, 'Connect to HOST:PORT and pass stdin and stdout through (the forwarder of a remote engine carries connections this way)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sandbox;forward' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -393,6 +432,7 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Turn a recording into a HAR file and back (by the files'' extensions)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Serve stubs, recordings, proxies and the registry inside a sandbox')
+            [CompletionResult]::new('forward', 'forward', [CompletionResultType]::ParameterValue, 'Forward a sandbox''s published ports from a remote engine to 127.0.0.1')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -467,6 +507,9 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
             break
         }
         'sandbox;help;agent' {
+            break
+        }
+        'sandbox;help;forward' {
             break
         }
         'sandbox;help;help' {

@@ -46,6 +46,9 @@ _sandbox() {
             sandbox,faults)
                 cmd="sandbox__subcmd__faults"
                 ;;
+            sandbox,forward)
+                cmd="sandbox__subcmd__forward"
+                ;;
             sandbox,help)
                 cmd="sandbox__subcmd__help"
                 ;;
@@ -121,6 +124,9 @@ _sandbox() {
             sandbox__subcmd__help,faults)
                 cmd="sandbox__subcmd__help__subcmd__faults"
                 ;;
+            sandbox__subcmd__help,forward)
+                cmd="sandbox__subcmd__help__subcmd__forward"
+                ;;
             sandbox__subcmd__help,help)
                 cmd="sandbox__subcmd__help__subcmd__help"
                 ;;
@@ -185,7 +191,7 @@ _sandbox() {
 
     case "${cmd}" in
         sandbox)
-            opts="-f -h -V --file --name --help --version up down env status ps logs exec shell registry calls traces ui check run debug faults limits validate schema init import convert completions agent help"
+            opts="-f -h -V --file --name --context --help --version up down env status ps logs exec shell registry calls traces ui check run debug faults limits validate schema init import convert completions agent forward help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,6 +209,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -211,13 +221,17 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__agent)
-            opts="-f -h -V --config --file --name --help --version"
+            opts="-f -h -V --config --pipe --file --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pipe)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -230,6 +244,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -241,7 +259,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__calls)
-            opts="-f -h -V --file --follow --json --wide --name --help --version"
+            opts="-f -h -V --file --follow --json --wide --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -252,6 +270,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -263,7 +285,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__check)
-            opts="-f -h -V --file --contract --json --name --help --version"
+            opts="-f -h -V --file --contract --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -278,6 +300,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -289,7 +315,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__completions)
-            opts="-f -h -V --file --name --help --version bash elvish fish powershell zsh"
+            opts="-f -h -V --file --name --context --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -304,6 +330,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -315,7 +345,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__convert)
-            opts="-f -h -V --force --file --name --help --version"
+            opts="-f -h -V --force --file --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -330,6 +360,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -341,7 +375,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__debug)
-            opts="-f -h -V --file --stop --json --name --help --version"
+            opts="-f -h -V --file --stop --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -356,6 +390,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -367,7 +405,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__down)
-            opts="-f -h -V --file --all --json --name --help --version"
+            opts="-f -h -V --file --all --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -385,6 +423,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -393,7 +435,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__env)
-            opts="-f -h -V --file --host --format --json --name --help --version"
+            opts="-f -h -V --file --host --format --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -415,6 +457,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -423,7 +469,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__exec)
-            opts="-f -h -V --file --name --help --version"
+            opts="-f -h -V --file --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -441,6 +487,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -449,7 +499,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__faults)
-            opts="-f -h -V --file --latency --jitter --error-rate --error-status --reset-rate --bandwidth --seed --clear --json --name --help --version"
+            opts="-f -h -V --file --latency --jitter --error-rate --error-status --reset-rate --bandwidth --seed --clear --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -495,6 +545,40 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__forward)
+            opts="-f -h -V --file --name --context --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -503,7 +587,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__help)
-            opts="up down env status logs exec shell registry calls traces ui check run debug faults limits validate schema init import convert completions agent help"
+            opts="up down env status logs exec shell registry calls traces ui check run debug faults limits validate schema init import convert completions agent forward help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -643,6 +727,20 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__help__subcmd__faults)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandbox__subcmd__help__subcmd__forward)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -867,7 +965,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__import)
-            opts="-f -h -V --file --name --help --version compose help"
+            opts="-f -h -V --file --name --context --help --version compose help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -885,6 +983,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -893,7 +995,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__import__subcmd__compose)
-            opts="-o -f -h -V --service --output --force --file --name --help --version"
+            opts="-o -f -h -V --service --output --force --file --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -920,6 +1022,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -973,7 +1079,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__init)
-            opts="-f -h -V --force --file --name --help --version"
+            opts="-f -h -V --force --file --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -991,6 +1097,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -999,7 +1109,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__limits)
-            opts="-f -h -V --file --rate --burst --concurrency --per-caller --clear --json --name --help --version"
+            opts="-f -h -V --file --rate --burst --concurrency --per-caller --clear --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1033,6 +1143,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1041,7 +1155,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__logs)
-            opts="-f -h -V --file --follow --tail --name --help --version"
+            opts="-f -h -V --file --follow --tail --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1059,6 +1173,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1067,7 +1185,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__registry)
-            opts="-f -h -V --file --json --name --help --version"
+            opts="-f -h -V --file --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1085,6 +1203,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1093,7 +1215,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__run)
-            opts="-f -h -V --file --keep --timeout --name --help --version"
+            opts="-f -h -V --file --keep --timeout --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1115,6 +1237,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1123,7 +1249,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__schema)
-            opts="-f -h -V --recording --file --name --help --version"
+            opts="-f -h -V --recording --file --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1141,6 +1267,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1149,7 +1279,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__shell)
-            opts="-f -h -V --file --shell --name --help --version"
+            opts="-f -h -V --file --shell --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1171,6 +1301,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1179,7 +1313,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__status)
-            opts="-f -h -V --file --json --name --help --version"
+            opts="-f -h -V --file --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1197,6 +1331,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1205,7 +1343,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__traces)
-            opts="-h -V --file --json --name --help --version"
+            opts="-h -V --file --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1216,6 +1354,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1227,7 +1369,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__ui)
-            opts="-h -V --file --open --name --help --version"
+            opts="-h -V --file --open --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1241,6 +1383,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1249,7 +1395,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__up)
-            opts="-f -h -V --file --record --debug --timeout --keep --json --host --watch --name --help --version"
+            opts="-f -h -V --file --record --debug --timeout --keep --json --host --watch --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1279,6 +1425,10 @@ _sandbox() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1287,7 +1437,7 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__validate)
-            opts="-f -h -V --file --json --name --help --version"
+            opts="-f -h -V --file --json --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1302,6 +1452,10 @@ _sandbox() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -60,7 +60,9 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Manifest(_) | Error::Usage(_) => exit::USAGE,
+            Error::Manifest(_) | Error::Usage(_) | Error::Engine(EngineError::Selection(_)) => {
+                exit::USAGE
+            }
             Error::Engine(_)
             | Error::Failed(_)
             | Error::Io { .. }

@@ -26,8 +26,14 @@ pub async fn run(globals: &Globals, args: DownArgs) -> Result<()> {
     } else {
         labels::of_sandbox(&globals.sandbox_name()?)
     };
-    let engine = super::connect().await?;
+    let engine = super::connect().await?.without_forwarding();
     let report = runner::down(&engine, &selector).await?;
+    if !args.all {
+        crate::engine::forward::stop(engine.target(), &globals.sandbox_name()?);
+    }
+    for sandbox in &report.sandboxes {
+        crate::engine::forward::stop(engine.target(), sandbox);
+    }
     if args.json {
         output::print_json(&report)?;
     } else if report.containers == 0 && report.networks == 0 && report.images == 0 {

@@ -10,6 +10,7 @@ mod down;
 mod env;
 mod exec;
 mod faults;
+mod forward;
 mod host;
 mod import;
 mod logs;
@@ -53,6 +54,9 @@ pub struct Globals {
     /// Run or address a copy of the sandbox under another name.
     #[arg(long, global = true, value_name = "NAME")]
     pub name: Option<String>,
+    /// The docker context whose engine to use (default: as the docker CLI chooses).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
     /// The process's interrupt token (set by [`run`]).
     #[arg(skip)]
     pub interrupt: Option<Interrupt>,
@@ -124,6 +128,9 @@ pub enum Command {
     /// Serve stubs, recordings, proxies and the registry inside a sandbox.
     #[command(hide = true)]
     Agent(agent::AgentArgs),
+    /// Forward a sandbox's published ports from a remote engine to 127.0.0.1.
+    #[command(hide = true)]
+    Forward(forward::ForwardArgs),
 }
 
 impl Command {
@@ -152,7 +159,8 @@ impl Command {
             | Command::Import(_)
             | Command::Convert(_)
             | Command::Completions(_)
-            | Command::Agent(_) => None,
+            | Command::Agent(_)
+            | Command::Forward(_) => None,
         }
     }
 }
@@ -164,6 +172,9 @@ pub async fn run(cli: Cli, interrupt: Interrupt) -> Result<()> {
         globals.file = Some(file);
     }
     globals.interrupt = Some(interrupt.clone());
+    if let Some(context) = &globals.context {
+        crate::engine::select::set_context_flag(context);
+    }
     match cli.command {
         // These watch the token themselves: they clean up or stop on it.
         Command::Up(args) => up::run(&globals, args).await,
@@ -172,6 +183,7 @@ pub async fn run(cli: Cli, interrupt: Interrupt) -> Result<()> {
         Command::Logs(args) => logs::run(&globals, args).await,
         Command::Calls(args) => calls::run(&globals, args).await,
         Command::Agent(args) => agent::run(args).await,
+        Command::Forward(args) => forward::run(&globals, args, &interrupt).await,
         other => {
             tokio::select! {
                 result = run_simple(&globals, other) => result,
@@ -190,7 +202,8 @@ async fn run_simple(globals: &Globals, command: Command) -> Result<()> {
         | Command::Debug(_)
         | Command::Logs(_)
         | Command::Calls(_)
-        | Command::Agent(_) => unreachable!("dispatched by `run`"),
+        | Command::Agent(_)
+        | Command::Forward(_) => unreachable!("dispatched by `run`"),
         Command::Down(args) => down::run(&globals, args).await,
         Command::Status(args) => status::run(&globals, args).await,
         Command::Env(args) => env::run(&globals, args).await,

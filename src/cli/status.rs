@@ -24,10 +24,23 @@ pub async fn run(globals: &Globals, args: StatusArgs) -> Result<()> {
     let mut doc = found.doc(&sandbox, &health);
     super::faults::add_in_force(&found, &mut doc).await;
     doc.recording_errors = crate::agent::client::recording_errors(&found.admin_urls()).await;
+    let target = engine.target();
+    doc.engine = Some(crate::runner::status::EngineName {
+        context: target.context.clone(),
+        host: target.host.clone(),
+        forwarder: if engine.is_local() || doc.entries.is_empty() {
+            None
+        } else {
+            crate::engine::forward::running(target, &sandbox)
+        },
+    });
     if args.json {
         output::print_json(&doc)?;
     } else if doc.entries.is_empty() {
-        output::eprintln(&format!("sandbox `{sandbox}` is not running"));
+        output::eprintln(&format!(
+            "sandbox `{sandbox}` is not running (engine: {})",
+            target.describe()
+        ));
     } else {
         output::print(&output::status_table(&doc))?;
         for recording in &doc.recording_errors {
@@ -36,6 +49,15 @@ pub async fn run(globals: &Globals, args: StatusArgs) -> Result<()> {
                 recording.file,
                 recording.dependency,
                 recording.error.as_deref().unwrap_or("unknown reason")
+            ))?;
+        }
+        output::println(&format!("engine: {}", target.describe()))?;
+        if let Some(forwarder) = doc.engine.as_ref().and_then(|e| e.forwarder.as_ref()) {
+            output::println(&format!(
+                "forwarder: pid {}, {} port{} on 127.0.0.1",
+                forwarder.pid,
+                forwarder.ports.len(),
+                if forwarder.ports.len() == 1 { "" } else { "s" }
             ))?;
         }
     }

@@ -3,8 +3,11 @@
 //! [`labels`], which are all the state a sandbox has.
 
 mod buildkit;
+pub mod forward;
 pub mod image;
 pub mod labels;
+pub mod select;
+mod ssh;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -53,6 +56,9 @@ async fn reachable(endpoint: &str) -> std::io::Result<()> {
 /// Something the engine refused or could not do.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// The variables, `--context` or the context store name no usable engine.
+    #[error(transparent)]
+    Selection(#[from] select::SelectError),
     /// The engine cannot be reached at all.
     #[error("cannot reach the Docker engine at {endpoint}: {reason}")]
     Unreachable { endpoint: String, reason: String },
@@ -116,6 +122,10 @@ pub type EngineResult<T> = Result<T, EngineError>;
 pub struct Engine {
     docker: Docker,
     endpoint: String,
+    target: select::Target,
+    /// Whether published ports are on this machine's loopback; when not,
+    /// callers see the ports of the sandbox's forwarder ([`forward`]).
+    local: bool,
 }
 
 /// What to create: one container of a sandbox.
@@ -198,27 +208,54 @@ pub struct LogLine {
     pub text: String,
 }
 
-/// The endpoint bollard will use, for messages.
+/// The endpoint of the selected engine, for messages.
 pub fn endpoint() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
+    select::current()
+        .map(|t| t.host)
+        .unwrap_or_else(|_| select::DEFAULT_HOST.to_owned())
 }
 
 impl Engine {
-    /// Connects, honouring `DOCKER_HOST`, checks that the engine answers,
-    /// and negotiates the API version. An engine that is not there (no
-    /// socket, connection refused) is reported within [`CONNECT_DEADLINE`];
-    /// one that is there but busy is given longer to answer.
+    /// Connects to the engine the docker CLI would use (see [`select`]),
+    /// checks that it answers, and negotiates the API version. An engine
+    /// that is not there (no socket, connection refused) is reported within
+    /// [`CONNECT_DEADLINE`]; one that is there but busy is given longer.
     pub async fn connect() -> EngineResult<Engine> {
-        let endpoint = endpoint();
+        let target = select::current()?;
+        let endpoint = target.host.clone();
         let unreachable = |reason: String| EngineError::Unreachable {
             endpoint: endpoint.clone(),
             reason,
         };
-        tokio::time::timeout(CONNECT_DEADLINE, reachable(&endpoint))
-            .await
-            .map_err(|_| unreachable("no connection within 1.5s".into()))?
-            .map_err(|e| unreachable(e.to_string()))?;
-        let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
+        let docker = if let Some(path) = endpoint.strip_prefix("unix://") {
+            tokio::time::timeout(CONNECT_DEADLINE, reachable(&endpoint))
+                .await
+                .map_err(|_| unreachable("no connection within 1.5s".into()))?
+                .map_err(|e| unreachable(e.to_string()))?;
+            Docker::connect_with_unix(path, 120, bollard::API_DEFAULT_VERSION)
+        } else if endpoint.starts_with("ssh://") {
+            let socket = ssh::bridge(&endpoint)
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+            Docker::connect_with_unix(&socket.to_string_lossy(), 120, bollard::API_DEFAULT_VERSION)
+        } else {
+            tokio::time::timeout(CONNECT_DEADLINE, reachable(&endpoint))
+                .await
+                .map_err(|_| unreachable("no connection within 1.5s".into()))?
+                .map_err(|e| unreachable(e.to_string()))?;
+            match &target.tls {
+                Some(tls) => Docker::connect_with_ssl(
+                    &endpoint,
+                    &tls.key,
+                    &tls.cert,
+                    &tls.ca,
+                    120,
+                    bollard::API_DEFAULT_VERSION,
+                ),
+                None => Docker::connect_with_http(&endpoint, 120, bollard::API_DEFAULT_VERSION),
+            }
+        }
+        .map_err(|e| unreachable(e.to_string()))?;
         let negotiated = tokio::time::timeout(BUSY_DEADLINE, async {
             docker.ping().await?;
             docker.negotiate_version().await
@@ -226,10 +263,43 @@ impl Engine {
         .await
         .map_err(|_| unreachable(format!("no answer within {}s", BUSY_DEADLINE.as_secs())))?
         .map_err(|e| unreachable(short_reason(&e)))?;
+        let local = forward::is_local(&target).await;
         Ok(Engine {
             docker: negotiated.with_timeout(Duration::from_secs(600)),
             endpoint,
+            target,
+            local,
         })
+    }
+
+    /// Whether the engine's published ports are on this machine's loopback.
+    pub fn is_local(&self) -> bool {
+        self.local
+    }
+
+    /// This engine without the forwarder's ports: callers see the ports the
+    /// engine published, and no forwarder is started (for `down`).
+    pub fn without_forwarding(mut self) -> Engine {
+        self.local = true;
+        self
+    }
+
+    /// The engine's context and address.
+    pub fn target(&self) -> &select::Target {
+        &self.target
+    }
+
+    /// The engine's OS and architecture in Go's names (`linux`, `amd64`).
+    pub async fn platform(&self) -> EngineResult<(String, String)> {
+        let version = self
+            .docker
+            .version()
+            .await
+            .map_err(|e| EngineError::from_bollard("ask the engine's version", e))?;
+        Ok((
+            version.os.unwrap_or_default(),
+            version.arch.unwrap_or_default(),
+        ))
     }
 
     pub fn endpoint(&self) -> &str {
@@ -469,8 +539,38 @@ impl Engine {
         }
     }
 
-    /// Containers carrying `label` (`key` or `key=value`), running or not.
+    /// Containers carrying `label` (`key` or `key=value`), running or not,
+    /// with their published ports as this machine reaches them.
     pub async fn containers_with_label(&self, label: &str) -> EngineResult<Vec<ContainerInfo>> {
+        let mut containers = self.containers_with_label_raw(label).await?;
+        if !self.local {
+            for c in &mut containers {
+                let Some(sandbox) = c.labels.get(labels::NAME).cloned() else {
+                    continue;
+                };
+                if c.state != "running" || c.published.is_empty() {
+                    continue;
+                }
+                c.published = self.forwarded(&sandbox, &c.published).await;
+            }
+        }
+        Ok(containers)
+    }
+
+    /// Published ports (container port -> engine port) as local ports of
+    /// the sandbox's forwarder; a port it does not forward is left out.
+    async fn forwarded(&self, sandbox: &str, published: &HashMap<u16, u16>) -> HashMap<u16, u16> {
+        let mut local = HashMap::new();
+        for (container_port, engine_port) in published {
+            if let Some(port) = forward::local_port(&self.target, sandbox, *engine_port).await {
+                local.insert(*container_port, port);
+            }
+        }
+        local
+    }
+
+    /// Containers carrying `label`, with the ports the engine published.
+    pub async fn containers_with_label_raw(&self, label: &str) -> EngineResult<Vec<ContainerInfo>> {
         let options = ListContainersOptionsBuilder::default()
             .all(true)
             .filters(&HashMap::from([("label", vec![label])]))
@@ -519,7 +619,11 @@ impl Engine {
             .map_err(|e| EngineError::from_bollard(format!("inspect container {id}"), e))?;
         let state = inspect.state.unwrap_or_default();
         let mut published = HashMap::new();
-        if let Some(ports) = inspect.network_settings.and_then(|n| n.ports) {
+        if let Some(ports) = inspect
+            .network_settings
+            .as_ref()
+            .and_then(|n| n.ports.clone())
+        {
             for (key, bindings) in ports {
                 let Some(port) = key.split('/').next().and_then(|p| p.parse::<u16>().ok()) else {
                     continue;
@@ -531,12 +635,26 @@ impl Engine {
                 }
             }
         }
-        Ok((state.running.unwrap_or(false), state.exit_code, published))
+        let running = state.running.unwrap_or(false);
+        if !self.local && running && !published.is_empty() {
+            let sandbox = inspect
+                .config
+                .and_then(|c| c.labels)
+                .and_then(|l| l.get(labels::NAME).cloned());
+            if let Some(sandbox) = sandbox {
+                published = self.forwarded(&sandbox, &published).await;
+            }
+        }
+        Ok((running, state.exit_code, published))
     }
 
     /// The container's address on `network` (one the sandbox created), if
-    /// it has one.
+    /// it has one. None on a remote engine: its networks are not routed to
+    /// this machine, even where an address looks like one of ours.
     pub async fn address_on(&self, id: &str, network: &str) -> EngineResult<Option<IpAddr>> {
+        if !self.local {
+            return Ok(None);
+        }
         let inspect = self
             .docker
             .inspect_container(id, None::<InspectContainerOptions>)
@@ -728,6 +846,31 @@ impl Engine {
             }
         }
         Ok((self.exec_exit_code(&exec, &operation).await?, output))
+    }
+
+    /// Runs a command in a container with its stdin and stdout as a pipe:
+    /// what is written reaches the command, its output arrives as chunks.
+    pub async fn exec_pipe(
+        &self,
+        id: &str,
+        command: &[String],
+    ) -> EngineResult<(
+        std::pin::Pin<
+            Box<dyn Stream<Item = Result<bollard::container::LogOutput, BollardError>> + Send>,
+        >,
+        std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+    )> {
+        let operation = format!("run {:?} in {id}", command.join(" "));
+        let (_, started) = self
+            .start_exec(id, command, true, false, &operation)
+            .await?;
+        match started {
+            bollard::exec::StartExecResults::Attached { output, input } => Ok((output, input)),
+            bollard::exec::StartExecResults::Detached => Err(EngineError::Operation {
+                operation,
+                message: "the engine did not attach".into(),
+            }),
+        }
     }
 
     /// Runs a command in a container attached to this process's stdin and

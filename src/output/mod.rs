@@ -310,6 +310,7 @@ mod tests {
                 entry("worker", "dependency", "image", None),
             ],
             recording_errors: Vec::new(),
+            engine: None,
         };
         insta::assert_snapshot!(status_table(&doc), @r"
         NAME      ROLE        KIND   STATE    HEALTH  URL

@@ -962,9 +962,32 @@ async fn resolve_one(
     }
 }
 
+/// Refuses an engine whose OS or architecture cannot run this binary (the
+/// agent image is this binary).
+async fn same_platform(engine: &Engine) -> Result<(), String> {
+    let (os, arch) = engine.platform().await.map_err(|e| e.to_string())?;
+    let ours = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    if os == std::env::consts::OS && arch == ours {
+        return Ok(());
+    }
+    Err(format!(
+        "the engine at {} is {os}/{arch} but this sandbox binary is {}/{ours}; run a sandbox built for {os}/{arch} (on that host, or cross-compiled), or point DOCKER_HOST at a {}/{ours} engine",
+        engine.endpoint(),
+        std::env::consts::OS,
+        std::env::consts::OS
+    ))
+}
+
 /// Makes sure the agent image of the running binary exists; it is tagged by
 /// the binary's content hash, so it is made once per build of `sandbox`.
 pub async fn ensure_agent_image(engine: &Engine) -> Result<String, String> {
+    if !engine.is_local() {
+        same_platform(engine).await?;
+    }
     let (binary, hash) = agent_binary().await?;
     let tag = format!("sandbox-agent:{}", &hash[..16]);
     if engine.image_exists(&tag).await.map_err(|e| e.to_string())? {
@@ -1073,6 +1096,11 @@ pub async fn down(engine: &Engine, selector: &str) -> Result<DownReport, EngineE
     }
     sandboxes.sort();
     sandboxes.dedup();
+    if !engine.is_local() {
+        for sandbox in &sandboxes {
+            crate::engine::forward::stop(engine.target(), sandbox);
+        }
+    }
     report.sandboxes = sandboxes;
     Ok(report)
 }

@@ -24,6 +24,20 @@ pub struct StatusDoc {
     /// "error"}`), as the agents report them.
     #[serde(default)]
     pub recording_errors: Vec<crate::agent::client::Recording>,
+    /// The engine the sandbox runs on: `{"context", "host"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineName>,
+}
+
+/// Which engine: the docker context's name and its address.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EngineName {
+    pub context: String,
+    pub host: String,
+    /// The forwarder that makes a remote engine's ports local: its pid and
+    /// engine port -> 127.0.0.1 port. None with a local engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarder: Option<crate::engine::forward::State>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -264,6 +278,7 @@ impl Found {
             otlp_url: self.otlp_url(),
             entries: self.entries(health),
             recording_errors: Vec::new(),
+            engine: None,
         }
     }
 }

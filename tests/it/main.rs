@@ -59,6 +59,7 @@ mod protocols;
 mod readme;
 mod registry;
 mod registry_live;
+mod remote;
 mod shared_engine;
 mod stubs;
 mod traces;
@@ -89,6 +90,7 @@ fn main() -> ExitCode {
         readme::cases(),
         registry::cases(),
         registry_live::cases(),
+        remote::cases(),
         shared_engine::cases(),
         stubs::cases(),
         traces::cases(),

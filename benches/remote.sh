@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# A remote engine against the local one, same run: a second dockerd in its
+# own network namespace (its published ports are not on our loopback, as
+# with an engine on another host), reached over its unix socket and over
+# ssh (sshd in that namespace, over a veth pair).
+#
+#   1. `up` of a service and 20 stubbed dependencies: ratio remote/local,
+#      over unix:// and over ssh:// (median of --rounds).
+#   2. Throughput (wrk, GET /healthz) through the forwarded host URL of the
+#      remote sandbox against the same entry's URL on the local engine.
+#   3. A 50 MB build context over ssh: `up` of one service whose context
+#      holds 50 MB of random bytes, minus the same `up` without them.
+#
+#   benches/remote.sh [--rounds R] [--duration 10s]
+#
+# Needs root, iproute2, openssh-server, wrk. SANDBOX_BIN as for the other
+# benchmarks (default target/release/sandbox); SKIP_SSH=1 leaves ssh out.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="${SANDBOX_BIN:-$ROOT/target/release/sandbox}"
+ROUNDS=3
+DURATION=10s
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -r | --rounds) ROUNDS="$2"; shift ;;
+    --duration) DURATION="$2"; shift ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -x "$BIN" ] || { echo "error: no sandbox binary at $BIN" >&2; exit 1; }
+command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
+
+ID=$$
+NS="sbxbench$ID"
+VETH="sbxb$ID"
+DIR="$(mktemp -d /tmp/sandbox-bench-remote.XXXXXX)"
+UNIX_HOST="unix://$DIR/docker.sock"
+SSH_HOST="ssh://root@10.213.0.2"
+export SANDBOX_SSH_ARGS="-i $DIR/client -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no"
+log() { printf '%s\n' "$*" >&2; }
+now() { date +%s.%N; }
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+cleanup() {
+  set +e
+  for h in "$UNIX_HOST" ""; do
+    for n in "bench-$ID" "bench-big-$ID" "bench-small-$ID"; do
+      DOCKER_HOST="$h" "$BIN" down --name "$n" >/dev/null 2>&1
+    done
+  done
+  [ -f "$DIR/sshd.pid" ] && kill "$(cat "$DIR/sshd.pid")"
+  if [ -f "$DIR/docker.pid" ]; then
+    pid="$(cat "$DIR/docker.pid")"
+    kill "$pid"
+    for _ in $(seq 1 100); do [ -e "/proc/$pid" ] || break; sleep 0.1; done
+  fi
+  ip link del "$VETH" 2>/dev/null
+  ip netns del "$NS" 2>/dev/null
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log "starting a Docker engine in network namespace $NS ..."
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+echo '{"storage-driver": "fuse-overlayfs", "bridge": "none", "iptables": false, "ip6tables": false, "mtu": 1400}' >"$DIR/daemon.json"
+setsid nsenter --net="/var/run/netns/$NS" dockerd --config-file "$DIR/daemon.json" \
+  -H "$UNIX_HOST" --data-root "$DIR/data" --exec-root "$DIR/exec" \
+  --pidfile "$DIR/docker.pid" >"$DIR/dockerd.log" 2>&1 </dev/null &
+for _ in $(seq 1 300); do [ -S "$DIR/docker.sock" ] && break; sleep 0.1; done
+
+log "starting sshd in the namespace ..."
+ip link add "$VETH" type veth peer name "${VETH}p"
+ip link set "${VETH}p" netns "$NS"
+ip addr add 10.213.0.1/30 dev "$VETH"
+ip link set "$VETH" up
+ip -n "$NS" addr add 10.213.0.2/30 dev "${VETH}p"
+ip -n "$NS" link set "${VETH}p" up
+ssh-keygen -q -t ed25519 -N '' -f "$DIR/host"
+ssh-keygen -q -t ed25519 -N '' -f "$DIR/client"
+cp "$DIR/client.pub" "$DIR/authorized_keys"
+cat >"$DIR/sshd_config" <<EOF
+ListenAddress 10.213.0.2:22
+HostKey $DIR/host
+AuthorizedKeysFile $DIR/authorized_keys
+PidFile $DIR/sshd.pid
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+SetEnv DOCKER_HOST=$UNIX_HOST
+EOF
+mkdir -p /run/sshd
+nsenter --net="/var/run/netns/$NS" /usr/sbin/sshd -f "$DIR/sshd_config"
+
+# The manifests: a service built from shopd with 20 stubbed dependencies;
+# one service alone, with and without 50 MB in its build context.
+SHOPD="$("$ROOT/sandboxes/shop/build-app" | tail -1)"
+app() {
+  mkdir -p "$1"
+  cp "$SHOPD" "$1/shopd"
+  printf 'FROM scratch\nCOPY shopd /shopd\nENTRYPOINT ["/shopd"]\n' >"$1/Dockerfile"
+}
+service() {
+  cat <<YAML
+version: 1
+service:
+  name: svc
+  build: ./app
+  command: ["/shopd", "fixture", "--port", "8080"]
+  ports: { http: 8080 }
+  health: { http: /healthz, contains: ok, timeout: 120s }
+YAML
+}
+mkdir -p "$DIR/wide" "$DIR/big" "$DIR/small"
+app "$DIR/wide/app"; app "$DIR/big/app"; app "$DIR/small/app"
+head -c 50000000 /dev/urandom >"$DIR/big/app/blob"
+{
+  service
+  echo "dependencies:"
+  for i in $(seq 1 20); do
+    printf '  dep%s:\n    stub:\n      routes:\n        - match: { method: GET, path: /x }\n          respond: { status: 200, json: { from: dep%s } }\n' "$i" "$i"
+  done
+} >"$DIR/wide/sandbox.yaml"
+service >"$DIR/big/sandbox.yaml"
+service >"$DIR/small/sandbox.yaml"
+
+# up_time HOST DIR NAME: seconds `up` takes (then `down`, untimed).
+up_time() {
+  local t0 t1
+  t0="$(now)"
+  if ! DOCKER_HOST="$1" timeout 150 "$BIN" up -f "$2/sandbox.yaml" --name "$3" >"$DIR/up.out" 2>&1; then
+    log "up on ${1:-the local engine} failed:"; tail -5 "$DIR/up.out" >&2; echo nan; return
+  fi
+  t1="$(now)"
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
+}
+down() { DOCKER_HOST="$1" "$BIN" down --name "$2" >/dev/null 2>&1; }
+
+log "warming up (images built once per engine) ..."
+for h in "" "$UNIX_HOST"; do up_time "$h" "$DIR/wide" "bench-$ID" >/dev/null; down "$h" "bench-$ID"; done
+: >"$DIR/local"; : >"$DIR/unix"; : >"$DIR/ssh"
+for r in $(seq 1 "$ROUNDS"); do
+  log "round $r/$ROUNDS: up of 1 + 20 dependencies, local, unix://, ssh:// ..."
+  up_time "" "$DIR/wide" "bench-$ID" >>"$DIR/local"; down "" "bench-$ID"
+  up_time "$UNIX_HOST" "$DIR/wide" "bench-$ID" >>"$DIR/unix"; down "$UNIX_HOST" "bench-$ID"
+  if [ -z "${SKIP_SSH:-}" ]; then
+    up_time "$SSH_HOST" "$DIR/wide" "bench-$ID" >>"$DIR/ssh"; down "$SSH_HOST" "bench-$ID"
+  fi
+done
+L="$(median <"$DIR/local")"; U="$(median <"$DIR/unix")"; S="$(median <"$DIR/ssh")"; S="${S:-nan}"
+
+log "throughput through the forwarded URL ($DURATION, 16 connections) ..."
+rps() {
+  DOCKER_HOST="$1" "$BIN" up -f "$DIR/small/sandbox.yaml" --name "bench-small-$ID" >/dev/null 2>&1
+  local url
+  url="$(DOCKER_HOST="$1" "$BIN" status --name "bench-small-$ID" --json |
+    sed -n 's/.*"host_url": *"\([^"]*\)".*/\1/p' | head -1)"
+  wrk -t2 -c16 -d "$DURATION" "$url/healthz" | awk '/Requests\/sec/ { print $2 }'
+  down "$1" "bench-small-$ID"
+}
+RL="$(rps "")"; RR="$(rps "$UNIX_HOST")"
+
+BIG=nan SMALL=nan
+if [ -z "${SKIP_SSH:-}" ]; then
+  log "a 50 MB build context over ssh ..."
+  BIG="$(up_time "$SSH_HOST" "$DIR/big" "bench-big-$ID")"; down "$SSH_HOST" "bench-big-$ID"
+  SMALL="$(up_time "$SSH_HOST" "$DIR/small" "bench-small-$ID")"; down "$SSH_HOST" "bench-small-$ID"
+fi
+
+printf '\nup, 1 + 20 dependencies (median of %s): local %ss, unix:// %ss (%sx), ssh:// %ss (%sx)\n' \
+  "$ROUNDS" "$L" "$U" "$(ratio "$U" "$L")" "$S" "$(ratio "$S" "$L")"
+printf 'GET /healthz through the forwarder: %s req/s against %s req/s on the local engine (%sx)\n' \
+  "$RR" "$RL" "$(ratio "$RR" "$RL")"
+printf '50 MB build context over ssh: up %ss against %ss without it (+%ss)\n' \
+  "$BIG" "$SMALL" "$(awk -v a="$BIG" -v b="$SMALL" 'BEGIN { printf "%.2f", a - b }')"

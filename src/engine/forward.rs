@@ -1,0 +1,328 @@
+//! Published ports of an engine that does not share this machine's
+//! loopback (another host, or another network namespace), made reachable on
+//! this machine's 127.0.0.1.
+//!
+//! One forwarder per sandbox: a detached `sandbox forward --name X` process
+//! that watches the sandbox's containers, listens on a 127.0.0.1 port for
+//! each port the engine published, and carries each connection through the
+//! engine's own API: an exec in the sandbox's agent container runs `sandbox
+//! agent --pipe NAME:PORT`, which connects inside the sandbox network, and
+//! the exec's stdin and stdout carry the bytes. So any link that reaches the
+//! engine (unix socket, tcp, ssh) reaches the sandbox too, and nothing is
+//! opened on the remote host.
+//!
+//! The forwarder records its pid and its ports (engine port -> local port)
+//! in a state file (see [`state_path`]); the engine adapter reads it to
+//! give every caller local ports, starts the forwarder when none runs (so
+//! `up` and `status` repair a dead one), and `down` stops it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{Engine, labels, select};
+
+/// What a forwarder records (version 1).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct State {
+    pub version: u32,
+    pub pid: u32,
+    /// Engine port -> 127.0.0.1 port on this machine.
+    pub ports: BTreeMap<u16, u16>,
+}
+
+/// How often the forwarder looks for new or removed containers.
+const WATCH_EVERY: Duration = Duration::from_millis(150);
+/// How long a caller waits for the forwarder to listen for a new port.
+const PORT_WAIT: Duration = Duration::from_secs(5);
+/// How long one look at the engine may take.
+const LIST_DEADLINE: Duration = Duration::from_secs(5);
+/// A forwarder whose sandbox has had no container this long ends.
+const IDLE_END: Duration = Duration::from_secs(20);
+
+/// Where the forwarder of `sandbox` on `target` records its state.
+pub fn state_path(target: &select::Target, sandbox: &str) -> PathBuf {
+    let base = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("sandbox-forward");
+    let engine = &select::context_digest(&target.host)[..12];
+    base.join(format!("{engine}-{sandbox}.json"))
+}
+
+/// The recorded state, if a forwarder wrote one.
+pub fn read_state(target: &select::Target, sandbox: &str) -> Option<State> {
+    let text = std::fs::read_to_string(state_path(target, sandbox)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn alive(pid: u32) -> bool {
+    pid != 0 && std::path::Path::new(&format!("/proc/{pid}")).exists() && {
+        // A zombie (exited, not yet reaped) is not a forwarder.
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false)
+    }
+}
+
+/// The running forwarder's state, if one runs.
+pub fn running(target: &select::Target, sandbox: &str) -> Option<State> {
+    read_state(target, sandbox).filter(|s| alive(s.pid))
+}
+
+/// Whether the engine's published ports are on this machine's loopback:
+/// an engine behind a unix socket whose server process shares our network
+/// namespace. The peer's namespace is read through the socket's
+/// credentials; when it cannot be read the engine is taken as local.
+pub async fn is_local(target: &select::Target) -> bool {
+    let Some(path) = target.host.strip_prefix("unix://") else {
+        return false;
+    };
+    let Ok(stream) = tokio::net::UnixStream::connect(path).await else {
+        return true;
+    };
+    let Some(pid) = stream.peer_cred().ok().and_then(|c| c.pid()) else {
+        return true;
+    };
+    let ours = std::fs::read_link("/proc/self/ns/net");
+    let theirs = std::fs::read_link(format!("/proc/{pid}/ns/net"));
+    match (ours, theirs) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => true,
+    }
+}
+
+/// Starts the forwarder of `sandbox` unless one runs.
+pub fn ensure(target: &select::Target, sandbox: &str) -> std::io::Result<()> {
+    if running(target, sandbox).is_some() {
+        return Ok(());
+    }
+    let exe = std::env::current_exe()?;
+    let mut command = std::process::Command::new(exe);
+    command
+        .args(["forward", "--name", sandbox])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if target.context != "default" {
+        command.args(["--context", &target.context]);
+    }
+    use std::os::unix::process::CommandExt;
+    // Its own session: Ctrl-C in the terminal that ran `up` does not end it.
+    command.process_group(0);
+    let child = command.spawn()?;
+    // Record the pid at once so that a second caller does not start another.
+    write_state(
+        target,
+        sandbox,
+        &State {
+            version: 1,
+            pid: child.id(),
+            ports: BTreeMap::new(),
+        },
+    )
+}
+
+fn write_state(target: &select::Target, sandbox: &str, state: &State) -> std::io::Result<()> {
+    let path = state_path(target, sandbox);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let temporary = path.with_extension(format!("{}.tmp", std::process::id()));
+    std::fs::write(&temporary, serde_json::to_vec(state)?)?;
+    std::fs::rename(temporary, path)
+}
+
+/// Stops the forwarder of `sandbox`, if one runs, and forgets its state.
+pub fn stop(target: &select::Target, sandbox: &str) {
+    if let Some(state) = running(target, sandbox) {
+        // SAFETY: kill(2) of the pid our own forwarder recorded.
+        unsafe {
+            libc::kill(state.pid as i32, libc::SIGTERM);
+        }
+    }
+    let _ = std::fs::remove_file(state_path(target, sandbox));
+}
+
+/// Removes the recorded state of the forwarder of `sandbox` if it is this
+/// process's (a newer forwarder may have replaced it).
+pub fn forget(target: &select::Target, sandbox: &str) {
+    if read_state(target, sandbox).is_some_and(|s| s.pid == std::process::id()) {
+        let _ = std::fs::remove_file(state_path(target, sandbox));
+    }
+}
+
+/// The local port for engine port `port` of `sandbox`, starting the
+/// forwarder when none runs and waiting for it to listen.
+pub async fn local_port(target: &select::Target, sandbox: &str, port: u16) -> Option<u16> {
+    if ensure(target, sandbox).is_err() {
+        return None;
+    }
+    let deadline = tokio::time::Instant::now() + PORT_WAIT;
+    loop {
+        if let Some(local) = read_state(target, sandbox).and_then(|s| s.ports.get(&port).copied()) {
+            return Some(local);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One published port as the forwarder sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Published {
+    engine_port: u16,
+    container: String,
+    container_port: u16,
+}
+
+/// The forwarder itself (`sandbox forward --name X`): runs until the
+/// sandbox has had no containers for [`IDLE_END`], or it is killed.
+pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
+    let target = engine.target().clone();
+    let mut listeners: HashMap<Published, (u16, tokio::task::JoinHandle<()>)> = HashMap::new();
+    let mut last_seen = tokio::time::Instant::now();
+    let mut written: Option<State> = None;
+    loop {
+        // An engine whose link hangs (a host gone away) counts as gone.
+        let listed = tokio::time::timeout(
+            LIST_DEADLINE,
+            engine.containers_with_label_raw(&labels::of_sandbox(&sandbox)),
+        )
+        .await;
+        let containers = match listed {
+            Ok(Ok(c)) => c,
+            // An engine that stays gone ends the forwarder as an empty
+            // sandbox does.
+            _ if last_seen.elapsed() > IDLE_END => {
+                let _ = std::fs::remove_file(state_path(&target, &sandbox));
+                return Ok(());
+            }
+            _ => {
+                tokio::time::sleep(WATCH_EVERY).await;
+                continue;
+            }
+        };
+        if !containers.is_empty() {
+            last_seen = tokio::time::Instant::now();
+        } else if last_seen.elapsed() > IDLE_END {
+            let _ = std::fs::remove_file(state_path(&target, &sandbox));
+            return Ok(());
+        }
+        let wanted: Vec<Published> = containers
+            .iter()
+            .flat_map(|c| {
+                c.published.iter().map(|(cp, ep)| Published {
+                    engine_port: *ep,
+                    container: c.name.clone(),
+                    container_port: *cp,
+                })
+            })
+            .collect();
+        listeners.retain(|p, (_, task)| {
+            let keep = wanted.contains(p);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for p in wanted {
+            if listeners.contains_key(&p) {
+                continue;
+            }
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let local = listener.local_addr()?.port();
+            let engine = engine.clone();
+            let sandbox = sandbox.clone();
+            let p2 = p.clone();
+            let task = tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    let engine = engine.clone();
+                    let sandbox = sandbox.clone();
+                    let p = p2.clone();
+                    tokio::spawn(async move {
+                        let _ = carry(&engine, &sandbox, &p, stream).await;
+                    });
+                }
+            });
+            listeners.insert(p, (local, task));
+        }
+        let state = State {
+            version: 1,
+            pid: std::process::id(),
+            ports: listeners
+                .iter()
+                .map(|(p, (local, _))| (p.engine_port, *local))
+                .collect(),
+        };
+        if written.as_ref() != Some(&state) {
+            write_state(&target, &sandbox, &state)?;
+            written = Some(state);
+        }
+        tokio::time::sleep(WATCH_EVERY).await;
+    }
+}
+
+/// Carries one connection to `p` through an exec in the sandbox's agent.
+async fn carry(
+    engine: &Engine,
+    sandbox: &str,
+    p: &Published,
+    mut stream: tokio::net::TcpStream,
+) -> Result<(), String> {
+    let containers = engine
+        .containers_with_label_raw(&labels::of_sandbox(sandbox))
+        .await
+        .map_err(|e| e.to_string())?;
+    let agent = containers
+        .iter()
+        .filter(|c| c.state == "running")
+        .filter(|c| c.labels.get(labels::ROLE).map(String::as_str) == Some("agent"))
+        .map(|c| c.name.clone())
+        .min_by_key(|n| n.len())
+        .ok_or("no agent container runs")?;
+    let address = format!("{}:{}", p.container, p.container_port);
+    let command = vec![
+        crate::plan::AGENT_BINARY.to_owned(),
+        "agent".into(),
+        "--pipe".into(),
+        address,
+    ];
+    let (mut output, mut input) = engine
+        .exec_pipe(&agent, &command)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut read, mut write) = stream.split();
+    let upstream = async {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            match read.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if input.write_all(&buffer[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = input.shutdown().await;
+    };
+    let downstream = async {
+        while let Some(Ok(chunk)) = output.next().await {
+            if let bollard::container::LogOutput::StdOut { message } = chunk {
+                if write.write_all(&message).await.is_err() {
+                    break;
+                }
+            }
+        }
+        let _ = write.shutdown().await;
+    };
+    tokio::join!(upstream, downstream);
+    Ok(())
+}
