@@ -196,10 +196,18 @@ impl Agent {
                 }
             }
         }
-        for port in [config.admin_port, config.registry_port] {
+        // The OTLP receiver listens beside the registry.
+        let otlp = config
+            .registry
+            .is_some()
+            .then_some(super::super::config::OTLP_PORT);
+        for port in [config.admin_port, config.registry_port]
+            .into_iter()
+            .chain(otlp)
+        {
             if listeners.contains_key(&port) {
                 return Err(format!(
-                    "port {port} is reserved for the agent's control API or the registry"
+                    "port {port} is reserved for the agent's control API, the registry or its OTLP receiver"
                 ));
             }
         }
