@@ -17,18 +17,21 @@ VENV=${SANDBOX_VENV:-/opt/sandbox-venv}
 BIN=${SANDBOX_BIN:-${CARGO_TARGET_DIR:-target}/release/sandbox}
 [ -x "$BIN" ] || cargo build --release --quiet
 
-work=$(mktemp -d)
+# The service is the benchmarks' shopd image (benches/lib.sh builds it).
+source benches/lib.sh
+bench_init
+build_bench_image
+work="$BENCH_TMP"
 name="bench-otlp-$$"
-cleanup() { "$BIN" -f "$work/sandbox.yaml" --name "$name" down >/dev/null 2>&1 || true; rm -rf "$work"; }
-trap cleanup EXIT
-cat > "$work/sandbox.yaml" <<'YAML'
-version: 1
-service:
-  name: svc
-  stub:
-    routes:
-      - match: { path: / }
-        respond: { body: ok }
+SANDBOX_NAMES+=("$work/sandbox.yaml|$name")
+SANDBOX_BIN="$BIN"
+write_manifest_head "$name" > "$work/sandbox.yaml"
+cat >> "$work/sandbox.yaml" <<'YAML'
+  pay:
+    stub:
+      routes:
+        - match: { path: / }
+          respond: { body: ok }
 YAML
 "$BIN" -f "$work/sandbox.yaml" --name "$name" up >/dev/null
 status=$("$BIN" -f "$work/sandbox.yaml" --name "$name" status --json)
@@ -69,7 +72,10 @@ health=$(wrk -t2 -c8 -d"$DURATION" "$registry/_sandbox/health" | rate)
 spans=$(awk -v r="$ingest" 'BEGIN {printf "%.0f", r * 512}')
 kept=$(curl -s "$registry/traces" | jq '[.traces[].spans] | add')
 page=$(curl -s "$registry/" | wc -c)
+agent=$(docker ps -q --filter "label=dev.sandbox.name=$name" --filter "label=dev.sandbox.kind=agent" | head -1)
+memory=$(docker stats --no-stream --format '{{.MemUsage}}' "$agent" | cut -d/ -f1)
 echo "batch: $(wc -c < "$work/batch.pb") bytes, 512 spans; ring: 50000 spans (listed now: $kept in the 200 newest traces)"
 echo "ingest: $ingest req/s = $spans spans/s; registry GET /_sandbox/health: $health req/s (ratio $(awk -v a="$ingest" -v b="$health" 'BEGIN {printf "%.3f", a / b}'))"
 echo "dashboard first load: $page bytes (one file)"
+echo "agent memory after ingest (ring full): $memory"
 echo "RESULT otlp spans_per_s=$spans ingest_rps=$ingest health_rps=$health dashboard_bytes=$page"
