@@ -10,11 +10,7 @@ use crate::common::*;
 
 /// A free port on 127.0.0.1 (the host process's own).
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    crate::agent::free_port()
 }
 
 /// A `sandbox` command in the foreground, its output collected line by

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
-use std::net::{SocketAddr, TcpListener as StdListener};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,11 +22,7 @@ use sandbox::tunnel::{Ended, Holder, HostState, Session};
 use crate::common::{BIN, block_on_threads, docker_or_skip, labelled};
 
 fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    crate::agent::free_port()
 }
 
 /// The process on the host: an HTTP/1.1 server on 127.0.0.1 answering

@@ -20,8 +20,8 @@ use super::{
     TRACEPARENT, UNMATCHED,
 };
 use crate::agent::body::{self, Body, Guarded};
-use crate::agent::journal::{self, Call, Text};
 use crate::agent::grpc;
+use crate::agent::journal::{self, Call, Text};
 use crate::agent::limits::Refusal;
 use crate::agent::record::{self, Pending, Recorder, Tee};
 use crate::agent::replay::{self};
