@@ -18,22 +18,22 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 
-/// A port free now, never handed out before in this test process: the
-/// kernel may hand a released port out again at once, and two of a test's
-/// ports (an agent's control port and a dependency's) must differ.
+/// A port free now, never handed out before in this test process, and
+/// below the kernel's ephemeral range (32768 and up), where the engine's
+/// published ports and outgoing connections take theirs: a port chosen
+/// for a process the test starts later is not taken in the meantime.
 pub(crate) fn free_port() -> u16 {
+    use rand::Rng as _;
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut rng = rand::rng();
     loop {
-        let port = StdListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = rng.random_range(15_000..32_000);
         let mut given = GIVEN.lock().unwrap();
-        if !given.contains(&port) {
-            given.push(port);
-            return port;
+        if given.contains(&port) || StdListener::bind(("127.0.0.1", port)).is_err() {
+            continue;
         }
+        given.push(port);
+        return port;
     }
 }
 
