@@ -56,6 +56,32 @@ pub fn docker_or_skip() -> bool {
     up
 }
 
+/// The Python of the test venv (`$SANDBOX_VENV`, default
+/// /opt/sandbox-venv, which `.ci/run` makes) when it can import `modules`
+/// (a Python import list); `None` (a skip) outside CI when it cannot, a
+/// failure under `CI=true`.
+pub fn venv_python(modules: &str) -> Option<PathBuf> {
+    let venv = std::env::var("SANDBOX_VENV").unwrap_or_else(|_| "/opt/sandbox-venv".into());
+    let python = PathBuf::from(venv).join("bin/python");
+    let ok = Command::new(&python)
+        .args(["-c", &format!("import {modules}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if ok {
+        return Some(python);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!(
+            "{} cannot import {modules} and CI=true: .ci/run installs them",
+            python.display()
+        );
+    }
+    eprintln!("skipped: {} cannot import {modules}", python.display());
+    None
+}
+
 /// Whether the Docker tests should run: under `CI=true` always (they fail
 /// when the engine is missing), else when the engine answers.
 pub fn engine_answers_or_ci() -> bool {

@@ -74,32 +74,9 @@ for service, method, request in json.load(sys.stdin):
 print(json.dumps(out))
 "#;
 
-/// The Python of the venv with `grpcio` and `grpcio-tools`
-/// (`$SANDBOX_VENV`, default /opt/sandbox-venv); `None` when it is missing
-/// outside CI (under `CI=true` a missing venv fails the test).
+/// The venv's Python with `grpcio` and `grpcio-tools`.
 pub fn grpc_python() -> Option<PathBuf> {
-    let venv = std::env::var("SANDBOX_VENV").unwrap_or_else(|_| "/opt/sandbox-venv".into());
-    let python = Path::new(&venv).join("bin/python");
-    let ok = Command::new(&python)
-        .args(["-c", "import grpc, grpc_tools"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return Some(python);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-        panic!(
-            "{} lacks grpcio and grpcio-tools and CI=true: .ci/run installs them",
-            python.display()
-        );
-    }
-    eprintln!(
-        "skipping: {} lacks grpcio and grpcio-tools",
-        python.display()
-    );
-    None
+    crate::common::venv_python("grpc, grpc_tools")
 }
 
 /// The generated Python stubs of `proto` (inside `dir`, with its imports),
@@ -439,11 +416,7 @@ fn a_real_grpc_server_is_recorded_through_its_host_forwarder() {
     let Some(python) = grpc_python() else {
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::agent::free_port();
     let manifest = format!(
         r#"version: 1
 service:

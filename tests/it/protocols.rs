@@ -28,26 +28,6 @@ pub(crate) fn tool(name: &str) -> Option<PathBuf> {
     found
 }
 
-/// The Python of the test venv (`SANDBOX_VENV`, default /opt/sandbox-venv)
-/// when it has `module`.
-fn venv_python(module: &str) -> Option<PathBuf> {
-    let venv = std::env::var("SANDBOX_VENV").unwrap_or_else(|_| "/opt/sandbox-venv".into());
-    let python = PathBuf::from(venv).join("bin/python");
-    let ok = Command::new(&python)
-        .args(["-c", &format!("import {module}")])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !ok {
-        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-            panic!("Python `{module}` is not in the test venv and CI=true (.ci/run installs it)");
-        }
-        eprintln!("skipped: Python `{module}` is not in the test venv");
-        return None;
-    }
-    Some(python)
-}
-
 /// A child process killed when dropped.
 struct Running(Child);
 
@@ -427,7 +407,7 @@ with connect(sys.argv[1]) as ws:
 
 fn websocket_passes_through_record_and_proxy_and_is_journaled_once() {
     crate::common::block_on_threads(2, async move {
-        let Some(python) = venv_python("websockets") else {
+        let Some(python) = crate::common::venv_python("websockets") else {
             return;
         };
         let dir = tempfile::tempdir().unwrap();

@@ -461,11 +461,7 @@ fn up_host_runs_the_service_here_against_a_remote_engine() {
     };
     let host = engine.host();
     let env = [("DOCKER_HOST", host.as_str())];
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::agent::free_port();
     let manifest = MANIFEST.replace(
         "  checks:",
         &format!(

@@ -17,28 +17,9 @@ cases! {
     plain: [],
 }
 
-/// The venv's Python with the OpenTelemetry SDK (`.ci/run` installs it);
-/// `None` (a skip) outside CI when it is missing, a failure under CI.
+/// The venv's Python with the OpenTelemetry SDK and its OTLP/HTTP exporter.
 fn otel_python() -> Option<PathBuf> {
-    let venv = std::env::var("SANDBOX_VENV").unwrap_or_else(|_| "/opt/sandbox-venv".into());
-    let python = PathBuf::from(venv).join("bin/python");
-    let found = Command::new(&python)
-        .args([
-            "-c",
-            "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http",
-        ])
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if found {
-        return Some(python);
-    }
-    assert!(
-        std::env::var("CI").is_err(),
-        "the OpenTelemetry SDK is missing from {}: run .ci/run",
-        python.display()
-    );
-    eprintln!("skipped: no OpenTelemetry SDK at {}", python.display());
-    None
+    crate::common::venv_python("opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http")
 }
 
 /// Two spans (`checkout`, and `charge` under it, failed) made with the SDK
