@@ -68,15 +68,15 @@ impl Agent {
                     ("record", Handler::Record(recorder))
                 }
                 Mode::Proxy { target, ports } => {
+                    // An HTTP port's upstream: HTTP/2 to a grpc port.
+                    let upstream = |port: &ProxyPort| {
+                        let upstream = Upstream::parse(&format!("http://{target}:{}", port.target))
+                            .map_err(context)?;
+                        Ok::<_, String>(Arc::new(if port.h2 { upstream.http2() } else { upstream }))
+                    };
                     for port in ports {
                         if port.http {
-                            let mut upstream =
-                                Upstream::parse(&format!("http://{target}:{}", port.target))
-                                    .map_err(context)?;
-                            if port.h2 {
-                                upstream = upstream.http2();
-                            }
-                            http_routes.push((port.listen, index, Some(Arc::new(upstream))));
+                            http_routes.push((port.listen, index, Some(upstream(port)?)));
                         } else {
                             tcp_ports.push((port.listen, index, port.clone()));
                         }
@@ -86,17 +86,7 @@ impl Agent {
                         && !ports.iter().any(|port| port.listen == served.private_port)
                     {
                         if first.http {
-                            let mut upstream =
-                                Upstream::parse(&format!("http://{target}:{}", first.target))
-                                    .map_err(context)?;
-                            if first.h2 {
-                                upstream = upstream.http2();
-                            }
-                            http_routes.push((
-                                served.private_port,
-                                index,
-                                Some(Arc::new(upstream)),
-                            ));
+                            http_routes.push((served.private_port, index, Some(upstream(first)?)));
                         } else {
                             tcp_ports.push((served.private_port, index, first.clone()));
                         }
