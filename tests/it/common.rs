@@ -37,16 +37,21 @@ pub fn root() -> PathBuf {
 
 /// Whether the engine answers (asked once per test process, with a few
 /// tries: a busy engine under a parallel suite may be slow to accept).
-/// Under `CI=true` a missing engine fails the test instead of skipping it.
-pub fn docker_or_skip() -> bool {
+fn engine_answers() -> bool {
     static ANSWERS: OnceLock<bool> = OnceLock::new();
-    let up = *ANSWERS.get_or_init(|| {
+    *ANSWERS.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         (0..3).any(|_| runtime.block_on(sandbox::engine::Engine::connect()).is_ok())
-    });
+    })
+}
+
+/// Whether the engine answers. Under `CI=true` a missing engine fails the
+/// test instead of skipping it.
+pub fn docker_or_skip() -> bool {
+    let up = engine_answers();
     if !up {
         if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
             panic!("the Docker engine is not reachable and CI=true: these tests need it");
@@ -88,11 +93,7 @@ pub fn engine_answers_or_ci() -> bool {
     if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
         return true;
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let answers = runtime.block_on(sandbox::engine::Engine::connect()).is_ok();
+    let answers = engine_answers();
     if !answers {
         eprintln!("the Docker engine is not reachable: the tests that need it are skipped");
     }
