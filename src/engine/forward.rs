@@ -11,6 +11,14 @@
 //! engine (unix socket, tcp, ssh) reaches the sandbox too, and nothing is
 //! opened on the remote host.
 //!
+//! An `ssh://` engine's ports take a faster path: the forwarder keeps an
+//! ssh master connection of its own and asks it to forward each port
+//! (`-L 127.0.0.1:LOCAL:127.0.0.1:PORT`, see [`super::ssh::Master`]), so
+//! bytes go through ssh and sshd to the remote host's loopback, where the
+//! engine published the port, and not through the engine's exec streams.
+//! When the master's connection drops, a new one forwards the same local
+//! ports again.
+//!
 //! The forwarder records its pid and its ports (engine port -> local port)
 //! in a state file (see [`state_path`]); the engine adapter reads it to
 //! give every caller local ports, starts the forwarder when none runs (so
@@ -186,7 +194,12 @@ struct Published {
 /// sandbox has had no containers for [`IDLE_END`], or it is killed.
 pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
     let target = engine.target().clone();
-    let mut listeners: HashMap<Published, (u16, tokio::task::JoinHandle<()>)> = HashMap::new();
+    let remote = match target.host.strip_prefix("ssh://") {
+        Some(_) => Some(super::ssh::Remote::parse(&target.host)?),
+        None => None,
+    };
+    let mut master: Option<super::ssh::Master> = None;
+    let mut listeners: HashMap<Published, (u16, Carrier)> = HashMap::new();
     let mut last_seen = tokio::time::Instant::now();
     let mut written: Option<State> = None;
     loop {
@@ -225,16 +238,46 @@ pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
                 })
             })
             .collect();
-        listeners.retain(|p, (_, task)| {
-            let keep = wanted.contains(p);
-            if !keep {
-                task.abort();
+        let gone: Vec<Published> = listeners
+            .keys()
+            .filter(|p| !wanted.contains(p))
+            .cloned()
+            .collect();
+        for p in gone {
+            if let Some((local, carrier)) = listeners.remove(&p) {
+                match carrier {
+                    Carrier::Exec(task) => task.abort(),
+                    Carrier::Ssh => {
+                        if let Some(m) = &master {
+                            let _ = m.cancel(local, p.engine_port).await;
+                        }
+                    }
+                }
             }
-            keep
-        });
+        }
+        // A master whose connection dropped is replaced, and the new one
+        // forwards the same local ports.
+        if let Some(remote) = &remote {
+            if !wanted.is_empty() && !master.as_ref().is_some_and(|m| m.alive()) {
+                master = super::ssh::Master::start(remote).await.ok();
+                if let Some(m) = &master {
+                    for (p, (local, carrier)) in &listeners {
+                        if matches!(carrier, Carrier::Ssh) {
+                            let _ = m.forward(*local, p.engine_port).await;
+                        }
+                    }
+                }
+            }
+        }
         for p in wanted {
             if listeners.contains_key(&p) {
                 continue;
+            }
+            if let Some(m) = &master {
+                if let Some(local) = forward_over_ssh(m, p.engine_port).await {
+                    listeners.insert(p, (local, Carrier::Ssh));
+                    continue;
+                }
             }
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let local = listener.local_addr()?.port();
@@ -251,7 +294,7 @@ pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
                     });
                 }
             });
-            listeners.insert(p, (local, task));
+            listeners.insert(p, (local, Carrier::Exec(task)));
         }
         let state = State {
             version: 1,
@@ -267,6 +310,31 @@ pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
         }
         tokio::time::sleep(WATCH_EVERY).await;
     }
+}
+
+/// What carries the connections of one forwarded port.
+enum Carrier {
+    /// A listener here whose connections go through execs in the agent.
+    Exec(tokio::task::JoinHandle<()>),
+    /// The ssh master's own listener (`-L`).
+    Ssh,
+}
+
+/// Forwards a free local port to the remote host's 127.0.0.1:`remote`
+/// through `master`; the local port, or None when ssh would not.
+async fn forward_over_ssh(master: &super::ssh::Master, remote: u16) -> Option<u16> {
+    // A port is free when the kernel hands it out; another process could
+    // take it before ssh binds it, so a few are tried.
+    for _ in 0..3 {
+        let local = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .ok()?
+            .port();
+        if master.forward(local, remote).await.is_ok() {
+            return Some(local);
+        }
+    }
+    None
 }
 
 /// Carries one connection to `p` through an exec in the sandbox's agent.

@@ -1,11 +1,34 @@
 //! `ssh://` engines, reached as the docker CLI reaches them: the system
 //! `ssh` client runs `docker system dial-stdio` on the remote host, and the
-//! engine's API is spoken over that process's stdin and stdout. A unix
-//! socket private to this process carries bollard's connections, one ssh
-//! process each (bollard keeps idle connections for reuse).
+//! engine's API is spoken over that session's stdin and stdout. A unix
+//! socket private to this process carries bollard's connections.
+//!
+//! Sessions share ssh connections: a process keeps a few master
+//! connections of its own (`ssh -M`, control sockets in the runtime
+//! directory) and opens each session on one with fewer than
+//! [`SESSIONS_PER_MASTER`] sessions, so a default sshd (`MaxSessions 10`,
+//! `MaxStartups 10:30:100`) serves a parallel `up` without refusing
+//! sessions or dropping handshakes. Masters end with the process that
+//! started them.
+//!
+//! A master also carries published ports: the forwarder of a sandbox asks
+//! its master for `-L 127.0.0.1:LOCAL:127.0.0.1:REMOTE` (`ssh -O forward`),
+//! so the bytes of a host URL go ssh -> sshd -> the remote host's loopback,
+//! where the engine published the port.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+
+/// Sessions one master carries at most (sshd's default `MaxSessions` is
+/// 10; two are left for `ssh -O` requests and a margin).
+pub const SESSIONS_PER_MASTER: usize = 8;
+/// How long a master may take to connect and authenticate.
+const MASTER_DEADLINE: Duration = Duration::from_secs(20);
 
 /// The remote host and the ssh arguments that reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,20 +70,12 @@ impl Remote {
         })
     }
 
-    /// `ssh` with the options every session uses: no prompts, and the extra arguments of `SANDBOX_SSH_ARGS` (for
-    /// example `-F FILE` or `-i KEY`).
+    /// `ssh` with the options every invocation uses: no prompts, no
+    /// connection sharing of the user's own configuration, and the extra
+    /// arguments of `SANDBOX_SSH_ARGS` (for example `-F FILE` or `-i KEY`).
     pub fn command(&self) -> tokio::process::Command {
         let mut command = tokio::process::Command::new("ssh");
-        // No connection sharing: sshd allows 10 sessions per connection
-        // (`MaxSessions`), fewer than the connections a parallel `up` opens.
         command.args(["-o", "BatchMode=yes", "-o", "LogLevel=ERROR"]);
-        if std::env::var_os("SANDBOX_SSH_SHARE").is_some_and(|v| v == "1") {
-            let control = std::env::temp_dir().join("sandbox-ssh-%C");
-            command
-                .args(["-o", "ControlMaster=auto", "-o", "ControlPersist=60"])
-                .arg("-o")
-                .arg(format!("ControlPath={}", control.display()));
-        }
         if let Ok(extra) = std::env::var("SANDBOX_SSH_ARGS") {
             command.args(extra.split_whitespace());
         }
@@ -71,66 +86,281 @@ impl Remote {
     }
 }
 
+/// Where this machine keeps the control sockets of ssh masters.
+fn control_dir() -> PathBuf {
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("sandbox-ssh")
+}
+
+/// One ssh connection to the remote host, with a control socket that
+/// sessions and port forwards are opened through.
+pub struct Master {
+    remote: Remote,
+    control: PathBuf,
+    child: Mutex<tokio::process::Child>,
+    sessions: AtomicUsize,
+}
+
+impl Master {
+    /// Connects to `remote`; returns once the connection is authenticated
+    /// and its control socket listens.
+    pub async fn start(remote: &Remote) -> std::io::Result<Master> {
+        let dir = control_dir();
+        std::fs::create_dir_all(&dir)?;
+        remove_stale(&dir);
+        // Short: a control socket's path must fit in 108 bytes.
+        let control = dir.join(format!("{}-{}", std::process::id(), next_number()));
+        let _ = std::fs::remove_file(&control);
+        let mut command = remote.command();
+        command
+            .args(["-M", "-N", "-S"])
+            .arg(&control)
+            .args([
+                "-o",
+                "ControlPersist=no",
+                "-o",
+                "ServerAliveInterval=15",
+                "-o",
+                "ServerAliveCountMax=3",
+                "-o",
+                "ExitOnForwardFailure=no",
+                "--",
+                &remote.destination,
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        // SAFETY: prctl(2) in the child before exec; it only sets a flag.
+        // The master ends when this process does, however it ends.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let mut child = command.spawn()?;
+        let deadline = tokio::time::Instant::now() + MASTER_DEADLINE;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                let mut reason = String::new();
+                if let Some(mut stderr) = child.stderr.take() {
+                    use tokio::io::AsyncReadExt;
+                    let _ = stderr.read_to_string(&mut reason).await;
+                }
+                let reason = reason.trim();
+                return Err(std::io::Error::other(format!(
+                    "ssh to {} ended ({status}){}{reason}",
+                    remote.destination,
+                    if reason.is_empty() { "" } else { ": " }
+                )));
+            }
+            if is_socket(&control) {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let _ = child.start_kill();
+                return Err(std::io::Error::other(format!(
+                    "ssh to {} did not connect within {}s",
+                    remote.destination,
+                    MASTER_DEADLINE.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(Master {
+            remote: remote.clone(),
+            control,
+            child: Mutex::new(child),
+            sessions: AtomicUsize::new(0),
+        })
+    }
+
+    /// Whether the connection is still up.
+    pub fn alive(&self) -> bool {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        matches!(child.try_wait(), Ok(None)) && is_socket(&self.control)
+    }
+
+    /// `ssh` that goes through this master.
+    fn client(&self) -> tokio::process::Command {
+        let mut command = self.remote.command();
+        command
+            .arg("-S")
+            .arg(&self.control)
+            .args(["-o", "ControlMaster=no"]);
+        command
+    }
+
+    /// Runs `ssh -O OPERATION -L 127.0.0.1:LOCAL:127.0.0.1:REMOTE`.
+    async fn control_forward(&self, operation: &str, local: u16, remote: u16) -> std::io::Result<()> {
+        let out = self
+            .client()
+            .args(["-O", operation, "-L"])
+            .arg(format!("127.0.0.1:{local}:127.0.0.1:{remote}"))
+            .args(["--", &self.remote.destination])
+            .stdin(Stdio::null())
+            .output()
+            .await?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!(
+                "ssh -O {operation} 127.0.0.1:{local} -> remote 127.0.0.1:{remote}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
+    }
+
+    /// Listens on this machine's 127.0.0.1:`local` and carries each
+    /// connection to the remote host's 127.0.0.1:`remote`.
+    pub async fn forward(&self, local: u16, remote: u16) -> std::io::Result<()> {
+        self.control_forward("forward", local, remote).await
+    }
+
+    /// Stops a forward made by [`Master::forward`].
+    pub async fn cancel(&self, local: u16, remote: u16) -> std::io::Result<()> {
+        self.control_forward("cancel", local, remote).await
+    }
+}
+
+impl Drop for Master {
+    fn drop(&mut self) {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = child.start_kill();
+        let _ = std::fs::remove_file(&self.control);
+    }
+}
+
+fn is_socket(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket())
+}
+
+/// The masters of one remote host in this process, each carrying at most
+/// [`SESSIONS_PER_MASTER`] sessions.
+struct Pool {
+    remote: Remote,
+    masters: tokio::sync::Mutex<Vec<Arc<Master>>>,
+}
+
+/// A session's claim on a master; released when dropped.
+struct Claim(Arc<Master>);
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.0.sessions.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Pool {
+    /// A master with room for one more session, started when none has.
+    /// Masters start one at a time, so that sshd sees few handshakes at
+    /// once.
+    async fn claim(&self) -> std::io::Result<Claim> {
+        let mut masters = self.masters.lock().await;
+        masters.retain(|m| m.alive() || m.sessions.load(Ordering::Acquire) > 0);
+        for master in masters.iter() {
+            if !master.alive() {
+                continue;
+            }
+            let taken = master
+                .sessions
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    (n < SESSIONS_PER_MASTER).then_some(n + 1)
+                });
+            if taken.is_ok() {
+                return Ok(Claim(master.clone()));
+            }
+        }
+        let master = Arc::new(Master::start(&self.remote).await?);
+        master.sessions.store(1, Ordering::Release);
+        masters.push(master.clone());
+        Ok(Claim(master))
+    }
+
+    /// Carries one engine connection over `docker system dial-stdio`.
+    async fn dial(&self, mut stream: tokio::net::UnixStream) -> std::io::Result<()> {
+        let claim = self.claim().await?;
+        let mut child = claim
+            .0
+            .client()
+            .args(["-T", "--", &self.remote.destination])
+            .args(["docker", "system", "dial-stdio"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let (Some(mut stdin), Some(mut stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Ok(());
+        };
+        let (mut read, mut write) = stream.split();
+        let up = async {
+            let _ = tokio::io::copy(&mut read, &mut stdin).await;
+            // Closing stdin is what ends the session's input (a pipe's
+            // shutdown does not close it).
+            drop(stdin);
+        };
+        let down = async {
+            let _ = tokio::io::copy(&mut stdout, &mut write).await;
+            let _ = write.shutdown().await;
+        };
+        tokio::join!(up, down);
+        let _ = child.kill().await;
+        drop(claim);
+        Ok(())
+    }
+}
+
 /// Starts the bridge for `endpoint` and returns the socket to connect to.
 pub async fn bridge(endpoint: &str) -> std::io::Result<PathBuf> {
     let remote = Remote::parse(endpoint)?;
-    let dir = std::env::temp_dir();
+    let dir = control_dir();
+    std::fs::create_dir_all(&dir)?;
     remove_stale(&dir);
-    let socket = dir.join(format!(
-        "sandbox-ssh-{}-{}.sock",
-        std::process::id(),
-        rand_suffix()
-    ));
+    let socket = dir.join(format!("{}-{}.sock", std::process::id(), next_number()));
     let _ = std::fs::remove_file(&socket);
     let listener = tokio::net::UnixListener::bind(&socket)?;
+    let pool = Arc::new(Pool {
+        remote,
+        masters: tokio::sync::Mutex::new(Vec::new()),
+    });
+    // The first master now: a host that cannot be reached is reported by
+    // `connect`, not by the first request.
+    let first = pool.claim().await?;
+    drop(first);
     tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let remote = remote.clone();
+        while let Ok((stream, _)) = listener.accept().await {
+            let pool = pool.clone();
             tokio::spawn(async move {
-                let child = remote
-                    .command()
-                    .args(["-T", "--", &remote.destination])
-                    .args(["docker", "system", "dial-stdio"])
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .kill_on_drop(true)
-                    .spawn();
-                let Ok(mut child) = child else { return };
-                let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-                    return;
-                };
-                let mut pipe = tokio::io::join(stdout, stdin);
-                let _ = tokio::io::copy_bidirectional(&mut stream, &mut pipe).await;
-                let _ = child.kill().await;
+                let _ = pool.dial(stream).await;
             });
         }
     });
     Ok(socket)
 }
 
-/// Removes the sockets of processes that have ended.
-fn remove_stale(dir: &std::path::Path) {
+/// Removes the sockets of processes that have ended (named `PID-N`).
+fn remove_stale(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix("sandbox-ssh-")
-            .and_then(|rest| rest.split('-').next())
-        else {
+        let Some(pid) = name.split('-').next() else {
             continue;
         };
-        if name.ends_with(".sock") && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        if pid.parse::<u32>().is_ok() && !Path::new(&format!("/proc/{pid}")).exists() {
             let _ = std::fs::remove_file(entry.path());
         }
     }
 }
 
-fn rand_suffix() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    N.fetch_add(1, Ordering::Relaxed).to_string()
+fn next_number() -> usize {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
 }
 
 #[cfg(test)]

@@ -211,7 +211,7 @@ while True:
             format!(
                 "ListenAddress {theirs}\nPort 22\nHostKey {dir}/host\nPidFile {dir}/sshd.pid\n\
                  AuthorizedKeysFile {dir}/authorized_keys\nStrictModes no\nPermitRootLogin prohibit-password\n\
-                 PasswordAuthentication no\nUsePAM no\nMaxSessions 200\nMaxStartups 200\nForceCommand {python} {dir}/dial-stdio.py\n",
+                 PasswordAuthentication no\nUsePAM no\nForceCommand {python} {dir}/dial-stdio.py\n",
                 dir = d.display(),
             ),
         )
@@ -503,7 +503,6 @@ fn an_engine_over_ssh_runs_a_sandbox() {
     let env = [
         ("DOCKER_HOST", host.as_str()),
         ("SANDBOX_SSH_ARGS", ssh_args.as_str()),
-        ("SANDBOX_SSH_SHARE", "1"),
     ];
     let sandbox = Sandbox::new("remote-ssh", MANIFEST);
     ok_on(&sandbox, &env, &["up"]);
@@ -513,8 +512,36 @@ fn an_engine_over_ssh_runs_a_sandbox() {
     let orders = host_url(&doc, "orders");
     assert!(orders.starts_with("http://127.0.0.1:"), "{orders}");
     assert_eq!(get(&format!("{orders}/healthz")).0, 200);
+    let (status, body) = http(
+        "POST",
+        &format!("{}/payments", host_url(&doc, "payments")),
+        Some("{}"),
+    );
+    assert_eq!((status, body.contains("settled")), (201, true), "{body}");
+    // The ports are carried by the forwarder's ssh connection (`-L`), not
+    // by execs through the engine.
+    let forwarder = doc["engine"]["forwarder"]["pid"]
+        .as_u64()
+        .expect("a forwarder") as u32;
+    let ssh_children: Vec<u32> = children_of(forwarder)
+        .into_iter()
+        .filter(|c| {
+            std::fs::read_to_string(format!("/proc/{c}/comm")).is_ok_and(|n| n.trim() == "ssh")
+        })
+        .collect();
+    let lines: Vec<String> = ssh_children.iter().map(|c| std::fs::read_to_string(format!("/proc/{c}/cmdline")).unwrap_or_default().replace('\0', " ")).collect();
+    assert_eq!(ssh_children.len(), 1, "one ssh master in the forwarder: {lines:#?}");
+    let forwards = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let port = orders.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+    assert!(
+        forwards.contains(&format!("0100007F:{port:04X} 00000000:0000 0A")),
+        "nothing listens on {orders}"
+    );
     ok_on(&sandbox, &env, &["down"]);
     assert_eq!(engine.leftovers(&sandbox.name), 0);
+    assert!(eventually(Duration::from_secs(5), || {
+        !alive(forwarder.into()) && ssh_children.iter().all(|c| !alive((*c).into()))
+    }));
 }
 
 cases! {
