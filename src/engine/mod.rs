@@ -234,10 +234,9 @@ impl Engine {
                 .map_err(|e| unreachable(e.to_string()))?;
             Docker::connect_with_unix(path, 120, bollard::API_DEFAULT_VERSION)
         } else if endpoint.starts_with("ssh://") {
-            let socket = ssh::bridge(&endpoint)
+            Ok(ssh::connect(&endpoint, 120)
                 .await
-                .map_err(|e| unreachable(e.to_string()))?;
-            Docker::connect_with_unix(&socket.to_string_lossy(), 120, bollard::API_DEFAULT_VERSION)
+                .map_err(|e| unreachable(e.to_string()))?)
         } else {
             tokio::time::timeout(CONNECT_DEADLINE, reachable(&endpoint))
                 .await

@@ -195,7 +195,12 @@ impl Master {
     }
 
     /// Runs `ssh -O OPERATION -L 127.0.0.1:LOCAL:127.0.0.1:REMOTE`.
-    async fn control_forward(&self, operation: &str, local: u16, remote: u16) -> std::io::Result<()> {
+    async fn control_forward(
+        &self,
+        operation: &str,
+        local: u16,
+        remote: u16,
+    ) -> std::io::Result<()> {
         let out = self
             .client()
             .args(["-O", operation, "-L"])
@@ -340,6 +345,71 @@ pub async fn bridge(endpoint: &str) -> std::io::Result<PathBuf> {
         }
     });
     Ok(socket)
+}
+
+/// Connects every new HTTP connection to the bridge's socket.
+#[derive(Clone)]
+struct BridgeConnector {
+    socket: Arc<PathBuf>,
+}
+
+impl tower_service::Service<hyper::Uri> for BridgeConnector {
+    type Response = hyper_util::rt::TokioIo<tokio::net::UnixStream>;
+    type Error = std::io::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = std::io::Result<Self::Response>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: hyper::Uri) -> Self::Future {
+        let socket = self.socket.clone();
+        Box::pin(async move {
+            let stream = tokio::net::UnixStream::connect(socket.as_path()).await?;
+            Ok(hyper_util::rt::TokioIo::new(stream))
+        })
+    }
+}
+
+/// How long an idle engine connection (an ssh session) is kept for reuse.
+const IDLE_CONNECTION: Duration = Duration::from_secs(30);
+
+/// A client of the engine at `endpoint` (`ssh://...`) that keeps its
+/// connections for reuse: each one is an ssh session running `docker
+/// system dial-stdio` on the remote host, far dearer to open than a
+/// socket, so requests share them (bollard's own clients open one per
+/// request).
+pub async fn connect(endpoint: &str, timeout: u64) -> std::io::Result<bollard::Docker> {
+    let socket = bridge(endpoint).await?;
+    let connector = BridgeConnector {
+        socket: Arc::new(socket),
+    };
+    let client = Arc::new(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .pool_idle_timeout(IDLE_CONNECTION)
+            .pool_max_idle_per_host(SESSIONS_PER_MASTER)
+            .build(connector),
+    );
+    bollard::Docker::connect_with_custom_transport(
+        move |request: bollard::BollardRequest| {
+            let client = client.clone();
+            Box::pin(async move {
+                client
+                    .request(request)
+                    .await
+                    .map_err(|e| bollard::errors::Error::from(std::io::Error::other(e)))
+            })
+        },
+        Some("http://docker"),
+        timeout,
+        bollard::API_DEFAULT_VERSION,
+    )
+    .map_err(std::io::Error::other)
 }
 
 /// Removes the sockets of processes that have ended (named `PID-N`).

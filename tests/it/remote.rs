@@ -518,29 +518,29 @@ fn an_engine_over_ssh_runs_a_sandbox() {
         Some("{}"),
     );
     assert_eq!((status, body.contains("settled")), (201, true), "{body}");
-    // The ports are carried by the forwarder's ssh connection (`-L`), not
-    // by execs through the engine.
+    // The ports are carried by an ssh connection of the forwarder (`-L`),
+    // not by execs through the engine: ssh listens on the host URL's port.
     let forwarder = doc["engine"]["forwarder"]["pid"]
         .as_u64()
         .expect("a forwarder") as u32;
-    let ssh_children: Vec<u32> = children_of(forwarder)
-        .into_iter()
-        .filter(|c| {
-            std::fs::read_to_string(format!("/proc/{c}/comm")).is_ok_and(|n| n.trim() == "ssh")
-        })
-        .collect();
-    let lines: Vec<String> = ssh_children.iter().map(|c| std::fs::read_to_string(format!("/proc/{c}/cmdline")).unwrap_or_default().replace('\0', " ")).collect();
-    assert_eq!(ssh_children.len(), 1, "one ssh master in the forwarder: {lines:#?}");
-    let forwards = std::fs::read_to_string("/proc/net/tcp").unwrap();
-    let port = orders.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-    assert!(
-        forwards.contains(&format!("0100007F:{port:04X} 00000000:0000 0A")),
-        "nothing listens on {orders}"
-    );
+    let port = orders.rsplit(':').next().unwrap();
+    let listening = Command::new("ss")
+        .args(["-Hltnp", &format!("sport = :{port}")])
+        .output()
+        .expect("ss (iproute2)");
+    let listening = String::from_utf8_lossy(&listening.stdout).into_owned();
+    let owner = listening
+        .split("pid=")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|pid| pid.parse::<u32>().ok())
+        .unwrap_or_else(|| panic!("nothing listens on {orders}: {listening}"));
+    assert!(listening.contains("\"ssh\""), "{listening}");
+    assert!(children_of(forwarder).contains(&owner), "{listening}");
     ok_on(&sandbox, &env, &["down"]);
     assert_eq!(engine.leftovers(&sandbox.name), 0);
     assert!(eventually(Duration::from_secs(5), || {
-        !alive(forwarder.into()) && ssh_children.iter().all(|c| !alive((*c).into()))
+        !alive(forwarder.into()) && !alive(owner.into())
     }));
 }
 
