@@ -19,6 +19,7 @@ pub mod grpc;
 pub mod journal;
 pub mod limits;
 pub mod live;
+pub mod pipe;
 pub mod record;
 pub mod replay;
 pub mod serve;

@@ -15,6 +15,9 @@ pub struct AgentArgs {
     /// forwarder of a remote engine carries connections this way).
     #[arg(long, value_name = "HOST:PORT")]
     pub pipe: Option<String>,
+    /// Carry many connections over stdin and stdout (see `agent::pipe`).
+    #[arg(long, conflicts_with = "pipe")]
+    pub mux: bool,
 }
 
 pub async fn run(args: AgentArgs) -> Result<()> {
@@ -22,6 +25,11 @@ pub async fn run(args: AgentArgs) -> Result<()> {
         return pipe(&address)
             .await
             .map_err(|e| crate::Error::io(format!("connect to {address}"), e));
+    }
+    if args.mux {
+        return crate::agent::pipe::serve(tokio::io::stdin(), tokio::io::stdout())
+            .await
+            .map_err(|e| crate::Error::io("carry connections over stdin and stdout", e));
     }
     crate::agent::run(&args.config).await
 }

@@ -28,11 +28,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
 
 use super::{Engine, labels, select};
+use crate::agent::pipe;
 
 /// What a forwarder records (version 1).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -202,6 +206,7 @@ pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
     let mut listeners: HashMap<Published, (u16, Carrier)> = HashMap::new();
     let mut last_seen = tokio::time::Instant::now();
     let mut written: Option<State> = None;
+    let mux = MuxSlot::default();
     loop {
         // An engine whose link hangs (a host gone away) counts as gone.
         let listed = tokio::time::timeout(
@@ -284,13 +289,15 @@ pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
             let engine = engine.clone();
             let sandbox = sandbox.clone();
             let p2 = p.clone();
+            let mux = mux.clone();
             let task = tokio::spawn(async move {
                 while let Ok((stream, _)) = listener.accept().await {
                     let engine = engine.clone();
                     let sandbox = sandbox.clone();
                     let p = p2.clone();
+                    let mux = mux.clone();
                     tokio::spawn(async move {
-                        let _ = carry(&engine, &sandbox, &p, stream).await;
+                        let _ = carry(&engine, &sandbox, &mux, &p, stream).await;
                     });
                 }
             });
@@ -337,60 +344,114 @@ async fn forward_over_ssh(master: &super::ssh::Master, remote: u16) -> Option<u1
     None
 }
 
-/// Carries one connection to `p` through an exec in the sandbox's agent.
-async fn carry(
-    engine: &Engine,
-    sandbox: &str,
-    p: &Published,
-    mut stream: tokio::net::TcpStream,
-) -> Result<(), String> {
-    let containers = engine
-        .containers_with_label_raw(&labels::of_sandbox(sandbox))
-        .await
-        .map_err(|e| e.to_string())?;
-    let agent = containers
-        .iter()
-        .filter(|c| c.state == "running")
-        .filter(|c| c.labels.get(labels::ROLE).map(String::as_str) == Some("agent"))
-        .map(|c| c.name.clone())
-        .min_by_key(|n| n.len())
-        .ok_or("no agent container runs")?;
-    let address = format!("{}:{}", p.container, p.container_port);
-    let command = vec![
-        crate::plan::AGENT_BINARY.to_owned(),
-        "agent".into(),
-        "--pipe".into(),
-        address,
-    ];
-    let (mut output, mut input) = engine
-        .exec_pipe(&agent, &command)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (mut read, mut write) = stream.split();
-    let upstream = async {
-        let mut buffer = vec![0u8; 64 * 1024];
-        loop {
-            match read.read(&mut buffer).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if input.write_all(&buffer[..n]).await.is_err() {
-                        break;
+/// Connections carried over one exec of `sandbox agent --mux` in the
+/// sandbox's agent container (see [`crate::agent::pipe`]): the exec is
+/// made once, not per connection, and the frames of all connections share
+/// its streams.
+struct Mux {
+    out: mpsc::Sender<pipe::Frame>,
+    streams: pipe::Streams,
+    next: AtomicU32,
+}
+
+/// The forwarder's multiplexed exec, made when first needed and again when
+/// it ended.
+#[derive(Clone, Default)]
+struct MuxSlot(Arc<tokio::sync::Mutex<Option<Arc<Mux>>>>);
+
+impl MuxSlot {
+    async fn get(&self, engine: &Engine, sandbox: &str) -> Result<Arc<Mux>, String> {
+        let mut slot = self.0.lock().await;
+        if let Some(mux) = slot.as_ref().filter(|m| !m.out.is_closed()) {
+            return Ok(mux.clone());
+        }
+        let mux = Arc::new(Mux::start(engine, sandbox).await?);
+        *slot = Some(mux.clone());
+        Ok(mux)
+    }
+}
+
+impl Mux {
+    async fn start(engine: &Engine, sandbox: &str) -> Result<Mux, String> {
+        let containers = engine
+            .containers_with_label_raw(&labels::of_sandbox(sandbox))
+            .await
+            .map_err(|e| e.to_string())?;
+        let agent = containers
+            .iter()
+            .filter(|c| c.is_running() && c.is_agent())
+            .map(|c| c.name.clone())
+            .next()
+            .ok_or("no agent container runs")?;
+        let command = vec![
+            crate::plan::AGENT_BINARY.to_owned(),
+            "agent".into(),
+            "--mux".into(),
+        ];
+        let (mut output, input) = engine
+            .exec_pipe(&agent, &command)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (out, frames) = mpsc::channel::<pipe::Frame>(1024);
+        let writer = tokio::spawn(pipe::write_frames(frames, input));
+        let streams: pipe::Streams = Arc::default();
+        let delivered = streams.clone();
+        tokio::spawn(async move {
+            let mut buffer = Vec::new();
+            'chunks: while let Some(Ok(chunk)) = output.next().await {
+                let bollard::container::LogOutput::StdOut { message } = chunk else {
+                    continue;
+                };
+                buffer.extend_from_slice(&message);
+                loop {
+                    match pipe::Frame::decode(&mut buffer) {
+                        Ok(Some(frame)) => {
+                            pipe::deliver(&delivered, frame).await;
+                        }
+                        Ok(None) => break,
+                        Err(_) => break 'chunks,
                     }
                 }
             }
-        }
-        let _ = input.shutdown().await;
-    };
-    let downstream = async {
-        while let Some(Ok(chunk)) = output.next().await {
-            if let bollard::container::LogOutput::StdOut { message } = chunk {
-                if write.write_all(&message).await.is_err() {
-                    break;
-                }
-            }
-        }
-        let _ = write.shutdown().await;
-    };
-    tokio::join!(upstream, downstream);
+            // The exec ended: its connections end, and the next one makes
+            // a new exec.
+            writer.abort();
+            delivered.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        });
+        Ok(Mux {
+            out,
+            streams,
+            next: AtomicU32::new(1),
+        })
+    }
+}
+
+/// Carries one connection to `p` as a stream of the forwarder's
+/// multiplexed exec.
+async fn carry(
+    engine: &Engine,
+    sandbox: &str,
+    slot: &MuxSlot,
+    p: &Published,
+    stream: tokio::net::TcpStream,
+) -> Result<(), String> {
+    let _ = stream.set_nodelay(true);
+    let mux = slot.get(engine, sandbox).await?;
+    let id = mux.next.fetch_add(1, Ordering::Relaxed);
+    let (sender, incoming) = mpsc::channel(pipe::STREAM_QUEUE);
+    mux.streams
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id, sender);
+    let address = format!("{}:{}", p.container, p.container_port);
+    let open = pipe::Frame::new(id, pipe::Kind::Open, address.into_bytes());
+    if mux.out.send(open).await.is_err() {
+        return Err("the multiplexed exec ended".into());
+    }
+    pipe::carry(id, stream, incoming, mux.out.clone()).await;
+    mux.streams
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&id);
     Ok(())
 }
