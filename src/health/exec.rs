@@ -30,6 +30,20 @@ impl EngineProber {
         }
         match Engine::connect().await {
             Ok(engine) => Some(std::sync::Arc::new(EngineProber { engine })),
+            // An engine that is not behind a unix socket of the machine
+            // that runs it (ssh://, tcp://) is not given to the agent:
+            // `up` runs exec probes through the command line's
+            // own engine connection, the registry watches such an entry's
+            // port over TCP instead.
+            Err(_) if !std::path::Path::new("/var/run/docker.sock").exists() => {
+                eprintln!(
+                    "agent: exec health checks are not run by the registry: the engine is remote \
+                     (ssh:// or tcp://) and this container has no engine socket; the registry \
+                     checks those entries' ports over TCP, `sandbox up` runs the exec checks \
+                     through its own engine connection"
+                );
+                None
+            }
             Err(error) => {
                 eprintln!("agent: exec probes fall back to tcp: {error}");
                 None

@@ -504,8 +504,20 @@ fn an_engine_over_ssh_runs_a_sandbox() {
         ("DOCKER_HOST", host.as_str()),
         ("SANDBOX_SSH_ARGS", ssh_args.as_str()),
     ];
-    let sandbox = Sandbox::new("remote-ssh", MANIFEST);
+    // An exec health check: `up` runs it through its own engine connection
+    // (the agent has no socket of a remote engine, and says so).
+    let manifest = MANIFEST.replace(
+        "health: { http: /healthz, contains: ok, timeout: 30s }",
+        r#"health: { exec: ["/shopd", "probe", "http://127.0.0.1:8080/healthz"], timeout: 30s }"#,
+    );
+    assert_ne!(manifest, MANIFEST);
+    let sandbox = Sandbox::new("remote-ssh", &manifest);
     ok_on(&sandbox, &env, &["up"]);
+    let logs = ok_on(&sandbox, &env, &["logs"]);
+    assert!(
+        logs.contains("exec health checks are not run by the registry: the engine is remote"),
+        "{logs}"
+    );
     let doc: serde_json::Value =
         serde_json::from_str(&ok_on(&sandbox, &env, &["status", "--json"])).unwrap();
     assert_eq!(doc["engine"]["host"], host.as_str(), "{doc}");
