@@ -4,27 +4,33 @@
 # with an engine on another host), reached over its unix socket and over
 # ssh (sshd in that namespace, over a veth pair).
 #
-#   1. `up` of a service and 20 stubbed dependencies: ratio remote/local,
-#      over unix:// and over ssh:// (median of --rounds).
-#   2. Throughput (wrk, GET /healthz) through the forwarded host URL of the
-#      remote sandbox against the same entry's URL on the local engine.
-#   3. A 50 MB build context over ssh: `up` of one service whose context
-#      holds 50 MB of random bytes, minus the same `up` without them.
+#   up:      `up` of a service and 20 stubbed dependencies: ratio
+#            remote/local, over unix:// and over ssh:// (median of --rounds).
+#   rps:     throughput (wrk, GET /healthz) through the forwarded host URL
+#            of the remote sandbox, over unix:// (the forwarder's exec path)
+#            and over ssh:// (ssh port forwarding), against the same entry's
+#            URL on the local engine.
+#   context: a 50 MB build context: `up` of one service whose context holds
+#            50 MB of random bytes, minus the same `up` without them, over
+#            ssh:// and on the local engine's unix socket.
 #
-#   benches/remote.sh [--rounds R] [--duration 10s]
+#   benches/remote.sh [--rounds R] [--duration 10s] [--parts up,rps,context]
 #
-# Needs root, iproute2, openssh-server, wrk. SANDBOX_BIN as for the other
-# benchmarks (default target/release/sandbox); SKIP_SSH=1 leaves ssh out.
+# Needs root, iproute2, openssh-server (sshd with its default settings),
+# wrk. SANDBOX_BIN as for the other benchmarks (default
+# target/release/sandbox); SKIP_SSH=1 leaves ssh out.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${SANDBOX_BIN:-$ROOT/target/release/sandbox}"
 ROUNDS=3
 DURATION=10s
+PARTS=up,rps,context
 while [ $# -gt 0 ]; do
   case "$1" in
     -r | --rounds) ROUNDS="$2"; shift ;;
     --duration) DURATION="$2"; shift ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --parts) PARTS="$2"; shift ;;
+    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -68,7 +74,7 @@ trap 'exit 143' TERM
 log "starting a Docker engine in network namespace $NS ..."
 ip netns add "$NS"
 ip -n "$NS" link set lo up
-echo '{"storage-driver": "fuse-overlayfs", "bridge": "none", "iptables": false, "ip6tables": false, "mtu": 1400}' >"$DIR/daemon.json"
+echo '{"bridge": "none", "iptables": false, "ip6tables": false}' >"$DIR/daemon.json"
 setsid nsenter --net="/var/run/netns/$NS" dockerd --config-file "$DIR/daemon.json" \
   -H "$UNIX_HOST" --data-root "$DIR/data" --exec-root "$DIR/exec" \
   --pidfile "$DIR/docker.pid" >"$DIR/dockerd.log" 2>&1 </dev/null &
@@ -141,20 +147,25 @@ up_time() {
 }
 down() { DOCKER_HOST="$1" "$BIN" down --name "$2" >/dev/null 2>&1; }
 
-log "warming up (images built once per engine) ..."
-for h in "" "$UNIX_HOST"; do up_time "$h" "$DIR/wide" "bench-$ID" >/dev/null; down "$h" "bench-$ID"; done
-: >"$DIR/local"; : >"$DIR/unix"; : >"$DIR/ssh"
-for r in $(seq 1 "$ROUNDS"); do
-  log "round $r/$ROUNDS: up of 1 + 20 dependencies, local, unix://, ssh:// ..."
-  up_time "" "$DIR/wide" "bench-$ID" >>"$DIR/local"; down "" "bench-$ID"
-  up_time "$UNIX_HOST" "$DIR/wide" "bench-$ID" >>"$DIR/unix"; down "$UNIX_HOST" "bench-$ID"
-  if [ -z "${SKIP_SSH:-}" ]; then
-    up_time "$SSH_HOST" "$DIR/wide" "bench-$ID" >>"$DIR/ssh"; down "$SSH_HOST" "bench-$ID"
-  fi
-done
-L="$(median <"$DIR/local")"; U="$(median <"$DIR/unix")"; S="$(median <"$DIR/ssh")"; S="${S:-nan}"
+part() { case ",$PARTS," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+ssh_too() { [ -z "${SKIP_SSH:-}" ]; }
+L=nan U=nan S=nan
+if part up; then
+  log "warming up (images built once per engine) ..."
+  for h in "" "$UNIX_HOST"; do up_time "$h" "$DIR/wide" "bench-$ID" >/dev/null; down "$h" "bench-$ID"; done
+  : >"$DIR/local"; : >"$DIR/unix"; : >"$DIR/ssh"
+  for r in $(seq 1 "$ROUNDS"); do
+    log "round $r/$ROUNDS: up of 1 + 20 dependencies, local, unix://, ssh:// ..."
+    up_time "" "$DIR/wide" "bench-$ID" >>"$DIR/local"; down "" "bench-$ID"
+    up_time "$UNIX_HOST" "$DIR/wide" "bench-$ID" >>"$DIR/unix"; down "$UNIX_HOST" "bench-$ID"
+    if ssh_too; then
+      up_time "$SSH_HOST" "$DIR/wide" "bench-$ID" >>"$DIR/ssh"; down "$SSH_HOST" "bench-$ID"
+    fi
+  done
+  L="$(median <"$DIR/local")"; U="$(median <"$DIR/unix")"; S="$(median <"$DIR/ssh")"; S="${S:-nan}"
+fi
 
-log "throughput through the forwarded URL ($DURATION, 16 connections) ..."
+# rps HOST: requests per second through the host URL of a one-service sandbox.
 rps() {
   DOCKER_HOST="$1" "$BIN" up -f "$DIR/small/sandbox.yaml" --name "bench-small-$ID" >/dev/null 2>&1
   local url
@@ -163,18 +174,30 @@ rps() {
   wrk -t2 -c16 -d "$DURATION" "$url/healthz" | awk '/Requests\/sec/ { print $2 }'
   down "$1" "bench-small-$ID"
 }
-RL="$(rps "")"; RR="$(rps "$UNIX_HOST")"
-
-BIG=nan SMALL=nan
-if [ -z "${SKIP_SSH:-}" ]; then
-  log "a 50 MB build context over ssh ..."
-  BIG="$(up_time "$SSH_HOST" "$DIR/big" "bench-big-$ID")"; down "$SSH_HOST" "bench-big-$ID"
-  SMALL="$(up_time "$SSH_HOST" "$DIR/small" "bench-small-$ID")"; down "$SSH_HOST" "bench-small-$ID"
+RL=nan RU=nan RS=nan
+if part rps; then
+  log "throughput through the forwarded URL ($DURATION, 16 connections): local, unix://, ssh:// ..."
+  RL="$(rps "")"; RU="$(rps "$UNIX_HOST")"
+  if ssh_too; then RS="$(rps "$SSH_HOST")"; fi
 fi
 
-printf '\nup, 1 + 20 dependencies (median of %s): local %ss, unix:// %ss (%sx), ssh:// %ss (%sx)\n' \
+BIG=nan SMALL=nan LBIG=nan LSMALL=nan
+if part context; then
+  log "a 50 MB build context, on the local engine and over ssh ..."
+  LBIG="$(up_time "" "$DIR/big" "bench-big-$ID")"; down "" "bench-big-$ID"
+  LSMALL="$(up_time "" "$DIR/small" "bench-small-$ID")"; down "" "bench-small-$ID"
+  if ssh_too; then
+    BIG="$(up_time "$SSH_HOST" "$DIR/big" "bench-big-$ID")"; down "$SSH_HOST" "bench-big-$ID"
+    SMALL="$(up_time "$SSH_HOST" "$DIR/small" "bench-small-$ID")"; down "$SSH_HOST" "bench-small-$ID"
+  fi
+fi
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
+
+part up && printf '\nup, 1 + 20 dependencies (median of %s): local %ss, unix:// %ss (%sx), ssh:// %ss (%sx)\n' \
   "$ROUNDS" "$L" "$U" "$(ratio "$U" "$L")" "$S" "$(ratio "$S" "$L")"
-printf 'GET /healthz through the forwarder: %s req/s against %s req/s on the local engine (%sx)\n' \
-  "$RR" "$RL" "$(ratio "$RR" "$RL")"
-printf '50 MB build context over ssh: up %ss against %ss without it (+%ss)\n' \
-  "$BIG" "$SMALL" "$(awk -v a="$BIG" -v b="$SMALL" 'BEGIN { printf "%.2f", a - b }')"
+part rps && printf 'GET /healthz through the forwarder: unix:// %s req/s (%sx), ssh:// %s req/s (%sx), local engine %s req/s\n' \
+  "$RU" "$(ratio "$RU" "$RL")" "$RS" "$(ratio "$RS" "$RL")" "$RL"
+part context && printf '50 MB build context: ssh:// up %ss against %ss without it (+%ss); local unix socket %ss against %ss (+%ss); ratio %sx\n' \
+  "$BIG" "$SMALL" "$(minus "$BIG" "$SMALL")" "$LBIG" "$LSMALL" "$(minus "$LBIG" "$LSMALL")" \
+  "$(ratio "$(minus "$BIG" "$SMALL")" "$(minus "$LBIG" "$LSMALL")")"
+exit 0

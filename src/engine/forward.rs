@@ -5,11 +5,12 @@
 //! One forwarder per sandbox: a detached `sandbox forward --name X` process
 //! that watches the sandbox's containers, listens on a 127.0.0.1 port for
 //! each port the engine published, and carries each connection through the
-//! engine's own API: an exec in the sandbox's agent container runs `sandbox
-//! agent --pipe NAME:PORT`, which connects inside the sandbox network, and
-//! the exec's stdin and stdout carry the bytes. So any link that reaches the
-//! engine (unix socket, tcp, ssh) reaches the sandbox too, and nothing is
-//! opened on the remote host.
+//! engine's own API: one long-lived exec in the sandbox's agent container
+//! runs `sandbox agent --mux`, and every connection is a stream of frames
+//! over that exec's stdin and stdout (see [`crate::agent::pipe`]); the
+//! agent connects to the entry inside the sandbox network. So any link that
+//! reaches the engine (unix socket, tcp) reaches the sandbox too, and
+//! nothing is opened on the remote host.
 //!
 //! An `ssh://` engine's ports take a faster path: the forwarder keeps an
 //! ssh master connection of its own and asks it to forward each port
