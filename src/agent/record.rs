@@ -43,7 +43,7 @@ use super::body::{self, BoxError};
 use crate::manifest::har;
 use crate::manifest::recording::{
     DEFAULT_REDACT, Interaction, Query, RECORDING_VERSION, REDACTED, RecordedRequest,
-    RecordedResponse,
+    RecordedResponse, Timing,
 };
 
 /// How long the writer waits after a change so that a burst becomes one write.
@@ -335,6 +335,31 @@ fn emit_interaction(interaction: &Interaction, out: &mut String) {
     optional("body", response.body.as_deref(), "    ", out);
     optional("body_base64", response.body_base64.as_deref(), "    ", out);
     optional("body_file", response.body_file.as_deref(), "    ", out);
+    if let Some(timing) = &response.timing {
+        timing_of(timing, out);
+    }
+}
+
+/// `timing: { first_byte_ms: 120, chunks: [[12, 0], [40, 300]] }`, on one
+/// line however many chunks.
+fn timing_of(timing: &Timing, out: &mut String) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        out,
+        "    timing: {{ first_byte_ms: {}",
+        timing.first_byte_ms
+    );
+    if !timing.chunks.is_empty() {
+        out.push_str(", chunks: [");
+        for (index, (bytes, ms)) in timing.chunks.iter().enumerate() {
+            if index > 0 {
+                out.push_str(", ");
+            }
+            let _ = write!(out, "[{bytes}, {ms}]");
+        }
+        out.push(']');
+    }
+    out.push_str(" }\n");
 }
 
 fn map(key: &str, values: &BTreeMap<String, String>, indent: &str, out: &mut String) {
@@ -454,6 +479,8 @@ pub struct Pending {
     pub request: RecordedRequest,
     pub status: u16,
     pub headers: BTreeMap<String, String>,
+    /// From the request sent upstream to the response's headers.
+    pub first_byte: Duration,
 }
 
 /// The upstream's response body, passed through to the caller while a copy
@@ -464,6 +491,10 @@ pub struct Tee {
     /// A body past [`INLINE_LIMIT`]: written to a file as it passes.
     spill: Option<Spill>,
     pending: Option<Pending>,
+    /// How the body arrives, chunk by chunk.
+    timing: Timing,
+    /// When the last chunk (at first: the headers) arrived.
+    last: Instant,
 }
 
 /// Bodies up to this size are kept in the recording itself; larger ones go
@@ -550,11 +581,20 @@ impl Tee {
             inner,
             copy: Vec::new(),
             spill: None,
+            timing: Timing {
+                first_byte_ms: pending.first_byte.as_millis() as u64,
+                chunks: Vec::new(),
+            },
             pending: Some(pending),
+            last: Instant::now(),
         }
     }
 
     fn keep(&mut self, data: &[u8]) {
+        let now = Instant::now();
+        let gap = now.duration_since(self.last).as_millis() as u64;
+        self.last = now;
+        self.timing.add_chunk(data.len() as u64, gap);
         if let Some(spill) = &mut self.spill {
             spill.write(data);
         } else if self.copy.len() + data.len() > INLINE_LIMIT
@@ -575,6 +615,8 @@ impl Tee {
         if let Some(pending) = self.pending.take() {
             let body_file = self.spill.take().and_then(Spill::finish);
             let (body, body_base64) = stored_body(&self.copy);
+            let mut timing = std::mem::take(&mut self.timing);
+            timing.settle();
             pending.recorder.push(Interaction {
                 request: pending.request,
                 response: RecordedResponse {
@@ -584,6 +626,7 @@ impl Tee {
                     body_base64,
                     incomplete: !complete,
                     body_file,
+                    timing: Some(timing),
                 },
             });
         }
@@ -731,6 +774,7 @@ mod tests {
                 body_base64: Some("AAE=".into()),
                 incomplete: false,
                 body_file: None,
+                timing: None,
             },
         };
         for (index, text) in tricky.iter().enumerate() {
@@ -759,6 +803,51 @@ mod tests {
             emit_interaction(item, &mut text);
         }
         assert_eq!(Recording::parse(&text).unwrap(), recording, "{text}");
+    }
+
+    #[test]
+    fn timing_is_written_on_one_line_and_read_back() {
+        let mut interaction = Interaction {
+            request: RecordedRequest {
+                method: "GET".into(),
+                path: "/events".into(),
+                query: Query::new(),
+                headers: BTreeMap::new(),
+                body: None,
+                body_base64: None,
+            },
+            response: RecordedResponse {
+                status: 200,
+                headers: BTreeMap::new(),
+                body: Some("data: 1\n\ndata: 2\n\n".into()),
+                body_base64: None,
+                incomplete: false,
+                body_file: None,
+                timing: Some(Timing {
+                    first_byte_ms: 12,
+                    chunks: vec![(9, 0), (9, 301)],
+                }),
+            },
+        };
+        let mut text = "version: 1\ninteractions:\n".to_owned();
+        emit_interaction(&interaction, &mut text);
+        assert!(
+            text.contains("    timing: { first_byte_ms: 12, chunks: [[9, 0], [9, 301]] }\n"),
+            "{text}"
+        );
+        interaction.response.timing.as_mut().unwrap().chunks.clear();
+        emit_interaction(&interaction, &mut text);
+        let recording = Recording::parse(&text).unwrap();
+        assert_eq!(
+            recording.interactions[0]
+                .response
+                .timing
+                .as_ref()
+                .unwrap()
+                .chunks,
+            [(9, 0), (9, 301)]
+        );
+        assert_eq!(recording.interactions[1], interaction);
     }
 
     #[test]
@@ -791,6 +880,7 @@ mod tests {
                 body_base64: None,
                 incomplete: false,
                 body_file: None,
+                timing: None,
             },
         });
         recorder.flush(true).unwrap();
@@ -834,6 +924,7 @@ mod tests {
                 body_base64: base64.map(Into::into),
                 incomplete: false,
                 body_file: None,
+                timing: None,
             },
         };
         recorder.push(interaction("/one", Some("first"), None));

@@ -128,6 +128,7 @@ pub async fn forward(
             body: response_body,
             body_base64: response_base64,
             body_file: None,
+            timing: None,
             incomplete: false,
         },
     });

@@ -315,9 +315,12 @@ pub(super) async fn answer(
                 body: &bytes,
             });
             match found {
-                Ok((label, response)) => {
-                    outcome.matched = Some(label);
-                    response
+                Ok(answered) => {
+                    outcome.matched = Some(answered.label);
+                    if let Some(delay) = answered.delay {
+                        tokio::time::sleep(delay).await;
+                    }
+                    answered.response
                 }
                 Err(message) => unmatched(message),
             }
@@ -460,6 +463,7 @@ pub(super) async fn forward(
         outgoing
     };
     let h2 = upstream.h2.load(Ordering::Relaxed) && upgrade.is_none();
+    let sent_at = Instant::now();
     let mut sent = forwarder.send(outgoing(body, h2), h2).await;
     if !h2
         && let (Err(error), Some(bytes)) = (&sent, resend)
@@ -470,6 +474,7 @@ pub(super) async fn forward(
             .send(outgoing(body::full(bytes), true), true)
             .await;
     }
+    let first_byte = sent_at.elapsed();
     let mut response = match sent {
         Ok(response) => response,
         Err(error) => {
@@ -513,6 +518,7 @@ pub(super) async fn forward(
                 recorder,
                 request,
                 status: parts.status.as_u16(),
+                first_byte,
             };
             Tee::new(incoming, pending).boxed_unsync()
         }
