@@ -497,7 +497,7 @@ impl hyper::body::Body for Paced {
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {
-        self.hint.clone()
+        self.hint
     }
 }
 
