@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::body::{self, Body};
 use super::journal;
+use super::record::INLINE_LIMIT;
 use crate::manifest::recording::{self, Interaction, Query, REDACTED, Recording, Timing};
 
 /// What identifies a request in a recording.
@@ -135,7 +136,11 @@ impl Replay {
             method: request.method.as_str().to_ascii_uppercase(),
             path: request.path.to_owned(),
             query: recording::query_from_pairs(body::query_pairs(request.query)),
-            body: request.body.clone(),
+            body: if request.body.len() > INLINE_LIMIT {
+                by_hash(&sha256_hex(request.body))
+            } else {
+                request.body.clone()
+            },
         };
         let mut group = self.find(&key);
         // HEAD is answered like the recorded GET, without its body (hyper
@@ -555,13 +560,37 @@ fn segments(path: &str) -> Vec<&str> {
     path.split('/').filter(|s| !s.is_empty()).collect()
 }
 
+/// A large request body as a key holds it: its sha256, which names its
+/// file (`bodies/<sha256>`), so that matching never reads the file.
+fn by_hash(hex: &str) -> Bytes {
+    Bytes::from(format!("\0sha256:{hex}"))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 fn compile(number: usize, interaction: &Interaction) -> Result<(Key, Answer), String> {
     let request = &interaction.request;
+    let body = match &request.body_file {
+        Some(file) => {
+            let name = std::path::Path::new(file)
+                .file_name()
+                .and_then(|name| name.to_str())
+                .unwrap_or(file);
+            by_hash(&name.to_ascii_lowercase())
+        }
+        None => decode_body(request.body.as_deref(), request.body_base64.as_deref())?,
+    };
     let key = Key {
         method: request.method.trim().to_ascii_uppercase(),
         path: request.path.clone(),
         query: request.query.clone(),
-        body: decode_body(request.body.as_deref(), request.body_base64.as_deref())?,
+        body,
     };
     let response = &interaction.response;
     let status = StatusCode::from_u16(response.status)

@@ -419,6 +419,7 @@ fn request(request: &Request, url: &Url) -> Result<RecordedRequest, String> {
         headers,
         body,
         body_base64,
+        body_file: None,
     })
 }
 
@@ -1092,6 +1093,7 @@ mod tests {
             headers: BTreeMap::new(),
             body: None,
             body_base64: None,
+            body_file: None,
         };
         let response = |status: u16| RecordedResponse {
             status,

@@ -60,6 +60,11 @@ pub struct RecordedRequest {
     pub body: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_base64: Option<String>,
+    /// A body over 64 KiB: the file beside the recording that holds it,
+    /// named by its sha256 (`bodies/<sha256>`); replay matches a request
+    /// body of the same sha256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_file: Option<String>,
 }
 
 /// A recorded request's query: each name with its values.
@@ -400,6 +405,7 @@ mod tests {
                 headers: BTreeMap::new(),
                 body: None,
                 body_base64: None,
+                body_file: None,
             },
             response: RecordedResponse {
                 status: 200,

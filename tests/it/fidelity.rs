@@ -222,10 +222,209 @@ fn validate_names_a_bad_timing_and_a_missing_body_file() {
     );
 }
 
+/// A Python upstream that reads each POST body whole, in 1 MiB reads,
+/// and answers its length and sha256.
+async fn digest_server(dir: &Path, port: u16) -> Option<Running> {
+    let python = crate::protocols::tool("python3")?;
+    let script = dir.join("digest.py");
+    std::fs::write(
+        &script,
+        r#"
+import hashlib, http.server, sys
+
+class Digest(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        left = int(self.headers["content-length"])
+        digest = hashlib.sha256()
+        while left:
+            chunk = self.rfile.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            digest.update(chunk)
+            left -= len(chunk)
+        body = ("%s %s" % (int(self.headers["content-length"]) - left, digest.hexdigest())).encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Digest).serve_forever()
+"#,
+    )
+    .unwrap();
+    let child = Command::new(python)
+        .arg(&script)
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let running = Running(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the upstream does not listen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Some(running)
+}
+
+/// A line of /proc/PID/status, in KiB (`VmRSS`, `VmHWM`).
+fn status_kib(pid: u32, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|value| value.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in {status}"))
+}
+
+fn eight_parallel_60_mb_uploads_stream_through_record_in_bounded_memory() {
+    crate::common::block_on_threads(2, async move {
+        use sha2::Digest as _;
+        if crate::protocols::tool("curl").is_none() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let upstream = free_port();
+        let Some(_server) = digest_server(dir.path(), upstream).await else {
+            return;
+        };
+        // Two different 60 MB bodies, four uploads each.
+        let mut uploads = Vec::new();
+        for seed in 0..2u8 {
+            let body: Vec<u8> = (0..60_000_000u32).map(|i| (i % 251) as u8 ^ seed).collect();
+            let sha: String = sha2::Sha256::digest(&body)
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect();
+            let path = dir.path().join(format!("upload-{seed}.bin"));
+            std::fs::write(&path, &body).unwrap();
+            uploads.push((path, sha));
+        }
+        let record = free_port();
+        let folder = dir.path().join("recordings");
+        let file = folder.join("uploads.yaml");
+        let mut agent = Agent::start(json!([
+            {"name": "uploads", "port": record, "private_port": free_port(),
+             "mode": {"mode": "record", "upstream": format!("http://127.0.0.1:{upstream}"),
+                      "to": file, "redact": []}},
+        ]))
+        .await;
+        let idle = status_kib(agent.pid(), "VmRSS");
+        let url = format!("http://127.0.0.1:{record}/upload");
+        let runs: Vec<_> = (0..8)
+            .map(|index| {
+                let (path, sha) = uploads[index % 2].clone();
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    let out = Command::new("curl")
+                        .args(["-sS", "--max-time", "120", "-X", "POST", "-H"])
+                        .arg("content-type: application/octet-stream")
+                        .arg("--data-binary")
+                        .arg(format!("@{}", path.display()))
+                        .arg(&url)
+                        .output()
+                        .unwrap();
+                    let answer = String::from_utf8_lossy(&out.stdout).into_owned();
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    assert_eq!(answer, format!("60000000 {sha}"));
+                })
+            })
+            .collect();
+        for run in runs {
+            run.join().unwrap();
+        }
+        let peak = status_kib(agent.pid(), "VmHWM");
+        let after = status_kib(agent.pid(), "VmRSS");
+        eprintln!(
+            "agent memory: idle {} MiB, peak {} MiB, after {} MiB",
+            idle / 1024,
+            peak / 1024,
+            after / 1024
+        );
+        assert!(agent.terminate().success());
+        // 480 MB went through; the agent never held the bodies.
+        assert!(peak < idle + 64 * 1024, "peak {peak} KiB, idle {idle} KiB");
+        assert!(
+            after < idle + 32 * 1024,
+            "after {after} KiB, idle {idle} KiB"
+        );
+
+        let saved = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            saved.len() < 16 * 1024,
+            "the recording stays small: {saved}"
+        );
+        let recording: Value = serde_yaml::from_str(&saved).unwrap();
+        let interactions = recording["interactions"].as_array().unwrap();
+        assert_eq!(interactions.len(), 8, "{saved}");
+        for interaction in interactions {
+            let body_file = interaction["request"]["body_file"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{saved}"));
+            assert!(
+                uploads
+                    .iter()
+                    .any(|(_, sha)| body_file == format!("bodies/{sha}")),
+                "{body_file}"
+            );
+            assert_eq!(
+                std::fs::metadata(folder.join(body_file)).unwrap().len(),
+                60_000_000
+            );
+        }
+        let names: Vec<String> = std::fs::read_dir(folder.join("bodies"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names.len(),
+            2,
+            "one file per body, no partial ones: {names:?}"
+        );
+
+        // The recording replays: a request body matches by its sha256.
+        let port = free_port();
+        let _replay = Agent::start(json!([{
+            "name": "uploads", "port": port, "private_port": free_port(),
+            "mode": {"mode": "replay", "recording": recording, "bodies": folder},
+        }]))
+        .await;
+        let (path, sha) = uploads[1].clone();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("curl")
+                .args(["-sS", "--max-time", "60", "-X", "POST", "--data-binary"])
+                .arg(format!("@{}", path.display()))
+                .arg(format!("http://127.0.0.1:{port}/upload"))
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("60000000 {sha}")
+        );
+    })
+}
+
 cases! {
     docker: [],
     plain: [
         sse_recorded_replays_spaced_only_with_recorded_timing,
         validate_names_a_bad_timing_and_a_missing_body_file,
+        eight_parallel_60_mb_uploads_stream_through_record_in_bounded_memory,
     ],
 }

@@ -289,10 +289,19 @@ impl Checker {
     fn replay_bodies(&mut self, file: &str, real: &Path, text: &str, recording: &Recording) {
         let folder = real.parent().unwrap_or_else(|| Path::new("."));
         let mut root = None;
-        for (index, interaction) in recording.interactions.iter().enumerate() {
-            let Some(body) = interaction.response.body_file.as_deref() else {
-                continue;
-            };
+        let files = recording
+            .interactions
+            .iter()
+            .enumerate()
+            .flat_map(|(index, interaction)| {
+                [
+                    ("request", interaction.request.body_file.as_deref()),
+                    ("response", interaction.response.body_file.as_deref()),
+                ]
+                .into_iter()
+                .filter_map(move |(side, file)| Some((index, side, file?)))
+            });
+        for (index, side, body) in files {
             let relative = Path::new(body);
             let escapes = relative.is_absolute()
                 || relative
@@ -301,7 +310,7 @@ impl Checker {
             let problem = if escapes {
                 Some((
                     format!(
-                        "interaction {}: `response.body_file` `{body}` must be a path inside the recording's folder",
+                        "interaction {}: `{side}.body_file` `{body}` must be a path inside the recording's folder",
                         index + 1
                     ),
                     "a recording names its large bodies `bodies/<sha256>`, beside it".to_owned(),
@@ -309,7 +318,7 @@ impl Checker {
             } else if !folder.join(relative).is_file() {
                 Some((
                     format!(
-                        "interaction {}: `response.body_file` `{body}` does not exist",
+                        "interaction {}: `{side}.body_file` `{body}` does not exist",
                         index + 1
                     ),
                     format!(
@@ -332,7 +341,7 @@ impl Checker {
             let root = root.get_or_insert_with(|| tree::parse(text).ok().flatten());
             let at = root.as_ref().and_then(|root| {
                 let item = root.entry("interactions")?.value.items()?.get(index)?;
-                let field = item.entry("response")?.value.entry("body_file")?;
+                let field = item.entry(side)?.value.entry("body_file")?;
                 Some(field.value.at)
             });
             self.problems.push(Problem {
