@@ -76,9 +76,12 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Events).serve_f
 /// `GET /events` on `port` over a plain socket: when (since the request)
 /// each of the three events was first seen.
 async fn event_times(port: u16) -> Vec<Duration> {
-    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
+    event_times_at(&format!("127.0.0.1:{port}")).await
+}
+
+/// `GET /events` on `address` (`host:port`), as [`event_times`].
+async fn event_times_at(address: &str) -> Vec<Duration> {
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
     let started = Instant::now();
     socket
         .write_all(b"GET /events HTTP/1.1\r\nHost: events\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n")
@@ -162,6 +165,58 @@ fn sse_recorded_replays_spaced_only_with_recorded_timing() {
             }
         }
     })
+}
+
+/// SSE from the Python server, recorded by an agent on this machine, then
+/// replayed in a sandbox from `replay: { file, timing: recorded }`: the
+/// manifest's setting reaches the agent container; without it the events
+/// come together.
+fn a_sandbox_replays_recorded_sse_at_its_pace() {
+    if !crate::common::docker_or_skip() {
+        return;
+    }
+    let recording = crate::common::block_on_threads(2, async move {
+        let dir = tempfile::tempdir().unwrap();
+        let upstream = free_port();
+        let _server = sse_server(dir.path(), upstream).await?;
+        let record = free_port();
+        let file = dir.path().join("events.yaml");
+        let mut agent = Agent::start(json!([
+            {"name": "events", "port": record, "private_port": free_port(),
+             "mode": {"mode": "record", "upstream": format!("http://127.0.0.1:{upstream}"),
+                      "to": file, "redact": []}},
+        ]))
+        .await;
+        event_times(record).await;
+        assert!(agent.terminate().success());
+        Some(std::fs::read_to_string(&file).unwrap())
+    });
+    let Some(recording) = recording else {
+        return;
+    };
+    let manifest = |timing: &str| {
+        format!(
+            "version: 1\nservice:\n  name: web\n  build: ./app\n  command: [\"/shopd\", \"fixture\", \"--port\", \"8080\"]\n  ports: {{ http: 8080 }}\n  health: {{ http: /healthz }}\ndependencies:\n  events:\n    replay: {{ file: recordings/events.yaml, timing: {timing} }}\n"
+        )
+    };
+    let sandbox = crate::common::Sandbox::new("ssepace", &manifest("recorded"));
+    sandbox.write("recordings/events.yaml", &recording);
+    sandbox.ok(&["up"]);
+    let address = sandbox.url("events");
+    let address = address.trim_start_matches("http://").trim_end_matches('/');
+    let times = crate::common::block_on_threads(1, event_times_at(address));
+    assert!(spaced(&times), "timing: recorded in a sandbox: {times:?}");
+
+    sandbox.write("sandbox.yaml", &manifest("none"));
+    sandbox.ok(&["up"]);
+    let address = sandbox.url("events");
+    let address = address.trim_start_matches("http://").trim_end_matches('/');
+    let times = crate::common::block_on_threads(1, event_times_at(address));
+    assert!(
+        times[2] - times[0] < Duration::from_millis(150),
+        "timing: none in a sandbox: {times:?}"
+    );
+    sandbox.ok(&["down"]);
 }
 
 fn sandbox(dir: &Path, args: &[&str]) -> std::process::Output {
@@ -421,7 +476,7 @@ fn eight_parallel_60_mb_uploads_stream_through_record_in_bounded_memory() {
 }
 
 cases! {
-    docker: [],
+    docker: [a_sandbox_replays_recorded_sse_at_its_pace],
     plain: [
         sse_recorded_replays_spaced_only_with_recorded_timing,
         validate_names_a_bad_timing_and_a_missing_body_file,
