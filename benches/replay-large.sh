@@ -67,7 +67,14 @@ LARGE="$(make_sandbox large)"
 SMALL="$(make_sandbox small)"
 log "recording sizes: large $(du -sh "$BENCH_TMP/large/recordings" | cut -f1) (YAML $(stat -c %s "$BENCH_TMP/large/recordings/api.yaml") bytes), small $(stat -c %s "$BENCH_TMP/small/recordings/api.yaml") bytes"
 
-hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+# The agent container's peak memory: the largest VmHWM of its first process
+# (an init, when the engine adds one) and that process's children.
+hwm_kib() {
+  local p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || true
+  done | sort -n | tail -1
+}
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # one_round DIR NAME: prints "up_seconds cli_kib agent_kib agent_after_fetch_kib"
