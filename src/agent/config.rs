@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::recording::Recording;
-use crate::manifest::{Faults, Limits, Route};
+use crate::manifest::{Faults, Limits, ReplayTiming, Route};
 use crate::registry::RegistryConfig;
 
 /// Where the configuration is inside the agent container.
@@ -146,6 +146,10 @@ pub enum Mode {
         /// (a serialized `FileDescriptorSet`, in base64).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         grpc: Option<String>,
+        /// `recorded`: answers keep their recorded time to first byte and
+        /// gaps between chunks.
+        #[serde(default, skip_serializing_if = "ReplayTiming::is_none")]
+        timing: ReplayTiming,
     },
     /// Forward to `upstream` and save every interaction to `to` (a path
     /// inside the agent container, on a bind mount of the host folder).

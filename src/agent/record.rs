@@ -43,7 +43,7 @@ use super::body::{self, BoxError};
 use crate::manifest::har;
 use crate::manifest::recording::{
     DEFAULT_REDACT, Interaction, Query, RECORDING_VERSION, REDACTED, RecordedRequest,
-    RecordedResponse,
+    RecordedResponse, Timing,
 };
 
 /// How long the writer waits after a change so that a burst becomes one write.
@@ -324,6 +324,7 @@ fn emit_interaction(interaction: &Interaction, out: &mut String) {
     map("headers", &request.headers, "    ", out);
     optional("body", request.body.as_deref(), "    ", out);
     optional("body_base64", request.body_base64.as_deref(), "    ", out);
+    optional("body_file", request.body_file.as_deref(), "    ", out);
     let response = &interaction.response;
     out.push_str("  response:\n    status: ");
     out.push_str(&response.status.to_string());
@@ -335,6 +336,31 @@ fn emit_interaction(interaction: &Interaction, out: &mut String) {
     optional("body", response.body.as_deref(), "    ", out);
     optional("body_base64", response.body_base64.as_deref(), "    ", out);
     optional("body_file", response.body_file.as_deref(), "    ", out);
+    if let Some(timing) = &response.timing {
+        timing_of(timing, out);
+    }
+}
+
+/// `timing: { first_byte_ms: 120, chunks: [[12, 0], [40, 300]] }`, on one
+/// line however many chunks.
+fn timing_of(timing: &Timing, out: &mut String) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        out,
+        "    timing: {{ first_byte_ms: {}",
+        timing.first_byte_ms
+    );
+    if !timing.chunks.is_empty() {
+        out.push_str(", chunks: [");
+        for (index, (bytes, ms)) in timing.chunks.iter().enumerate() {
+            if index > 0 {
+                out.push_str(", ");
+            }
+            let _ = write!(out, "[{bytes}, {ms}]");
+        }
+        out.push(']');
+    }
+    out.push_str(" }\n");
 }
 
 fn map(key: &str, values: &BTreeMap<String, String>, indent: &str, out: &mut String) {
@@ -454,29 +480,75 @@ pub struct Pending {
     pub request: RecordedRequest,
     pub status: u16,
     pub headers: BTreeMap<String, String>,
+    /// From the request sent upstream to the response's headers.
+    pub first_byte: Duration,
+    /// The request's body, when it streams upstream as it comes (see
+    /// [`RequestTee`]): taken into `request` when the interaction is saved.
+    pub request_body: Option<Arc<Mutex<BodyCopy>>>,
 }
 
 /// The upstream's response body, passed through to the caller while a copy
 /// is kept; the interaction is saved when the body ends (or is dropped).
 pub struct Tee {
     inner: Incoming,
-    copy: Vec<u8>,
-    /// A body past [`INLINE_LIMIT`]: written to a file as it passes.
-    spill: Option<Spill>,
+    copy: BodyCopy,
     pending: Option<Pending>,
+    /// How the body arrives, chunk by chunk.
+    timing: Timing,
+    /// When the last chunk (at first: the headers) arrived.
+    last: Instant,
 }
 
 /// Bodies up to this size are kept in the recording itself; larger ones go
 /// to `bodies/<sha256>` beside it, streamed there, never held whole.
 pub const INLINE_LIMIT: usize = 64 * 1024;
 
-/// A large body on its way to its file: a temporary name until it is whole.
+/// A copy of a body as it passes: in memory up to [`INLINE_LIMIT`], then
+/// in a file beside the recording (a HAR keeps its bodies inline).
+#[derive(Debug, Default)]
+pub struct BodyCopy {
+    copy: Vec<u8>,
+    /// A body past [`INLINE_LIMIT`]: written to a file as it passes.
+    spill: Option<Spill>,
+}
+
+/// A body as a recording stores it: `(body, body_base64, body_file)`.
+type Stored = (Option<String>, Option<String>, Option<String>);
+
+impl BodyCopy {
+    fn keep(&mut self, recorder: &Recorder, data: &[u8]) {
+        if let Some(spill) = &mut self.spill {
+            spill.write(data);
+        } else if self.copy.len() + data.len() > INLINE_LIMIT && !recorder.har {
+            let mut spill = Spill::start(recorder, &self.copy);
+            spill.write(data);
+            self.copy = Vec::new();
+            self.spill = Some(spill);
+        } else {
+            self.copy.extend_from_slice(data);
+        }
+    }
+
+    /// The body as the recording stores it; a large one's file is put in
+    /// place.
+    fn finish(&mut self) -> Stored {
+        let body_file = self.spill.take().and_then(|mut spill| spill.finish());
+        let (body, body_base64) = stored_body(&std::mem::take(&mut self.copy));
+        (body, body_base64, body_file)
+    }
+}
+
+/// A large body on its way to its file: a temporary name until it is whole
+/// (removed if it never is).
+#[derive(Debug)]
 struct Spill {
     /// `None` once writing failed.
     file: Option<std::io::BufWriter<std::fs::File>>,
     temporary: PathBuf,
     folder: PathBuf,
     hash: sha2::Sha256,
+    /// Renamed to its final name (or given up): nothing to clean.
+    done: bool,
 }
 
 impl Spill {
@@ -502,6 +574,7 @@ impl Spill {
             temporary,
             folder,
             hash: sha2::Sha256::new(),
+            done: false,
         };
         spill.write(first);
         spill
@@ -520,23 +593,30 @@ impl Spill {
 
     /// Moves the body to `bodies/<sha256>` (atomically); the name the
     /// recording refers to.
-    fn finish(mut self) -> Option<String> {
+    fn finish(&mut self) -> Option<String> {
         use sha2::Digest as _;
         use std::io::Write as _;
         let flushed = self.file.as_mut().is_some_and(|file| file.flush().is_ok());
         drop(self.file.take());
-        let digest = self.hash.finalize();
+        let digest = std::mem::take(&mut self.hash).finalize();
         let name: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
         if !flushed {
-            let _ = std::fs::remove_file(&self.temporary);
             return None;
         }
         match std::fs::rename(&self.temporary, self.folder.join(&name)) {
-            Ok(()) => Some(format!("{BODIES}/{name}")),
-            Err(_) => {
-                let _ = std::fs::remove_file(&self.temporary);
-                None
+            Ok(()) => {
+                self.done = true;
+                Some(format!("{BODIES}/{name}"))
             }
+            Err(_) => None,
+        }
+    }
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.temporary);
         }
     }
 }
@@ -544,37 +624,101 @@ impl Spill {
 /// The folder beside a recording where its large bodies are.
 pub const BODIES: &str = "bodies";
 
+/// The caller's request body on its way upstream, a copy kept as it passes
+/// (never held whole: a large one goes to its file), so that record takes
+/// bodies of any size in bounded memory.
+pub struct RequestTee {
+    inner: Incoming,
+    recorder: Arc<Recorder>,
+    copy: Arc<Mutex<BodyCopy>>,
+}
+
+impl RequestTee {
+    /// The body to send upstream, and the copy the interaction will take.
+    pub fn new(inner: Incoming, recorder: Arc<Recorder>) -> (RequestTee, Arc<Mutex<BodyCopy>>) {
+        let copy = Arc::new(Mutex::new(BodyCopy::default()));
+        (
+            RequestTee {
+                inner,
+                recorder,
+                copy: copy.clone(),
+            },
+            copy,
+        )
+    }
+}
+
+impl HttpBody for RequestTee {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.copy
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .keep(&this.recorder, data);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(error.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 impl Tee {
     pub fn new(inner: Incoming, pending: Pending) -> Self {
         Tee {
             inner,
-            copy: Vec::new(),
-            spill: None,
+            copy: BodyCopy::default(),
+            timing: Timing {
+                first_byte_ms: pending.first_byte.as_millis() as u64,
+                chunks: Vec::new(),
+            },
             pending: Some(pending),
+            last: Instant::now(),
         }
     }
 
     fn keep(&mut self, data: &[u8]) {
-        if let Some(spill) = &mut self.spill {
-            spill.write(data);
-        } else if self.copy.len() + data.len() > INLINE_LIMIT
-            && let Some(pending) = &self.pending
-            && !pending.recorder.har
-        {
-            let mut spill = Spill::start(&pending.recorder, &self.copy);
-            spill.write(data);
-            self.copy = Vec::new();
-            self.spill = Some(spill);
-        } else {
-            self.copy.extend_from_slice(data);
+        let now = Instant::now();
+        let gap = now.duration_since(self.last).as_millis() as u64;
+        self.last = now;
+        self.timing.add_chunk(data.len() as u64, gap);
+        if let Some(pending) = &self.pending {
+            self.copy.keep(&pending.recorder, data);
         }
     }
 
     /// Saves the interaction; `complete` when the body reached its end.
     fn finish(&mut self, complete: bool) {
-        if let Some(pending) = self.pending.take() {
-            let body_file = self.spill.take().and_then(Spill::finish);
-            let (body, body_base64) = stored_body(&self.copy);
+        if let Some(mut pending) = self.pending.take() {
+            let (body, body_base64, body_file) = self.copy.finish();
+            if let Some(copy) = pending.request_body.take() {
+                let (body, body_base64, body_file) =
+                    copy.lock().unwrap_or_else(|e| e.into_inner()).finish();
+                pending.request.body = body;
+                pending.request.body_base64 = body_base64;
+                pending.request.body_file = body_file;
+            }
+            let mut timing = std::mem::take(&mut self.timing);
+            timing.settle();
             pending.recorder.push(Interaction {
                 request: pending.request,
                 response: RecordedResponse {
@@ -584,6 +728,7 @@ impl Tee {
                     body_base64,
                     incomplete: !complete,
                     body_file,
+                    timing: Some(timing),
                 },
             });
         }
@@ -723,6 +868,7 @@ mod tests {
                 headers: BTreeMap::new(),
                 body: None,
                 body_base64: None,
+                body_file: None,
             },
             response: RecordedResponse {
                 status: 204,
@@ -731,6 +877,7 @@ mod tests {
                 body_base64: Some("AAE=".into()),
                 incomplete: false,
                 body_file: None,
+                timing: None,
             },
         };
         for (index, text) in tricky.iter().enumerate() {
@@ -762,6 +909,52 @@ mod tests {
     }
 
     #[test]
+    fn timing_is_written_on_one_line_and_read_back() {
+        let mut interaction = Interaction {
+            request: RecordedRequest {
+                method: "GET".into(),
+                path: "/events".into(),
+                query: Query::new(),
+                headers: BTreeMap::new(),
+                body: None,
+                body_base64: None,
+                body_file: None,
+            },
+            response: RecordedResponse {
+                status: 200,
+                headers: BTreeMap::new(),
+                body: Some("data: 1\n\ndata: 2\n\n".into()),
+                body_base64: None,
+                incomplete: false,
+                body_file: None,
+                timing: Some(Timing {
+                    first_byte_ms: 12,
+                    chunks: vec![(9, 0), (9, 301)],
+                }),
+            },
+        };
+        let mut text = "version: 1\ninteractions:\n".to_owned();
+        emit_interaction(&interaction, &mut text);
+        assert!(
+            text.contains("    timing: { first_byte_ms: 12, chunks: [[9, 0], [9, 301]] }\n"),
+            "{text}"
+        );
+        interaction.response.timing.as_mut().unwrap().chunks.clear();
+        emit_interaction(&interaction, &mut text);
+        let recording = Recording::parse(&text).unwrap();
+        assert_eq!(
+            recording.interactions[0]
+                .response
+                .timing
+                .as_ref()
+                .unwrap()
+                .chunks,
+            [(9, 0), (9, 301)]
+        );
+        assert_eq!(recording.interactions[1], interaction);
+    }
+
+    #[test]
     fn bodies_are_text_or_base64() {
         assert_eq!(stored_body(b""), (None, None));
         assert_eq!(stored_body(b"hi"), (Some("hi".into()), None));
@@ -783,6 +976,7 @@ mod tests {
                 headers: BTreeMap::new(),
                 body: None,
                 body_base64: None,
+                body_file: None,
             },
             response: RecordedResponse {
                 status: 200,
@@ -791,6 +985,7 @@ mod tests {
                 body_base64: None,
                 incomplete: false,
                 body_file: None,
+                timing: None,
             },
         });
         recorder.flush(true).unwrap();
@@ -826,6 +1021,7 @@ mod tests {
                 headers: BTreeMap::from([("authorization".into(), REDACTED.into())]),
                 body: None,
                 body_base64: None,
+                body_file: None,
             },
             response: RecordedResponse {
                 status: 200,
@@ -834,6 +1030,7 @@ mod tests {
                 body_base64: base64.map(Into::into),
                 incomplete: false,
                 body_file: None,
+                timing: None,
             },
         };
         recorder.push(interaction("/one", Some("first"), None));

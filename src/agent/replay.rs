@@ -2,10 +2,13 @@
 //! matched on method, path, query and body. Identical requests are answered
 //! in recorded order, the last answer repeating. A query parameter given
 //! several times matches only with all its values, in order (6.3); a
-//! redacted header is never replayed literally.
+//! redacted header is never replayed literally. With `timing: recorded` an
+//! answer keeps its recorded pace: the wait for its headers, then each
+//! chunk of its body after its recorded gap.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -17,7 +20,8 @@ use serde_json::Value;
 
 use super::body::{self, Body};
 use super::journal;
-use crate::manifest::recording::{self, Interaction, Query, REDACTED, Recording};
+use super::record::INLINE_LIMIT;
+use crate::manifest::recording::{self, Interaction, Query, REDACTED, Recording, Timing};
 
 /// What identifies a request in a recording.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -35,6 +39,17 @@ pub struct Replay {
     index: HashMap<Key, usize>,
     /// The folder `body_file`s are relative to.
     bodies: Option<std::path::PathBuf>,
+    /// Answers keep their recorded pace (`timing: recorded`).
+    paced: bool,
+}
+
+/// A recorded answer, ready to send.
+pub struct Answered {
+    /// `interaction 3`, as the journal shows it.
+    pub label: &'static str,
+    pub response: http::Response<Body>,
+    /// How long to wait before the headers (`timing: recorded`).
+    pub delay: Option<Duration>,
 }
 
 /// The recorded answers to one identical request, in order.
@@ -59,6 +74,8 @@ struct Answer {
     incomplete: bool,
     /// A large body's file (`bodies/<sha256>`), read as it is sent.
     file: Option<String>,
+    /// How it arrived when recorded.
+    timing: Option<Timing>,
 }
 
 /// A request as replay sees it.
@@ -96,7 +113,14 @@ impl Replay {
             groups,
             index,
             bodies: None,
+            paced: false,
         })
+    }
+
+    /// Answers at their recorded pace (`timing: recorded`).
+    pub fn paced(mut self, paced: bool) -> Replay {
+        self.paced = paced;
+        self
     }
 
     /// Reads `body_file`s from `folder`.
@@ -107,15 +131,16 @@ impl Replay {
 
     /// The next recorded answer to this request (and its label), or a
     /// diagnosis naming the closest recorded request.
-    pub fn answer(
-        &self,
-        request: &Request<'_>,
-    ) -> Result<(&'static str, http::Response<Body>), String> {
+    pub fn answer(&self, request: &Request<'_>) -> Result<Answered, String> {
         let key = Key {
             method: request.method.as_str().to_ascii_uppercase(),
             path: request.path.to_owned(),
             query: recording::query_from_pairs(body::query_pairs(request.query)),
-            body: request.body.clone(),
+            body: if request.body.len() > INLINE_LIMIT {
+                by_hash(&sha256_hex(request.body))
+            } else {
+                request.body.clone()
+            },
         };
         let mut group = self.find(&key);
         // HEAD is answered like the recorded GET, without its body (hyper
@@ -172,20 +197,44 @@ impl Replay {
                     ));
                 }
             };
-            let mut response = http::Response::new(body);
+            let mut response = http::Response::new(self.pace(answer, body));
             *response.status_mut() = answer.status;
             *response.headers_mut() = answer.headers.clone();
-            return Ok((answer.label, response));
+            return Ok(self.answered(answer, response));
         }
         let body = if answer.incomplete {
             Truncated(Some(bytes)).boxed_unsync()
         } else {
             body::full(bytes)
         };
-        let mut response = http::Response::new(body);
+        let mut response = http::Response::new(self.pace(answer, body));
         *response.status_mut() = answer.status;
         *response.headers_mut() = headers;
-        Ok((answer.label, response))
+        Ok(self.answered(answer, response))
+    }
+
+    fn answered(&self, answer: &Answer, response: http::Response<Body>) -> Answered {
+        let delay = match (&answer.timing, self.paced) {
+            (Some(timing), true) if timing.first_byte_ms > 0 => {
+                Some(Duration::from_millis(timing.first_byte_ms))
+            }
+            _ => None,
+        };
+        Answered {
+            label: answer.label,
+            response,
+            delay,
+        }
+    }
+
+    /// The body sent at its recorded pace, when replay keeps it.
+    fn pace(&self, answer: &Answer, body: Body) -> Body {
+        match &answer.timing {
+            Some(timing) if self.paced && !timing.chunks.is_empty() => {
+                Paced::wrap(body, &timing.chunks)
+            }
+            _ => body,
+        }
     }
 
     fn find(&self, key: &Key) -> Option<&Group> {
@@ -365,6 +414,98 @@ impl hyper::body::Body for FileBody {
     }
 }
 
+/// A body sent chunk by chunk, each chunk after its recorded gap: the
+/// inner body's frames are cut at the recorded chunk sizes and passed on as
+/// they come (never gathered, so a body read from its file stays streamed).
+/// Bytes past the recorded chunks follow the last at once.
+struct Paced {
+    inner: Body,
+    /// The chunks still to send: `(bytes, gap)`.
+    schedule: std::collections::VecDeque<(u64, Duration)>,
+    /// Bytes of the current chunk still to send.
+    left: u64,
+    /// Data taken from the inner body, not yet sent.
+    pending: Bytes,
+    /// The wait before the current chunk starts.
+    sleep: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    hint: hyper::body::SizeHint,
+}
+
+impl Paced {
+    fn wrap(inner: Body, chunks: &[(u64, u64)]) -> Body {
+        use hyper::body::Body as _;
+        Paced {
+            hint: inner.size_hint(),
+            inner,
+            schedule: chunks
+                .iter()
+                .filter(|(bytes, _)| *bytes > 0)
+                .map(|(bytes, ms)| (*bytes, Duration::from_millis(*ms)))
+                .collect(),
+            left: 0,
+            pending: Bytes::new(),
+            sleep: None,
+        }
+        .boxed_unsync()
+    }
+}
+
+impl hyper::body::Body for Paced {
+    type Data = Bytes;
+    type Error = body::BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, body::BoxError>>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        loop {
+            if this.left == 0 && this.sleep.is_none() {
+                match this.schedule.pop_front() {
+                    Some((bytes, gap)) => {
+                        this.left = bytes;
+                        if !gap.is_zero() {
+                            this.sleep = Some(Box::pin(tokio::time::sleep(gap)));
+                        }
+                    }
+                    // Past the recorded chunks: the rest at once.
+                    None => this.left = u64::MAX,
+                }
+            }
+            if let Some(sleep) = &mut this.sleep {
+                match sleep.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(()) => this.sleep = None,
+                }
+            }
+            if this.pending.is_empty() {
+                match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(None) => return Poll::Ready(None),
+                    Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),
+                    Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                        Ok(data) => this.pending = data,
+                        Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                    },
+                }
+                continue;
+            }
+            let take = (this.pending.len() as u64).min(this.left) as usize;
+            let piece = this.pending.split_to(take);
+            this.left -= take as u64;
+            if let Some(exact) = this.hint.exact() {
+                this.hint = hyper::body::SizeHint::with_exact(exact.saturating_sub(take as u64));
+            }
+            return Poll::Ready(Some(Ok(hyper::body::Frame::data(piece))));
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.hint
+    }
+}
+
 /// A recorded body that was cut off: its bytes, then an error, so that the
 /// caller sees the connection end early as it did when recording.
 struct Truncated(Option<Bytes>);
@@ -419,13 +560,37 @@ fn segments(path: &str) -> Vec<&str> {
     path.split('/').filter(|s| !s.is_empty()).collect()
 }
 
+/// A large request body as a key holds it: its sha256, which names its
+/// file (`bodies/<sha256>`), so that matching never reads the file.
+fn by_hash(hex: &str) -> Bytes {
+    Bytes::from(format!("\0sha256:{hex}"))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 fn compile(number: usize, interaction: &Interaction) -> Result<(Key, Answer), String> {
     let request = &interaction.request;
+    let body = match &request.body_file {
+        Some(file) => {
+            let name = std::path::Path::new(file)
+                .file_name()
+                .and_then(|name| name.to_str())
+                .unwrap_or(file);
+            by_hash(&name.to_ascii_lowercase())
+        }
+        None => decode_body(request.body.as_deref(), request.body_base64.as_deref())?,
+    };
     let key = Key {
         method: request.method.trim().to_ascii_uppercase(),
         path: request.path.clone(),
         query: request.query.clone(),
-        body: decode_body(request.body.as_deref(), request.body_base64.as_deref())?,
+        body,
     };
     let response = &interaction.response;
     let status = StatusCode::from_u16(response.status)
@@ -454,6 +619,7 @@ fn compile(number: usize, interaction: &Interaction) -> Result<(Key, Answer), St
         encoding,
         incomplete: response.incomplete,
         file: response.body_file.clone(),
+        timing: response.timing.clone(),
         label: journal::lasting(format!("interaction {number}")),
         status,
         headers,
@@ -505,7 +671,9 @@ interactions:
             None => (target, None),
         };
         let body = Bytes::from(body.to_owned());
-        let (label, response) = replay.answer(&Request {
+        let Answered {
+            label, response, ..
+        } = replay.answer(&Request {
             method: &method,
             headers: &HeaderMap::new(),
             path,
@@ -566,6 +734,49 @@ interactions:
             message.starts_with("no recorded request matched GET /items/2\nclosest: interaction 1"),
             "{message}"
         );
+    }
+
+    #[tokio::test]
+    async fn recorded_timing_is_kept_only_when_asked() {
+        let text = "version: 1\ninteractions:\n  - request: { method: GET, path: /events }\n    response: { status: 200, body: \"a\\nb\\nc\\n\", timing: { first_byte_ms: 40, chunks: [[2, 0], [2, 80], [2, 80]] } }\n";
+        let recording = Recording::parse(text).unwrap();
+        let request = |method: &'static http::Method| Request {
+            method,
+            headers: Box::leak(Box::new(HeaderMap::new())),
+            path: "/events",
+            query: None,
+            body: Box::leak(Box::new(Bytes::new())),
+        };
+        let plain = Replay::new(&recording).unwrap();
+        let answered = plain.answer(&request(&http::Method::GET)).unwrap();
+        assert!(answered.delay.is_none());
+        assert_eq!(
+            answered
+                .response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes(),
+            "a\nb\nc\n"
+        );
+
+        let paced = Replay::new(&recording).unwrap().paced(true);
+        let answered = paced.answer(&request(&http::Method::GET)).unwrap();
+        assert_eq!(answered.delay, Some(Duration::from_millis(40)));
+        let mut body = answered.response.into_body();
+        assert_eq!(hyper::body::Body::size_hint(&body).exact(), Some(6));
+        let started = std::time::Instant::now();
+        let mut chunks = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let data = frame.unwrap().into_data().unwrap();
+            chunks.push((data, started.elapsed()));
+        }
+        let texts: Vec<&[u8]> = chunks.iter().map(|(data, _)| &data[..]).collect();
+        assert_eq!(texts, [&b"a\n"[..], b"b\n", b"c\n"]);
+        assert!(chunks[0].1 < Duration::from_millis(60), "{chunks:?}");
+        assert!(chunks[1].1 >= Duration::from_millis(80), "{chunks:?}");
+        assert!(chunks[2].1 >= Duration::from_millis(160), "{chunks:?}");
     }
 
     #[tokio::test]

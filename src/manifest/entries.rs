@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 
 use super::model::{
     Api, Build, Check, Debug, Dependency, EnvValue, Faults, Health, Host, Kind, Limits, Ports,
-    Protocol, Record, Service, Stub, WatchRule,
+    Protocol, Record, ReplayTiming, Service, Stub, WatchRule,
 };
 
 /// Every entry of a validated manifest, with its kind made explicit.
@@ -61,6 +61,8 @@ pub enum Source {
 pub struct ReplaySource {
     /// The recording file, as the manifest names it.
     pub file: String,
+    /// Whether answers keep their recorded pace.
+    pub timing: ReplayTiming,
 }
 
 /// A real container: the service's or a dependency's.
@@ -204,7 +206,10 @@ impl DependencyEntry {
             dependency.image,
         ) {
             (Some(stub), None, None, None, None) => Source::Stub(stub),
-            (None, Some(file), None, None, None) => Source::Replay(ReplaySource { file }),
+            (None, Some(replay), None, None, None) => Source::Replay(ReplaySource {
+                file: replay.file,
+                timing: replay.timing,
+            }),
             (None, None, Some(record), None, None) => Source::Record(record),
             (None, None, None, build, image) => Source::Container(Box::new(ContainerSource {
                 image: ImageRef::new(build, image).map_err(|_| NotOneKind(kinds))?,
@@ -249,7 +254,18 @@ mod tests {
         assert_eq!(
             replay,
             Source::Replay(ReplaySource {
-                file: "r.yaml".into()
+                file: "r.yaml".into(),
+                timing: ReplayTiming::None,
+            })
+        );
+        let paced = dependency("replay: { file: r.yaml, timing: recorded }")
+            .unwrap()
+            .source;
+        assert_eq!(
+            paced,
+            Source::Replay(ReplaySource {
+                file: "r.yaml".into(),
+                timing: ReplayTiming::Recorded,
             })
         );
         let record = dependency("record: { upstream: 'http://x', to: r.yaml, port: 81 }")

@@ -35,7 +35,7 @@ use serde_json::value::RawValue;
 
 use super::recording::{
     DEFAULT_REDACT, Interaction, Query, REDACTED, RecordedRequest, RecordedResponse, Recording,
-    body_bytes, query_from_pairs, stored_body,
+    Timing, body_bytes, query_from_pairs, stored_body,
 };
 
 /// The HAR version written.
@@ -103,6 +103,15 @@ struct Creator {
 struct Entry {
     request: Request,
     response: Response,
+    #[serde(default)]
+    timings: Option<Timings>,
+}
+
+/// The one HAR timing a replay can use: the wait for the first byte.
+#[derive(Deserialize)]
+struct Timings {
+    #[serde(default)]
+    wait: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -238,8 +247,16 @@ pub fn read(text: &str) -> Result<Imported, HarError> {
             }
         }
         let request = request(&entry.request, &url).map_err(fail)?;
-        let (response, saved) =
+        let (mut response, saved) =
             response(&entry.response, from_sandbox).map_err(|m| fail(format!("response: {m}")))?;
+        if let Some(wait) = entry.timings.as_ref().and_then(|t| t.wait)
+            && wait >= 1.0
+        {
+            response.timing = Some(Timing {
+                first_byte_ms: wait.round() as u64,
+                chunks: Vec::new(),
+            });
+        }
         // A 204, a 304 or the answer to HEAD never has a body to save.
         let bodiless =
             matches!(response.status, 204 | 304) || request.method.eq_ignore_ascii_case("HEAD");
@@ -402,6 +419,7 @@ fn request(request: &Request, url: &Url) -> Result<RecordedRequest, String> {
         headers,
         body,
         body_base64,
+        body_file: None,
     })
 }
 
@@ -463,6 +481,7 @@ fn response(response: &Response, from_sandbox: bool) -> Result<(RecordedResponse
             body_base64,
             incomplete: false,
             body_file: None,
+            timing: None,
         },
         saved,
     ))
@@ -642,9 +661,10 @@ struct OutTimings {
 }
 
 /// Writes a recording as a HAR 1.2 document (pretty JSON, ending in a
-/// newline). The recording holds no times: entries start at the Unix epoch,
-/// one millisecond apart so that tools sorting by time keep their order, and
-/// take no time. URLs are `http://` the request's `host` header, else
+/// newline). The recording holds no start times: entries start at the Unix
+/// epoch, one millisecond apart so that tools sorting by time keep their
+/// order; a recorded answer's time to first byte is its `wait`, its body's
+/// chunks its `receive`. URLs are `http://` the request's `host` header, else
 /// `localhost`. Bodies are written exactly as recorded: text, or base64 with
 /// `encoding: "base64"` when not UTF-8.
 pub fn write(recording: &Recording) -> Result<String, String> {
@@ -738,9 +758,18 @@ fn entry(index: usize, interaction: &Interaction) -> Result<OutEntry, String> {
             encoding: encoding.filter(|_| !response_body.is_empty()),
         }
     };
+    // What the recording knows of time: the wait for the headers, and the
+    // body's chunks (`receive`).
+    let (wait, receive) = match &response.timing {
+        Some(timing) => (
+            timing.first_byte_ms as i64,
+            timing.chunks.iter().map(|(_, ms)| *ms as i64).sum(),
+        ),
+        None => (0, 0),
+    };
     Ok(OutEntry {
         started_date_time: epoch_plus_millis(index as u64),
-        time: 0,
+        time: wait + receive,
         request: OutRequest {
             method: request.method.clone(),
             url,
@@ -777,8 +806,8 @@ fn entry(index: usize, interaction: &Interaction) -> Result<OutEntry, String> {
             dns: -1,
             connect: -1,
             send: 0,
-            wait: 0,
-            receive: 0,
+            wait,
+            receive,
             ssl: -1,
         },
     })
@@ -1064,6 +1093,7 @@ mod tests {
             headers: BTreeMap::new(),
             body: None,
             body_base64: None,
+            body_file: None,
         };
         let response = |status: u16| RecordedResponse {
             status,
@@ -1072,6 +1102,7 @@ mod tests {
             body_base64: None,
             incomplete: false,
             body_file: None,
+            timing: None,
         };
         let mut recording = Recording::new();
         let mut search = Interaction {

@@ -83,9 +83,10 @@ pub struct Service {
 pub struct Dependency {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stub: Option<Stub>,
-    /// A recording (`.yaml`, `.yml`) or a HAR 1.2 file (`.har`) to answer from.
+    /// A recording (`.yaml`, `.yml`) or a HAR 1.2 file (`.har`) to answer
+    /// from: its path, or `{ file, timing }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replay: Option<String>,
+    pub replay: Option<Replay>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<Record>,
     /// A build context with a Dockerfile inside.
@@ -237,6 +238,82 @@ impl<'de> Deserialize<'de> for Build {
         }
 
         deserializer.deserialize_any(BuildVisitor)
+    }
+}
+
+/// A replay: `replay: recordings/api.yaml`, or `{ file, timing: recorded }`
+/// to answer with the recorded time to first byte and gaps between chunks.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Replay {
+    /// A recording (`.yaml`, `.yml`) or a HAR 1.2 file (`.har`).
+    pub file: String,
+    /// `recorded` replays the recorded waits; `none` (the default) answers
+    /// at once.
+    #[serde(default, skip_serializing_if = "ReplayTiming::is_none")]
+    pub timing: ReplayTiming,
+}
+
+/// How a replay paces its answers (PRODUCT.md section 6.3).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplayTiming {
+    /// Every answer at once, whole.
+    #[default]
+    None,
+    /// The recorded time to first byte, then each chunk after its recorded
+    /// gap.
+    Recorded,
+}
+
+impl ReplayTiming {
+    pub fn is_none(&self) -> bool {
+        *self == ReplayTiming::None
+    }
+}
+
+impl From<&str> for Replay {
+    fn from(file: &str) -> Replay {
+        Replay {
+            file: file.to_owned(),
+            timing: ReplayTiming::None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Replay {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            file: String,
+            #[serde(default)]
+            timing: ReplayTiming,
+        }
+
+        struct ReplayVisitor;
+
+        impl<'de> Visitor<'de> for ReplayVisitor {
+            type Value = Replay;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a recording's path, or a map with `file` and `timing`")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Replay, E> {
+                Ok(Replay::from(value))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Replay, A::Error> {
+                let full = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(Replay {
+                    file: full.file,
+                    timing: full.timing,
+                })
+            }
+        }
+
+        deserializer.deserialize_any(ReplayVisitor)
     }
 }
 

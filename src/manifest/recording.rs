@@ -60,6 +60,11 @@ pub struct RecordedRequest {
     pub body: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_base64: Option<String>,
+    /// A body over 64 KiB: the file beside the recording that holds it,
+    /// named by its sha256 (`bodies/<sha256>`); replay matches a request
+    /// body of the same sha256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_file: Option<String>,
 }
 
 /// A recorded request's query: each name with its values.
@@ -212,6 +217,52 @@ pub struct RecordedResponse {
     pub body: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_base64: Option<String>,
+    /// How the answer arrived, for `replay: { timing: recorded }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
+}
+
+/// How a recorded answer arrived (PRODUCT.md section 6.3): the wait for its
+/// headers, then its body as chunks, each with the time since the one
+/// before. Chunks closer together than [`Timing::MERGE_MS`] are stored as
+/// one, and a recording keeps at most [`Timing::MAX_CHUNKS`] of them (the
+/// rest of the body joins the last), so a long download stays a short line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Timing {
+    /// Milliseconds from the request sent upstream to the response headers.
+    pub first_byte_ms: u64,
+    /// `[bytes, ms]`: the body's chunks in order, each with the
+    /// milliseconds since the previous chunk (the first: since the
+    /// headers). Left out when the body came with its headers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<(u64, u64)>,
+}
+
+impl Timing {
+    /// Chunks that arrive closer together than this are one chunk.
+    pub const MERGE_MS: u64 = 5;
+    /// The most chunks a recorded answer keeps.
+    pub const MAX_CHUNKS: usize = 256;
+
+    /// A body of `bytes` that arrived `gap_ms` after the previous chunk.
+    pub fn add_chunk(&mut self, bytes: u64, gap_ms: u64) {
+        let full = self.chunks.len() >= Self::MAX_CHUNKS;
+        match self.chunks.last_mut() {
+            Some(last) if gap_ms < Self::MERGE_MS || full => last.0 += bytes,
+            _ => self.chunks.push((bytes, gap_ms)),
+        }
+    }
+
+    /// Leaves the chunks out when the whole body came at once with the
+    /// headers: nothing to pace.
+    pub fn settle(&mut self) {
+        if let [(_, gap)] = self.chunks.as_slice()
+            && *gap < Self::MERGE_MS
+        {
+            self.chunks.clear();
+        }
+    }
 }
 
 /// A body as a recording stores it: text when UTF-8, else base64; nothing
@@ -354,6 +405,7 @@ mod tests {
                 headers: BTreeMap::new(),
                 body: None,
                 body_base64: None,
+                body_file: None,
             },
             response: RecordedResponse {
                 status: 200,
@@ -362,6 +414,7 @@ mod tests {
                 body_base64: None,
                 incomplete: false,
                 body_file: None,
+                timing: None,
             },
         });
         let text = recording.to_yaml();
@@ -392,6 +445,40 @@ mod tests {
             assert!(at.is_some(), "{message}");
             assert!(message.contains(expected), "{bad}: {message}");
         }
+    }
+
+    #[test]
+    fn timing_merges_close_chunks_and_keeps_a_bounded_list() {
+        let mut timing = Timing::default();
+        timing.add_chunk(10, 0);
+        timing.add_chunk(5, 2);
+        timing.add_chunk(7, 300);
+        timing.add_chunk(1, 1);
+        assert_eq!(timing.chunks, [(15, 0), (8, 300)]);
+        for _ in 0..1000 {
+            timing.add_chunk(1, 50);
+        }
+        assert_eq!(timing.chunks.len(), Timing::MAX_CHUNKS);
+        let total: u64 = timing.chunks.iter().map(|(bytes, _)| bytes).sum();
+        assert_eq!(total, 1023, "no byte is lost to the cap");
+        let mut at_once = Timing::default();
+        at_once.add_chunk(100, 0);
+        at_once.settle();
+        assert!(at_once.chunks.is_empty());
+        let text = "version: 1\ninteractions:\n  - request: { method: GET, path: /x }\n    response: { status: 200, timing: { first_byte_ms: 120, chunks: [[3, 0], [4, 300]] } }\n";
+        let timing = Recording::parse(text).unwrap().interactions[0]
+            .response
+            .timing
+            .clone()
+            .unwrap();
+        assert_eq!(timing.first_byte_ms, 120);
+        assert_eq!(timing.chunks, [(3, 0), (4, 300)]);
+        let (at, message) =
+            Recording::parse(&text.replace("first_byte_ms", "first_byte")).unwrap_err();
+        assert!(
+            at.is_some() && message.contains("unknown field"),
+            "{message}"
+        );
     }
 
     #[test]

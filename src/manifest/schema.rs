@@ -64,17 +64,25 @@ pub fn json_schema() -> Value {
         json!({"oneOf": [{"required": ["http"]}, {"required": ["tcp"]}, {"required": ["exec"]}]}),
     );
 
-    // A build is a context folder, or a map.
-    if let Some(build) = schema.pointer_mut("/$defs/Build") {
-        let description = build.get("description").cloned().unwrap_or(Value::Null);
-        let mut map = build.take();
-        if let Some(object) = map.as_object_mut() {
-            object.remove("description");
+    // A build is a context folder, or a map; a replay is a file, or a map.
+    for (def, short) in [
+        ("Build", "A build context folder with a Dockerfile inside."),
+        (
+            "Replay",
+            "A recording (`.yaml`, `.yml`) or a HAR 1.2 file (`.har`).",
+        ),
+    ] {
+        if let Some(node) = schema.pointer_mut(&format!("/$defs/{def}")) {
+            let description = node.get("description").cloned().unwrap_or(Value::Null);
+            let mut map = node.take();
+            if let Some(object) = map.as_object_mut() {
+                object.remove("description");
+            }
+            *node = json!({
+                "description": description,
+                "oneOf": [{"type": "string", "description": short}, map],
+            });
         }
-        *build = json!({
-            "description": description,
-            "oneOf": [{"type": "string", "description": "A build context folder with a Dockerfile inside."}, map],
-        });
     }
 
     for entry in ["Service", "Dependency"] {

@@ -519,6 +519,7 @@ pub fn plan(loaded: &Loaded, options: &PlanOptions) -> Result<Plan, PlanError> {
                         recording,
                         bodies,
                         grpc: loaded.protos.get(name).map(descriptors),
+                        timing: replay.timing,
                     },
                 )
             }

@@ -45,6 +45,7 @@ mod common;
 mod agent;
 mod dashboard;
 mod faults;
+mod fidelity;
 mod first_hour;
 mod fuzz;
 mod grpc;
@@ -76,6 +77,7 @@ fn main() -> ExitCode {
         agent::cases(),
         dashboard::cases(),
         faults::cases(),
+        fidelity::cases(),
         first_hour::cases(),
         fuzz::cases(),
         grpc::cases(),

@@ -121,6 +121,7 @@ pub async fn forward(
             headers: request_headers,
             body: request_body,
             body_base64: request_base64,
+            body_file: None,
         },
         response: RecordedResponse {
             status: answer_parts.status.as_u16(),
@@ -128,6 +129,7 @@ pub async fn forward(
             body: response_body,
             body_base64: response_base64,
             body_file: None,
+            timing: None,
             incomplete: false,
         },
     });

@@ -15,6 +15,7 @@ use crate::agent::live::Live;
 use crate::agent::record::Recorder;
 use crate::agent::replay::Replay;
 use crate::agent::stub::Stub;
+use crate::manifest::ReplayTiming;
 
 impl Agent {
     /// Compiles the configuration: routes, recordings, upstreams, and what
@@ -40,12 +41,19 @@ impl Agent {
                     ),
                 ),
                 Mode::Replay {
-                    recording, bodies, ..
+                    recording,
+                    bodies,
+                    timing,
+                    ..
                 } => (
                     "replay",
                     Handler::Replay(
                         Replay::new(recording)
-                            .map(|replay| replay.with_bodies(bodies.as_deref()))
+                            .map(|replay| {
+                                replay
+                                    .with_bodies(bodies.as_deref())
+                                    .paced(*timing == ReplayTiming::Recorded)
+                            })
                             .map_err(context)?,
                     ),
                 ),

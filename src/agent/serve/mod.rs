@@ -33,7 +33,8 @@ mod upgrade;
 
 pub use connection::serve_http;
 
-/// The largest request body the agent reads whole (stub, replay, record).
+/// The largest request body the agent reads whole (stub and replay, to
+/// match it); record and proxy stream bodies of any size.
 const MAX_BODY: usize = 64 * 1024 * 1024;
 
 static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");

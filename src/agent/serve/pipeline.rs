@@ -23,7 +23,7 @@ use crate::agent::body::{self, Body, Guarded};
 use crate::agent::grpc;
 use crate::agent::journal::{self, Call, Text};
 use crate::agent::limits::Refusal;
-use crate::agent::record::{self, Pending, Recorder, Tee};
+use crate::agent::record::{self, Pending, Recorder, RequestTee, Tee};
 use crate::agent::replay::{self};
 use crate::agent::stub::RequestView;
 use crate::manifest::recording::{self, RecordedRequest};
@@ -315,9 +315,12 @@ pub(super) async fn answer(
                 body: &bytes,
             });
             match found {
-                Ok((label, response)) => {
-                    outcome.matched = Some(label);
-                    response
+                Ok(answered) => {
+                    outcome.matched = Some(answered.label);
+                    if let Some(delay) = answered.delay {
+                        tokio::time::sleep(delay).await;
+                    }
+                    answered.response
                 }
                 Err(message) => unmatched(message),
             }
@@ -340,17 +343,17 @@ pub(super) fn unmatched(message: String) -> Response<Body> {
 pub(super) async fn read_body(incoming: Incoming) -> Result<Bytes, Response<Body>> {
     match Limited::new(incoming, MAX_BODY).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) => {
-            let status = if error.is::<http_body_util::LengthLimitError>() {
-                StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            Err(body::text(
-                status,
-                format!("cannot read the request body: {error}\n"),
-            ))
-        }
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(body::text(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is over {} MiB, the most a stub or a replay reads to match it; record and proxy take bodies of any size\n",
+                MAX_BODY >> 20
+            ),
+        )),
+        Err(error) => Err(body::text(
+            StatusCode::BAD_REQUEST,
+            format!("cannot read the request body: {error}\n"),
+        )),
     }
 }
 
@@ -389,32 +392,50 @@ pub(super) async fn forward(
         }
     };
     // A body the agent holds whole can be sent again, to an upstream found
-    // to speak only HTTP/2.
+    // to speak only HTTP/2. When recording, a small body (its length said
+    // and within the inline limit) is read whole; any other streams
+    // upstream as it comes, a copy kept on the way (in a file beside the
+    // recording once large), so no size is refused and memory stays bounded.
     let (body, resend, recorded) = match recorder {
         Some(recorder) => {
-            let bytes = match read_body(incoming).await {
-                Ok(bytes) => bytes,
-                Err(response) => return response,
-            };
-            let (text, base64) = record::stored_body(&bytes);
             // The caller's Host and the per-call trace id would only make
             // every re-recording differ.
             let mut headers = recorder.headers(&parts.headers);
             headers.remove("host");
             headers.remove("traceparent");
-            let recorded = RecordedRequest {
+            let mut recorded = RecordedRequest {
                 method: parts.method.as_str().to_owned(),
                 path: parts.uri.path().to_owned(),
                 query: recording::query_from_pairs(body::query_pairs(parts.uri.query())),
                 headers,
-                body: text,
-                body_base64: base64,
+                body: None,
+                body_base64: None,
+                body_file: None,
             };
-            (
-                body::full(bytes.clone()),
-                Some(bytes),
-                Some((recorder.clone(), recorded)),
-            )
+            let small = incoming.is_end_stream()
+                || incoming
+                    .size_hint()
+                    .exact()
+                    .is_some_and(|length| length <= record::INLINE_LIMIT as u64);
+            if small {
+                let bytes = match read_body(incoming).await {
+                    Ok(bytes) => bytes,
+                    Err(response) => return response,
+                };
+                (recorded.body, recorded.body_base64) = record::stored_body(&bytes);
+                (
+                    body::full(bytes.clone()),
+                    Some(bytes),
+                    Some((recorder.clone(), recorded, None)),
+                )
+            } else {
+                let (tee, copy) = RequestTee::new(incoming, recorder.clone());
+                (
+                    tee.boxed_unsync(),
+                    None,
+                    Some((recorder.clone(), recorded, Some(copy))),
+                )
+            }
         }
         None if incoming.is_end_stream() => (body::full(Bytes::new()), Some(Bytes::new()), None),
         None => (incoming.map_err(Into::into).boxed_unsync(), None, None),
@@ -460,6 +481,7 @@ pub(super) async fn forward(
         outgoing
     };
     let h2 = upstream.h2.load(Ordering::Relaxed) && upgrade.is_none();
+    let sent_at = Instant::now();
     let mut sent = forwarder.send(outgoing(body, h2), h2).await;
     if !h2
         && let (Err(error), Some(bytes)) = (&sent, resend)
@@ -470,6 +492,7 @@ pub(super) async fn forward(
             .send(outgoing(body::full(bytes), true), true)
             .await;
     }
+    let first_byte = sent_at.elapsed();
     let mut response = match sent {
         Ok(response) => response,
         Err(error) => {
@@ -507,12 +530,14 @@ pub(super) async fn forward(
     let recorded = recorded
         .filter(|_| upgrade.is_none() && !switched && parts.status != StatusCode::UPGRADE_REQUIRED);
     let body = match recorded {
-        Some((recorder, request)) => {
+        Some((recorder, request, request_body)) => {
             let pending = Pending {
                 headers: recorder.headers(&parts.headers),
                 recorder,
                 request,
                 status: parts.status.as_u16(),
+                first_byte,
+                request_body,
             };
             Tee::new(incoming, pending).boxed_unsync()
         }

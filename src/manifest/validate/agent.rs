@@ -201,9 +201,48 @@ impl Checker {
     }
 
     pub(super) fn replay(&mut self, path: &str, node: &Node, dependency: &str) {
-        let Some(file) = self.string(path, node) else {
-            return;
+        // `replay: FILE`, or `{ file: FILE, timing: recorded | none }`.
+        let (file, file_path, node) = match &node.value {
+            Value::Map(_) => {
+                let Some(fields) = self.map(path, node, Some(keys::REPLAY)) else {
+                    return;
+                };
+                if let Some(e) = field(fields, "timing")
+                    && let Some(text) = self.string(&format!("{path}.timing"), &e.value)
+                    && !matches!(text, "recorded" | "none")
+                {
+                    self.report(
+                        e.value.at,
+                        format!("`{path}.timing` is `{text}`; expected recorded or none"),
+                        Some(
+                            "`timing: recorded` replays the recorded time to first byte and the gaps between chunks; `none` (the default) answers at once"
+                                .into(),
+                        ),
+                    );
+                }
+                let Some(e) = field(fields, "file") else {
+                    self.missing(
+                        node.at,
+                        path,
+                        "file",
+                        Some("name the recording, e.g. `replay: { file: recordings/api.yaml, timing: recorded }`".into()),
+                    );
+                    return;
+                };
+                let file_path = format!("{path}.file");
+                let Some(file) = self.string(&file_path, &e.value) else {
+                    return;
+                };
+                (file, file_path, &e.value)
+            }
+            _ => {
+                let Some(file) = self.string(path, node) else {
+                    return;
+                };
+                (file, path.to_owned(), node)
+            }
         };
+        let path = file_path.as_str();
         let har = is_har(file);
         let what = if har { "HAR file" } else { "recording" };
         let Some(text) = self.read_file(node.at, path, file, what) else {
@@ -215,6 +254,9 @@ impl Checker {
         }
         match Recording::parse(&text) {
             Ok(recording) => {
+                if let Some(real) = self.inside(node.at, path, file) {
+                    self.replay_bodies(file, &real, &text, &recording);
+                }
                 self.replay_grpc(path, node.at, &recording.proto, dependency);
                 self.recordings.insert(dependency.to_owned(), recording);
             }
@@ -238,6 +280,76 @@ impl Checker {
                     help: Some(help.into()),
                 });
             }
+        }
+    }
+
+    /// Every `body_file` a recording names is a file beside it (looked
+    /// at, never read): a replay would otherwise fail on the call, long
+    /// after `up`.
+    fn replay_bodies(&mut self, file: &str, real: &Path, text: &str, recording: &Recording) {
+        let folder = real.parent().unwrap_or_else(|| Path::new("."));
+        let mut root = None;
+        let files = recording
+            .interactions
+            .iter()
+            .enumerate()
+            .flat_map(|(index, interaction)| {
+                [
+                    ("request", interaction.request.body_file.as_deref()),
+                    ("response", interaction.response.body_file.as_deref()),
+                ]
+                .into_iter()
+                .filter_map(move |(side, file)| Some((index, side, file?)))
+            });
+        for (index, side, body) in files {
+            let relative = Path::new(body);
+            let escapes = relative.is_absolute()
+                || relative
+                    .components()
+                    .any(|part| !matches!(part, std::path::Component::Normal(_)));
+            let problem = if escapes {
+                Some((
+                    format!(
+                        "interaction {}: `{side}.body_file` `{body}` must be a path inside the recording's folder",
+                        index + 1
+                    ),
+                    "a recording names its large bodies `bodies/<sha256>`, beside it".to_owned(),
+                ))
+            } else if !folder.join(relative).is_file() {
+                Some((
+                    format!(
+                        "interaction {}: `{side}.body_file` `{body}` does not exist",
+                        index + 1
+                    ),
+                    format!(
+                        "copy the `{}` folder beside the recording along with it, or record again",
+                        relative
+                            .components()
+                            .next()
+                            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                            .unwrap_or_default()
+                    ),
+                ))
+            } else {
+                None
+            };
+            let Some((message, help)) = problem else {
+                continue;
+            };
+            // Where the field is: the position tree is made only for a
+            // recording that has a problem.
+            let root = root.get_or_insert_with(|| tree::parse(text).ok().flatten());
+            let at = root.as_ref().and_then(|root| {
+                let item = root.entry("interactions")?.value.items()?.get(index)?;
+                let field = item.entry(side)?.value.entry("body_file")?;
+                Some(field.value.at)
+            });
+            self.problems.push(Problem {
+                file: self.shown(file),
+                at,
+                message,
+                help: Some(help),
+            });
         }
     }
 

@@ -43,6 +43,7 @@ pub const RESPOND: &[&str] = &[
     "stream",
 ];
 pub const RECORD: &[&str] = &["upstream", "to", "redact", "port", "proto"];
+pub const REPLAY: &[&str] = &["file", "timing"];
 pub const LIMITS: &[&str] = &["rate", "burst", "concurrency", "per_caller"];
 pub const FAULTS: &[&str] = &[
     "latency",
@@ -186,6 +187,12 @@ mod tests {
                 RESPOND,
                 serde_keys::<Respond>(),
                 "/$defs/Respond/properties",
+            ),
+            (
+                "REPLAY",
+                REPLAY,
+                serde_keys::<Replay>(),
+                "/$defs/Replay/oneOf/1/properties",
             ),
             (
                 "RECORD",

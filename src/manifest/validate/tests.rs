@@ -305,7 +305,8 @@ fn files_are_read_into_the_loaded_manifest() {
     assert_eq!(
         loaded.entries.dependencies["inv"].source,
         Source::Replay(ReplaySource {
-            file: "rec.yaml".into()
+            file: "rec.yaml".into(),
+            timing: crate::manifest::ReplayTiming::None,
         })
     );
 }
@@ -729,4 +730,96 @@ fn ports_declare_protocols_and_faults_must_fit_them() {
     let (message, help) = only(&with("  ports: { rpc: { port: 9090, protcol: grpc } }\n"));
     assert!(message.contains("unknown key `protcol`"), "{message}");
     assert_eq!(help.as_deref(), Some("did you mean `protocol`?"));
+}
+
+#[test]
+fn a_replay_is_a_file_or_a_map_with_its_timing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("r.yaml"), "version: 1\n").unwrap();
+    let loaded = load_in(
+        dir.path(),
+        &with("dependencies:\n  d:\n    replay: { file: r.yaml, timing: recorded }\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        loaded.entries.dependencies["d"].source,
+        Source::Replay(ReplaySource {
+            file: "r.yaml".into(),
+            timing: crate::manifest::ReplayTiming::Recorded,
+        })
+    );
+    let bad = [
+        (
+            "replay: { file: r.yaml, timing: real }",
+            "7:37: `dependencies.d.replay.timing` is `real`; expected recorded or none",
+        ),
+        (
+            "replay: { file: r.yaml, pace: recorded }",
+            "7:29: unknown key `pace` in `dependencies.d.replay`",
+        ),
+        (
+            "replay: { timing: none }",
+            "7:13: `dependencies.d.replay` is missing `file`",
+        ),
+        (
+            "replay: { file: gone.yaml }",
+            "7:21: recording `gone.yaml` does not exist",
+        ),
+    ];
+    for (replay, expected) in bad {
+        let found = load_in(
+            dir.path(),
+            &with(&format!("dependencies:\n  d:\n    {replay}\n")),
+        )
+        .unwrap_err();
+        assert_eq!(found.len(), 1, "{replay}: {found:#?}");
+        let (line, col) = found[0].at.unwrap();
+        assert_eq!(
+            format!("{line}:{col}: {}", found[0].message),
+            expected,
+            "{replay}"
+        );
+    }
+}
+
+#[test]
+fn every_body_file_of_a_recording_must_be_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("rec/bodies")).unwrap();
+    std::fs::write(dir.path().join("rec/bodies/aa"), "x").unwrap();
+    let recording = "version: 1\ninteractions:\n  - request: { method: GET, path: /a }\n    response:\n      status: 200\n      body_file: bodies/aa\n  - request: { method: GET, path: /b }\n    response:\n      status: 200\n      body_file: bodies/bb\n  - request: { method: GET, path: /c }\n    response: { status: 200, body_file: ../../etc/passwd }\n";
+    std::fs::write(dir.path().join("rec/r.yaml"), recording).unwrap();
+    let found = load_in(
+        dir.path(),
+        &with("dependencies:\n  d:\n    replay: rec/r.yaml\n"),
+    )
+    .unwrap_err();
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(found[0].file, Path::new("rec/r.yaml"));
+    assert_eq!(found[0].at, Some((10, 18)));
+    assert_eq!(
+        found[0].message,
+        "interaction 2: `response.body_file` `bodies/bb` does not exist"
+    );
+    assert!(
+        found[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("`bodies` folder"),
+        "{found:#?}"
+    );
+    assert_eq!(found[1].at, Some((12, 41)));
+    assert!(found[1].message.contains("inside the recording's folder"));
+    std::fs::write(dir.path().join("rec/bodies/bb"), "y").unwrap();
+    std::fs::write(
+        dir.path().join("rec/r.yaml"),
+        recording.replace("../../etc/passwd", "bodies/aa"),
+    )
+    .unwrap();
+    load_in(
+        dir.path(),
+        &with("dependencies:\n  d:\n    replay: rec/r.yaml\n"),
+    )
+    .unwrap();
 }
