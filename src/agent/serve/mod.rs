@@ -27,6 +27,7 @@ use super::stub::Stub;
 
 mod compile;
 mod connection;
+mod h2c;
 mod pipeline;
 mod tcp;
 mod upgrade;
