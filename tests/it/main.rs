@@ -43,6 +43,7 @@ macro_rules! cases {
 mod common;
 
 mod agent;
+mod connections;
 mod dashboard;
 mod faults;
 mod first_hour;
@@ -74,6 +75,7 @@ fn main() -> ExitCode {
     let args = libtest_mimic::Arguments::from_args();
     let cases: Vec<Case> = [
         agent::cases(),
+        connections::cases(),
         dashboard::cases(),
         faults::cases(),
         first_hour::cases(),

@@ -99,16 +99,21 @@ impl Port {
                 .count();
             let excess = open.len().saturating_sub(cap).saturating_sub(closing);
             if excess > 0 {
-                let mut idle: Vec<(u64, &Arc<Conn>)> = open
+                // Kept-alive connections go first, longest idle first; then
+                // those still to send a request, oldest first.
+                let mut idle: Vec<((bool, u64), &Arc<Conn>)> = open
                     .iter()
                     .filter(|(other, c)| {
                         **other != id
                             && !c.closing.load(Ordering::Relaxed)
                             && c.in_flight.load(Ordering::Acquire) == 0
                     })
-                    .map(|(_, c)| (c.idle_since.load(Ordering::Relaxed), c))
+                    .map(|(_, c)| {
+                        let fresh = !c.served.load(Ordering::Relaxed);
+                        ((fresh, c.idle_since.load(Ordering::Relaxed)), c)
+                    })
                     .collect();
-                idle.sort_unstable_by_key(|(since, _)| *since);
+                idle.sort_unstable_by_key(|(key, _)| *key);
                 for (_, victim) in idle.into_iter().take(excess) {
                     victim.closing.store(true, Ordering::Relaxed);
                     victim.close.notify_one();
@@ -239,7 +244,9 @@ where
         .timer(TokioTimer::new())
         .max_concurrent_streams(256);
     let mut upgraded = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
-    upgraded.timer(TokioTimer::new()).max_concurrent_streams(256);
+    upgraded
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(256);
     let record = port(listener.local_addr().map_or(0, |address| address.port()));
     loop {
         let (stream, remote) = match listener.accept().await {
@@ -263,7 +270,8 @@ where
                 let conn = conn.clone();
                 service_fn(move |request| answer(conn.clone(), handler.clone(), ip, request))
             };
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service.clone());
+            let connection =
+                builder.serve_connection_with_upgrades(TokioIo::new(stream), service.clone());
             let mut connection = std::pin::pin!(connection);
             drive(connection.as_mut(), &conn, |c| c.graceful_shutdown()).await;
             let accepted = conn.h2c.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -311,13 +319,7 @@ where
     if response.body().is_end_stream() {
         return Ok(response);
     }
-    Ok(response.map(|body| {
-        Tracked {
-            body,
-            _busy: busy,
-        }
-        .boxed_unsync()
-    }))
+    Ok(response.map(|body| Tracked { body, _busy: busy }.boxed_unsync()))
 }
 
 /// Drives `connection` to its end, asking it to close when it has been

@@ -84,7 +84,10 @@ pub(super) fn switching<B: Default>() -> http::Response<B> {
     let mut response = http::Response::new(B::default());
     *response.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
-    headers.insert(header::CONNECTION, http::HeaderValue::from_static("Upgrade"));
+    headers.insert(
+        header::CONNECTION,
+        http::HeaderValue::from_static("Upgrade"),
+    );
     headers.insert(header::UPGRADE, http::HeaderValue::from_static("h2c"));
     response
 }
@@ -106,10 +109,7 @@ pub(super) fn request_frames(parts: &http::request::Parts, body: &[u8]) -> Vec<u
                 .map(|authority| authority.as_str().as_bytes().to_vec())
         })
         .unwrap_or_default();
-    let path = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |path| path.as_str());
+    let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
     literal(&mut block, b":method", parts.method.as_str().as_bytes());
     literal(&mut block, b":scheme", b"http");
     if !authority.is_empty() {
@@ -347,9 +347,10 @@ mod tests {
             .insert("connection", "Upgrade".parse().unwrap());
         assert!(!asks(&request));
         let mut request = upgrade_request("");
-        request
-            .headers_mut()
-            .insert("content-length", (MAX_BODY + 1).to_string().parse().unwrap());
+        request.headers_mut().insert(
+            "content-length",
+            (MAX_BODY + 1).to_string().parse().unwrap(),
+        );
         assert!(!asks(&request));
         let mut request = upgrade_request("");
         request.headers_mut().remove("content-length");
