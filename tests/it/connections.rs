@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::agent::{Agent, free_port, get, stub, upstream};
+use crate::agent::{Agent, free_port, get, send, stub, upstream};
 use crate::protocols::tool;
 
 /// The agent's header read timeout (src/agent/serve/connection.rs).
@@ -225,11 +225,47 @@ fn idle_keep_alive_connections_above_the_cap_are_closed_longest_idle_first() {
     })
 }
 
+fn an_error_rate_is_refused_on_a_proxy_whose_ports_are_all_tcp() {
+    crate::common::block_on_threads(2, async move {
+        let (tcp, http) = (free_port(), free_port());
+        let agent = Agent::start(json!([
+            {"name": "cache", "port": tcp, "private_port": free_port(),
+             "mode": {"mode": "proxy", "target": "127.0.0.1", "ports": [
+                 {"listen": tcp, "target": free_port(), "http": false}]}},
+            {"name": "web", "port": http, "private_port": free_port(),
+             "mode": {"mode": "proxy", "target": "127.0.0.1", "ports": [
+                 {"listen": http, "target": free_port(), "http": true}]}},
+        ]))
+        .await;
+        let put = |name: &'static str, faults: &'static str| {
+            let url = agent.admin_url(&format!("/_sandbox/faults/{name}"));
+            async move {
+                send("PUT", &url, &[("content-type", "application/json")], faults)
+                    .await
+                    .unwrap()
+            }
+        };
+        let refused = put("cache", r#"{"error_rate": 0.5}"#).await;
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        assert!(refused.body.contains("only TCP ports"), "{}", refused.body);
+        assert_eq!(put("cache", r#"{"latency": "5ms"}"#).await.status, 200);
+        assert_eq!(put("web", r#"{"error_rate": 0.5}"#).await.status, 200);
+        let state = send("GET", &agent.admin_url("/_sandbox/state"), &[], "")
+            .await
+            .unwrap()
+            .json();
+        assert_eq!(state["served"][0]["tcp_only"], true, "{state}");
+        assert_eq!(state["served"][0]["faults"]["error_rate"], Value::Null);
+        assert_eq!(state["served"][1]["tcp_only"], false, "{state}");
+    })
+}
+
 cases! {
     docker: [],
     plain: [
         upgrade_h2c_is_answered_in_http2_on_stub_and_record_ports,
         slow_clients_are_cut_off_by_the_header_read_timeout,
         idle_keep_alive_connections_above_the_cap_are_closed_longest_idle_first,
+        an_error_rate_is_refused_on_a_proxy_whose_ports_are_all_tcp,
     ],
 }

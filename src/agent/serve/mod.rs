@@ -122,6 +122,9 @@ pub struct Dep {
     pub mode: &'static str,
     pub port: u16,
     pub private_port: u16,
+    /// A proxy whose ports are all TCP: no fault that answers with an HTTP
+    /// status applies to it.
+    pub tcp_only: bool,
     handler: Handler,
     /// gRPC routes, `.proto` files or recorded gRPC calls.
     grpc: crate::agent::grpc::Part,
