@@ -49,6 +49,7 @@ mod faults;
 mod first_hour;
 mod fuzz;
 mod grpc;
+mod grpc_streams;
 mod har;
 mod host;
 mod import;
@@ -81,6 +82,7 @@ fn main() -> ExitCode {
         first_hour::cases(),
         fuzz::cases(),
         grpc::cases(),
+        grpc_streams::cases(),
         har::cases(),
         host::cases(),
         import::cases(),

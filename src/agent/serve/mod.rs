@@ -251,6 +251,9 @@ struct Outcome {
     fault: Option<&'static str>,
     /// An upgraded connection's copying, journaled when it ends.
     upgrade: Option<std::pin::Pin<Box<dyn Future<Output = journal::Upgrade> + Send>>>,
+    /// A streamed gRPC answer's status, known when it ends; the call is
+    /// journaled then.
+    grpc_done: Option<tokio::sync::oneshot::Receiver<u32>>,
 }
 
 impl Agent {
