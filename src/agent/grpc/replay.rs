@@ -162,9 +162,9 @@ impl GrpcReplay {
         Ok(GrpcReplay { calls, protos })
     }
 
-    /// The recorded calls of the method at `path`, or the error answering
-    /// a call of a method nothing recorded.
-    fn of_method(&self, path: &str) -> Result<Vec<Arc<Recorded>>, Response<Body>> {
+    /// The recorded calls of the method at `path`, or why a call of a
+    /// method nothing recorded is unimplemented.
+    fn of_method(&self, path: &str) -> Result<Vec<Arc<Recorded>>, String> {
         let same: Vec<Arc<Recorded>> = self
             .calls
             .iter()
@@ -181,7 +181,7 @@ impl GrpcReplay {
                 recorded.dedup();
                 message.push_str(&format!("; recorded: {}", recorded.join(", ")));
             }
-            return Err(super::error(status::UNIMPLEMENTED, &message));
+            return Err(message);
         }
         Ok(same)
     }
@@ -203,7 +203,7 @@ impl GrpcReplay {
     pub fn answer(&self, path: &str, body: &[u8]) -> (Option<&'static str>, Response<Body>) {
         let same = match self.of_method(path) {
             Ok(same) => same,
-            Err(response) => return (None, response),
+            Err(message) => return (None, super::error(status::UNIMPLEMENTED, &message)),
         };
         let decoder = self.decoder(path, &same[0]);
         let keys = super::messages(body).ok().and_then(|messages| {
