@@ -16,13 +16,15 @@
 //!   connections of a proxy are journaled with method `TCP` and path
 //!   `:PORT`.
 //! - `GET /_sandbox/state` → `{"served": [{"name", "mode"
-//!   (`stub`|`replay`|`record`|`proxy`), "port", "private_port", "limits":
+//!   (`stub`|`replay`|`record`|`proxy`), "port", "private_port", "tcp_only",
+//!   "limits":
 //!   LIMITS|null, "faults": FAULTS|null}]}`, limits and faults in the
 //!   manifest's own units (`50/s`, `100ms`, `64KiB/s` as bytes per second).
 //! - `PUT /_sandbox/faults/{dep}` with a faults object (the manifest's
 //!   `faults` keys; the complete new set, `{}` clears) → 200 with the faults
 //!   now in force; 404 for an unknown dependency, 400 with a reason for a bad
-//!   body. Takes effect on the next call; a new seed restarts the sequence.
+//!   body or an `error_rate` on a dependency whose ports are all TCP
+//!   (`tcp_only` in the state). Takes effect on the next call; a new seed restarts the sequence.
 //! - `PUT /_sandbox/limits/{dep}` likewise with a limits object; counters
 //!   (buckets) start afresh.
 //! - `POST /_sandbox/flush` writes every recording now (synced to disk) →
@@ -110,6 +112,9 @@ pub async fn handle(
             None => unknown(name),
             Some(dep) => match read::<Faults>(request, faults::check).await {
                 Err(reason) => error(StatusCode::BAD_REQUEST, &format!("bad faults: {reason}")),
+                Ok(new) if dep.tcp_only && new.error_rate.is_some_and(|rate| rate > 0.0) => {
+                    error(StatusCode::BAD_REQUEST, &tcp_error_rate(dep.name))
+                }
                 Ok(new) => {
                     dep.set_faults(Some(new));
                     body::json(
@@ -226,6 +231,7 @@ fn state(agent: &Agent) -> Response<Body> {
                 "mode": dep.mode,
                 "port": dep.port,
                 "private_port": dep.private_port,
+                "tcp_only": dep.tcp_only,
                 "limits": dep.limits.load().limits,
                 "faults": dep.faults.load().faults,
                 "recording": dep.recorder().map(|recorder| json!({
@@ -236,6 +242,13 @@ fn state(agent: &Agent) -> Response<Body> {
         })
         .collect();
     body::json(StatusCode::OK, &json!({"served": served}))
+}
+
+/// Why an error rate is refused on a dependency whose ports are all TCP.
+pub fn tcp_error_rate(name: &str) -> String {
+    format!(
+        "`{name}` has only TCP ports, and an error rate answers HTTP calls with an error status: it cannot apply to a TCP connection; use `reset_rate` to drop connections or `latency` to slow them"
+    )
 }
 
 /// Writes every recording now and says how each write went.

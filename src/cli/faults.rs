@@ -109,8 +109,9 @@ pub(crate) async fn add_in_force(
     }
 }
 
-/// Reads what is in force for `dependency` from the agent that fronts it;
-/// also returns that agent's URL and the sandbox's token.
+/// Reads what the agent that fronts `dependency` says of it (its `key` in
+/// force among the rest); also returns that agent's URL and the sandbox's
+/// token.
 async fn in_force(
     globals: &Globals,
     dependency: &str,
@@ -146,11 +147,7 @@ async fn in_force(
         };
         return Err(Error::Usage(reason));
     };
-    Ok((
-        agent,
-        current[key].clone(),
-        found.token().map(str::to_owned),
-    ))
+    Ok((agent, current.clone(), found.token().map(str::to_owned)))
 }
 
 async fn put(
@@ -250,7 +247,17 @@ pub async fn faults(globals: &Globals, args: FaultsArgs) -> Result<()> {
             "--error-status {status}: an injected error is a 4xx or 5xx status, such as 503"
         )));
     }
-    let (agent, current, token) = in_force(globals, &args.dependency, "faults").await?;
+    let (agent, served, token) = in_force(globals, &args.dependency, "faults").await?;
+    if served["tcp_only"] == true && error_rate.is_some_and(|rate| rate > 0.0) {
+        return Err(Error::Usage(format!(
+            "--error-rate {}: {}",
+            error_rate.unwrap_or_default(),
+            crate::agent::admin::tcp_error_rate(&args.dependency)
+                .replace("`reset_rate`", "--reset-rate")
+                .replace("`latency`", "--latency")
+        )));
+    }
+    let current = served["faults"].clone();
     let mut object = match (args.clear, current) {
         (false, serde_json::Value::Object(map)) => map,
         _ => serde_json::Map::new(),
@@ -281,7 +288,8 @@ pub async fn limits(globals: &Globals, args: LimitsArgs) -> Result<()> {
             return Err(Error::Usage(format!("--{flag} 0: allow at least 1")));
         }
     }
-    let (agent, current, token) = in_force(globals, &args.dependency, "limits").await?;
+    let (agent, served, token) = in_force(globals, &args.dependency, "limits").await?;
+    let current = served["limits"].clone();
     let mut object = match (args.clear, current) {
         (false, serde_json::Value::Object(map)) => map,
         _ => serde_json::Map::new(),

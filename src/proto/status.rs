@@ -22,6 +22,7 @@ pub const NAMES: [&str; 17] = [
 ];
 
 pub const OK: u32 = 0;
+pub const CANCELLED: u32 = 1;
 pub const UNKNOWN: u32 = 2;
 pub const INVALID_ARGUMENT: u32 = 3;
 pub const RESOURCE_EXHAUSTED: u32 = 8;

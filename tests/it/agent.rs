@@ -53,6 +53,11 @@ impl Agent {
     /// Starts an agent serving `served`, with `extra` keys in its
     /// configuration, and waits until it is ready.
     pub(crate) async fn start_with(served: Value, extra: Value) -> Agent {
+        Agent::start_with_env(served, extra, &[]).await
+    }
+
+    /// Starts an agent as [`Agent::start_with`] does, with `env` set.
+    pub(crate) async fn start_with_env(served: Value, extra: Value, env: &[(&str, &str)]) -> Agent {
         let dir = tempfile::tempdir().unwrap();
         let admin = free_port();
         let mut config = json!({
@@ -71,6 +76,7 @@ impl Agent {
         let child = Command::new(env!("CARGO_BIN_EXE_sandbox"))
             .args(["agent", "--config"])
             .arg(&path)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -93,6 +99,11 @@ impl Agent {
             assert!(Instant::now() < deadline, "the agent did not become ready");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// The agent's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub(crate) fn admin_url(&self, path: &str) -> String {

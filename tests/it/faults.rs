@@ -219,6 +219,10 @@ fn limits_and_faults_shape_what_callers_see() {
         "{:?}",
         started.elapsed()
     );
+    // An error rate answers with an HTTP status: refused on TCP ports.
+    let out = sandbox.run(&["faults", "echo", "--error-rate", "1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("only TCP ports"), "{}", stderr(&out));
     sandbox.ok(&["faults", "echo", "--clear", "--reset-rate", "1"]);
     let mut stream = std::net::TcpStream::connect(&echo).unwrap();
     stream

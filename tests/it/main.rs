@@ -43,12 +43,14 @@ macro_rules! cases {
 mod common;
 
 mod agent;
+mod connections;
 mod dashboard;
 mod faults;
 mod fidelity;
 mod first_hour;
 mod fuzz;
 mod grpc;
+mod grpc_streams;
 mod har;
 mod host;
 mod import;
@@ -75,12 +77,14 @@ fn main() -> ExitCode {
     let args = libtest_mimic::Arguments::from_args();
     let cases: Vec<Case> = [
         agent::cases(),
+        connections::cases(),
         dashboard::cases(),
         faults::cases(),
         fidelity::cases(),
         first_hour::cases(),
         fuzz::cases(),
         grpc::cases(),
+        grpc_streams::cases(),
         har::cases(),
         host::cases(),
         import::cases(),

@@ -80,14 +80,7 @@ const MESSAGE: &AsciiSet = &CONTROLS.add(b'%');
 
 /// A gRPC answer: `messages` (already framed), then the status in trailers.
 pub fn response(messages: Vec<Bytes>, code: u32, message: Option<&str>) -> Response<Body> {
-    let mut trailers = HeaderMap::new();
-    trailers.insert("grpc-status", HeaderValue::from(code));
-    if let Some(message) = message.filter(|m| !m.is_empty()) {
-        let encoded = percent_encoding::utf8_percent_encode(message, MESSAGE).to_string();
-        if let Ok(value) = HeaderValue::from_str(&encoded) {
-            trailers.insert("grpc-message", value);
-        }
-    }
+    let trailers = trailers(code, message);
     let mut frames: Vec<Result<Frame<Bytes>, BoxError>> =
         messages.into_iter().map(|m| Ok(Frame::data(m))).collect();
     frames.push(Ok(Frame::trailers(trailers)));
@@ -100,6 +93,19 @@ pub fn response(messages: Vec<Bytes>, code: u32, message: Option<&str>) -> Respo
     );
     response.extensions_mut().insert(Status(code));
     response
+}
+
+/// The trailers carrying a call's status.
+pub fn trailers(code: u32, message: Option<&str>) -> HeaderMap {
+    let mut trailers = HeaderMap::new();
+    trailers.insert("grpc-status", HeaderValue::from(code));
+    if let Some(message) = message.filter(|m| !m.is_empty()) {
+        let encoded = percent_encoding::utf8_percent_encode(message, MESSAGE).to_string();
+        if let Ok(value) = HeaderValue::from_str(&encoded) {
+            trailers.insert("grpc-message", value);
+        }
+    }
+    trailers
 }
 
 /// A gRPC error answer.

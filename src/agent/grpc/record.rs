@@ -5,17 +5,20 @@
 //! `body_base64`; the trailers (`grpc-status`, `grpc-message`) are stored
 //! among the response's headers.
 
-use std::sync::{Arc, OnceLock};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderValue};
 use http::{Request, Response, Uri, Version};
 use http_body_util::BodyExt;
-use hyper::body::{Frame, Incoming};
+use hyper::body::{Body as _, Frame, Incoming};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 use super::super::body::{self, Body, BoxError};
 use super::super::record::Recorder;
@@ -35,23 +38,22 @@ fn client() -> &'static Client<HttpConnector, Body> {
 }
 
 /// Forwards a gRPC call to `upstream` (`(base URL, journal label)`) and
-/// saves it with `recorder`.
+/// saves it with `recorder`. Messages stream both ways as they come
+/// (client and bidirectional streaming calls included); the call is saved
+/// and its status sent on `done` once the upstream's answer ends.
 pub async fn forward(
     upstream: Option<(&str, &'static str)>,
     recorder: &Arc<Recorder>,
     protos: Option<&Protos>,
     request: Request<Incoming>,
     matched: &mut Option<&'static str>,
+    done: &mut Option<oneshot::Receiver<u32>>,
 ) -> Response<Body> {
     let Some((base, label)) = upstream else {
         return super::error(status::UNAVAILABLE, "this dependency has no upstream");
     };
     *matched = Some(label);
     let (parts, incoming) = request.into_parts();
-    let sent = match super::read_body(incoming).await {
-        Ok(bytes) => bytes,
-        Err(response) => return response,
-    };
     let path = parts.uri.path().to_owned();
     let uri: Uri = match format!("{base}{path}").parse() {
         Ok(uri) => uri,
@@ -61,7 +63,22 @@ pub async fn forward(
     body::strip_hop_by_hop(&mut headers);
     headers.remove(header::HOST);
     headers.insert(header::TE, HeaderValue::from_static("trailers"));
-    let mut outgoing = Request::new(body::full(sent.clone()));
+    // The request's messages go upstream as they come, kept for the
+    // recording.
+    let sent = Arc::new(Mutex::new(Kept::default()));
+    let outgoing_body = {
+        let sent = sent.clone();
+        incoming
+            .map_frame(move |frame| {
+                if let Some(data) = frame.data_ref() {
+                    sent.lock().unwrap_or_else(|e| e.into_inner()).keep(data);
+                }
+                frame
+            })
+            .map_err(BoxError::from)
+            .boxed_unsync()
+    };
+    let mut outgoing = Request::new(outgoing_body);
     *outgoing.method_mut() = parts.method.clone();
     *outgoing.uri_mut() = uri;
     *outgoing.version_mut() = Version::HTTP_2;
@@ -82,75 +99,195 @@ pub async fn forward(
         }
     };
     let (mut answer_parts, incoming) = answer.into_parts();
-    let collected = match incoming.collect().await {
-        Ok(collected) => collected,
-        Err(e) => {
-            return super::error(
-                status::UNAVAILABLE,
-                &format!("the upstream {base} broke off its answer: {e}"),
-            );
-        }
-    };
-    let trailers = collected.trailers().cloned().unwrap_or_default();
-    let received = collected.to_bytes();
     body::strip_hop_by_hop(&mut answer_parts.headers);
-    // The status is in the trailers, or in the headers of a trailers-only
-    // answer; an answer without one is not gRPC.
-    let code = trailers
-        .get("grpc-status")
-        .or_else(|| answer_parts.headers.get("grpc-status"))
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u32>().ok())
-        .unwrap_or(status::UNKNOWN);
-
-    let method = protos.and_then(|p| p.method(&path).ok());
     let mut request_headers = recorder.headers(&parts.headers);
     for name in ["host", "traceparent", "te", "user-agent"] {
         request_headers.remove(name);
     }
-    let (request_body, request_base64) = stored(&sent, method.as_ref().map(|m| m.input()).as_ref());
-    let mut response_headers = recorder.headers(&answer_parts.headers);
-    response_headers.extend(recorder.headers(&trailers));
-    let (response_body, response_base64) =
-        stored(&received, method.as_ref().map(|m| m.output()).as_ref());
-    recorder.push(Interaction {
+    let call = Call {
+        recorder: recorder.clone(),
+        method: protos.and_then(|p| p.method(&path).ok()),
         request: RecordedRequest {
             method: parts.method.as_str().to_owned(),
-            path: path.clone(),
+            path,
             query: Default::default(),
             headers: request_headers,
-            body: request_body,
-            body_base64: request_base64,
+            body: None,
+            body_base64: None,
             body_file: None,
         },
-        response: RecordedResponse {
-            status: answer_parts.status.as_u16(),
-            headers: response_headers,
-            body: response_body,
-            body_base64: response_base64,
-            body_file: None,
-            timing: None,
-            incomplete: false,
-        },
-    });
-
-    let mut frames: Vec<Result<Frame<Bytes>, BoxError>> = Vec::new();
-    if !received.is_empty() {
-        frames.push(Ok(Frame::data(received)));
-    }
-    if !trailers.is_empty() {
-        frames.push(Ok(Frame::trailers(trailers)));
-    }
+        sent,
+        status: answer_parts.status.as_u16(),
+        headers: recorder.headers(&answer_parts.headers),
+    };
     // A trailers-only answer (the status in its headers) ends with its
     // headers: an empty body, not an empty data frame.
-    let body = if frames.is_empty() {
-        body::full(Bytes::new())
-    } else {
-        http_body_util::StreamBody::new(futures_util::stream::iter(frames)).boxed_unsync()
+    if incoming.is_end_stream() {
+        let code = grpc_status(&answer_parts.headers).unwrap_or(status::UNKNOWN);
+        call.save(&[], &http::HeaderMap::new());
+        let mut response = Response::from_parts(answer_parts, body::full(Bytes::new()));
+        response.extensions_mut().insert(super::Status(code));
+        return response;
+    }
+    let (report, receiver) = oneshot::channel();
+    *done = Some(receiver);
+    let teed = Teed {
+        incoming,
+        received: Kept::default(),
+        trailers: None,
+        call: Some(call),
+        head_status: grpc_status(&answer_parts.headers),
+        report: Some(report),
     };
-    let mut response = Response::from_parts(answer_parts, body);
-    response.extensions_mut().insert(super::Status(code));
-    response
+    Response::from_parts(answer_parts, teed.boxed_unsync())
+}
+
+/// The `grpc-status` among `headers`.
+fn grpc_status(headers: &http::HeaderMap) -> Option<u32> {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u32>().ok())
+}
+
+/// The bytes of one direction of a call, up to the body limit.
+#[derive(Debug, Default)]
+struct Kept {
+    bytes: BytesMut,
+    /// More came than the limit: the call is not saved.
+    over: bool,
+}
+
+impl Kept {
+    fn keep(&mut self, data: &[u8]) {
+        if self.bytes.len() + data.len() > super::MAX_BODY {
+            self.over = true;
+        } else if !self.over {
+            self.bytes.extend_from_slice(data);
+        }
+    }
+}
+
+/// A call being recorded, saved once its answer ends.
+struct Call {
+    recorder: Arc<Recorder>,
+    method: Option<prost_reflect::MethodDescriptor>,
+    request: RecordedRequest,
+    sent: Arc<Mutex<Kept>>,
+    status: u16,
+    headers: std::collections::BTreeMap<String, String>,
+}
+
+impl Call {
+    fn save(mut self, received: &[u8], trailers: &http::HeaderMap) {
+        let sent = std::mem::take(&mut *self.sent.lock().unwrap_or_else(|e| e.into_inner()));
+        if sent.over {
+            return;
+        }
+        let (body, base64) = stored(
+            &sent.bytes,
+            self.method.as_ref().map(|m| m.input()).as_ref(),
+        );
+        self.request.body = body;
+        self.request.body_base64 = base64;
+        self.headers.extend(self.recorder.headers(trailers));
+        let (body, body_base64) =
+            stored(received, self.method.as_ref().map(|m| m.output()).as_ref());
+        self.recorder.push(Interaction {
+            request: self.request,
+            response: RecordedResponse {
+                status: self.status,
+                headers: self.headers,
+                body,
+                body_base64,
+                body_file: None,
+                timing: None,
+                incomplete: false,
+            },
+        });
+    }
+}
+
+/// The upstream's answer on its way to the caller, kept for the recording.
+struct Teed {
+    incoming: Incoming,
+    received: Kept,
+    trailers: Option<http::HeaderMap>,
+    call: Option<Call>,
+    /// A `grpc-status` in the answer's headers.
+    head_status: Option<u32>,
+    report: Option<oneshot::Sender<u32>>,
+}
+
+impl Teed {
+    /// The answer ended: saved when whole, its status reported.
+    fn finish(&mut self, whole: bool) {
+        let trailers = self.trailers.take().unwrap_or_default();
+        let code = grpc_status(&trailers)
+            .or(self.head_status)
+            .unwrap_or(if whole {
+                status::UNKNOWN
+            } else {
+                status::CANCELLED
+            });
+        if let Some(call) = self.call.take()
+            && whole
+            && !self.received.over
+        {
+            call.save(&self.received.bytes, &trailers);
+        }
+        if let Some(report) = self.report.take() {
+            let _ = report.send(code);
+        }
+    }
+}
+
+impl hyper::body::Body for Teed {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match std::task::ready!(Pin::new(&mut this.incoming).poll_frame(cx)) {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    this.received.keep(data);
+                } else if let Some(trailers) = frame.trailers_ref() {
+                    this.trailers = Some(trailers.clone());
+                }
+                if this.incoming.is_end_stream() {
+                    this.finish(true);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Some(Err(error)) => {
+                this.finish(false);
+                Poll::Ready(Some(Err(error.into())))
+            }
+            None => {
+                this.finish(true);
+                Poll::Ready(None)
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.incoming.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.incoming.size_hint()
+    }
+}
+
+impl Drop for Teed {
+    fn drop(&mut self) {
+        // The caller left before the end: nothing saved.
+        self.finish(false);
+    }
 }
 
 /// A gRPC body as a recording stores it: the list of its messages as JSON

@@ -111,6 +111,8 @@ impl Agent {
                 mode,
                 port: served.port,
                 private_port: served.private_port,
+                tcp_only: matches!(&served.mode, Mode::Proxy { ports, .. }
+                    if !ports.is_empty() && ports.iter().all(|port| !port.http)),
                 handler,
                 grpc,
                 limits: Live::with_activity(LimitState::new(None), false),

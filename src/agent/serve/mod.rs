@@ -27,6 +27,7 @@ use super::stub::Stub;
 
 mod compile;
 mod connection;
+mod h2c;
 mod pipeline;
 mod tcp;
 mod upgrade;
@@ -122,6 +123,9 @@ pub struct Dep {
     pub mode: &'static str,
     pub port: u16,
     pub private_port: u16,
+    /// A proxy whose ports are all TCP: no fault that answers with an HTTP
+    /// status applies to it.
+    pub tcp_only: bool,
     handler: Handler,
     /// gRPC routes, `.proto` files or recorded gRPC calls.
     grpc: crate::agent::grpc::Part,
@@ -248,6 +252,9 @@ struct Outcome {
     fault: Option<&'static str>,
     /// An upgraded connection's copying, journaled when it ends.
     upgrade: Option<std::pin::Pin<Box<dyn Future<Output = journal::Upgrade> + Send>>>,
+    /// A streamed gRPC answer's status, known when it ends; the call is
+    /// journaled then.
+    grpc_done: Option<tokio::sync::oneshot::Receiver<u32>>,
 }
 
 impl Agent {

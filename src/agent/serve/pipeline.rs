@@ -91,6 +91,7 @@ impl HttpPort {
             limited: None,
             fault: None,
             upgrade: None,
+            grpc_done: None,
         };
         let (dependency, result) = match self.pick(&request) {
             Ok(route) => (
@@ -127,7 +128,8 @@ impl HttpPort {
             fault: outcome.fault,
             limited: outcome.limited,
         });
-        let call = move |upgrade: Option<journal::Upgrade>| Call {
+        let grpc_done = outcome.grpc_done.take();
+        let call = move |upgrade: Option<journal::Upgrade>, grpc_status: Option<u32>| Call {
             time,
             dependency,
             method,
@@ -148,10 +150,21 @@ impl HttpPort {
                 let agent = self.agent.clone();
                 tokio::spawn(async move {
                     let upgrade = copying.await;
-                    agent.journal.push(call(Some(upgrade)));
+                    agent.journal.push(call(Some(upgrade), grpc_status));
                 });
             }
-            None => self.agent.journal.push(call(None)),
+            // A streamed gRPC answer: journaled with its status at its end.
+            None if grpc_done.is_some() => {
+                let agent = self.agent.clone();
+                tokio::spawn(async move {
+                    let code = match grpc_done {
+                        Some(done) => done.await.ok(),
+                        None => None,
+                    };
+                    agent.journal.push(call(None, code.or(grpc_status)));
+                });
+            }
+            None => self.agent.journal.push(call(None, grpc_status)),
         }
         result
     }
@@ -264,7 +277,13 @@ pub(super) async fn answer(
         }
         Handler::Replay(_) if grpc::is_grpc(&request) => {
             let replay = route.dep.grpc.replay.as_ref();
-            grpc::replay::serve(replay, request, &mut outcome.matched).await
+            grpc::replay::serve(
+                replay,
+                request,
+                &mut outcome.matched,
+                &mut outcome.grpc_done,
+            )
+            .await
         }
         Handler::Record(recorder) if grpc::is_grpc(&request) => {
             let upstream = route
@@ -272,7 +291,15 @@ pub(super) async fn answer(
                 .as_deref()
                 .map(|u| (u.base.as_str(), u.label));
             let protos = route.dep.grpc.record.as_ref();
-            grpc::record::forward(upstream, recorder, protos, request, &mut outcome.matched).await
+            grpc::record::forward(
+                upstream,
+                recorder,
+                protos,
+                request,
+                &mut outcome.matched,
+                &mut outcome.grpc_done,
+            )
+            .await
         }
         Handler::Stub(stub) => {
             let (parts, incoming) = request.into_parts();

@@ -42,6 +42,7 @@ impl TcpForward {
             limited: None,
             fault: None,
             upgrade: None,
+            grpc_done: None,
         };
         let status = self.forward(stream, caller, &mut outcome).await;
         self.agent.journal.push(Call {
