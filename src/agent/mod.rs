@@ -19,6 +19,7 @@ pub mod grpc;
 pub mod journal;
 pub mod limits;
 pub mod live;
+pub mod logs;
 pub mod pipe;
 pub mod record;
 pub mod replay;
@@ -100,6 +101,12 @@ pub async fn run(path: &Path) -> Result<()> {
         admin::handle(control.clone(), request)
     }));
     if let Some((_, _)) = &registry {
+        // The engine's log driver sends every entry's output here.
+        let address = SocketAddr::new(config.listen, logs::GELF_PORT);
+        let gelf = tokio::net::UdpSocket::bind(address)
+            .await
+            .map_err(|e| Error::io(format!("cannot receive logs on udp {address}"), e))?;
+        tokio::spawn(logs::receive(gelf));
         let otlp = bind(&config, self::config::OTLP_PORT).await?;
         tokio::spawn(serve::serve_http(otlp, |_, request| async move {
             let response = crate::trace::otlp::handle(request).await;

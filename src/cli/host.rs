@@ -83,7 +83,12 @@ pub async fn run(
             },
         ));
     }
-    let mut supervisor = Supervisor::start(linked, run::output_sink(json))
+    // The dashboard shows the processes' output too.
+    let sink = match registry.clone() {
+        Some(url) => crate::registry::forwarding_logs(url, token.clone(), run::output_sink(json)),
+        None => run::output_sink(json),
+    };
+    let mut supervisor = Supervisor::start(linked, sink)
         .await
         .map_err(|e| Error::Failed(e.0))?;
     let sandbox = loaded.name.clone();

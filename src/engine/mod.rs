@@ -16,8 +16,8 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, ExecConfig, HostConfig, NetworkCreateRequest,
-    NetworkingConfig, PortBinding,
+    ContainerCreateBody, EndpointSettings, ExecConfig, HostConfig, HostConfigLogConfig,
+    NetworkCreateRequest, NetworkingConfig, PortBinding,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder,
@@ -146,6 +146,12 @@ pub struct ContainerSpec {
     pub publish: Vec<u16>,
     /// Bind mounts, `host:container[:ro]`.
     pub binds: Vec<String>,
+    /// Where the engine also sends the container's output, with Docker's
+    /// `gelf` log driver: (`udp://IP:PORT`, the tag naming the entry). The
+    /// engine keeps its own copy too (dual logging), so its logs API works
+    /// as without. Not hashed: the address is known only once the agent runs.
+    #[serde(skip)]
+    pub log_to: Option<(String, String)>,
 }
 
 /// A container of a sandbox as listed by the engine.
@@ -403,6 +409,17 @@ impl Engine {
                 port_bindings: Some(port_bindings),
                 binds: (!spec.binds.is_empty()).then(|| spec.binds.clone()),
                 network_mode: Some(spec.network.clone()),
+                log_config: spec
+                    .log_to
+                    .as_ref()
+                    .map(|(address, tag)| HostConfigLogConfig {
+                        typ: Some("gelf".into()),
+                        config: Some(HashMap::from([
+                            ("gelf-address".to_owned(), address.clone()),
+                            ("gelf-compression-type".to_owned(), "none".to_owned()),
+                            ("tag".to_owned(), tag.clone()),
+                        ])),
+                    }),
                 ..Default::default()
             }),
             networking_config: Some(NetworkingConfig {
@@ -647,13 +664,10 @@ impl Engine {
         Ok((running, state.exit_code, published))
     }
 
-    /// The container's address on `network` (one the sandbox created), if
-    /// it has one. None on a remote engine: its networks are not routed to
-    /// this machine, even where an address looks like one of ours.
-    pub async fn address_on(&self, id: &str, network: &str) -> EngineResult<Option<IpAddr>> {
-        if !self.local {
-            return Ok(None);
-        }
+    /// The container's address on `network` as the engine's own processes
+    /// reach it (its log drivers send from the engine's host), local
+    /// engine or not.
+    pub async fn address_in_engine(&self, id: &str, network: &str) -> EngineResult<Option<IpAddr>> {
         let inspect = self
             .docker
             .inspect_container(id, None::<InspectContainerOptions>)
@@ -665,6 +679,16 @@ impl Engine {
             .and_then(|mut networks| networks.remove(network))
             .and_then(|endpoint| endpoint.ip_address)
             .and_then(|ip| ip.parse().ok()))
+    }
+
+    /// The container's address on `network` (one the sandbox created), if
+    /// it has one. None on a remote engine: its networks are not routed to
+    /// this machine, even where an address looks like one of ours.
+    pub async fn address_on(&self, id: &str, network: &str) -> EngineResult<Option<IpAddr>> {
+        if !self.local {
+            return Ok(None);
+        }
+        self.address_in_engine(id, network).await
     }
 
     /// Puts files into a (created, not yet started) container.

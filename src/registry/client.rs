@@ -161,6 +161,50 @@ pub fn render_table(doc: &ServicesDoc) -> String {
     out
 }
 
+/// Lines waiting to go to the registry; past this, lines are dropped
+/// rather than holding the process's output back.
+const LOG_BACKLOG: usize = 4096;
+
+/// A sink that also sends each `ENTRY | line` it is given to the
+/// registry's `POST /logs/{entry}` (with the token), so the dashboard shows
+/// the output of processes run on the host; `inner` gets every line as
+/// before. Lines go in batches, in the background, never blocking the
+/// caller; a registry that does not answer loses them, nothing else.
+pub fn forwarding_logs(
+    registry_url: String,
+    token: Option<String>,
+    inner: crate::host::process::Sink,
+) -> crate::host::process::Sink {
+    let (lines, mut queued) = tokio::sync::mpsc::channel::<String>(LOG_BACKLOG);
+    tokio::spawn(async move {
+        let mut headers = vec![("content-type".to_owned(), "text/plain".to_owned())];
+        if let Some(token) = token {
+            headers.push(("authorization".to_owned(), format!("Bearer {token}")));
+        }
+        while let Some(first) = queued.recv().await {
+            let mut batch: std::collections::BTreeMap<String, String> = Default::default();
+            let mut next = Some(first);
+            while let Some(line) = next.take() {
+                if let Some((entry, text)) = line.split_once(" | ") {
+                    let body = batch.entry(entry.to_owned()).or_default();
+                    body.push_str(text);
+                    body.push('\n');
+                }
+                next = queued.try_recv().ok();
+            }
+            for (entry, body) in batch {
+                let url = format!("{}/logs/{entry}", registry_url.trim_end_matches('/'));
+                let _ =
+                    http::request("POST", &url, &headers, Some(body.into_bytes()), TIMEOUT).await;
+            }
+        }
+    });
+    std::sync::Arc::new(move |line: &str| {
+        inner(line);
+        let _ = lines.try_send(line.to_owned());
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,7 +40,7 @@ use tokio::task::JoinSet;
 use crate::health::{ExecProber, ProbeSpec};
 use crate::manifest::Kind;
 
-pub use client::{put_healthy, put_hosts, render_table, services};
+pub use client::{forwarding_logs, put_healthy, put_hosts, render_table, services};
 use live::{Health, State};
 
 /// How often each entry is probed.

@@ -13,6 +13,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::live::State;
+use crate::agent::logs;
 
 /// The largest body `PUT /_sandbox/hosts` accepts.
 const MAX_PUT: usize = 1024 * 1024;
@@ -69,14 +70,29 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
                 json!({"error": format!("no span of trace {id} is kept (a trace id is 32 hex digits)")}),
             ),
         },
+        ["logs"] if read => {
+            let (since, limit) = cursor(&request);
+            ok(Bytes::from(
+                logs::store().since(None, since, limit).to_string(),
+            ))
+        }
+        ["logs", name] if read => match state.position(name) {
+            Some(_) => {
+                let (since, limit) = cursor(&request);
+                ok(Bytes::from(
+                    logs::store().since(Some(name), since, limit).to_string(),
+                ))
+            }
+            None => unknown_entry(state, name),
+        },
         ["v1", "traces"] => crate::trace::otlp::handle(request).await,
         ["_sandbox", "health"] if read => ok(Bytes::from_static(b"{\"ok\":true}")),
         ["_sandbox", "metrics"] if read => {
             let body = json!({"probes": state.probes(), "uptime_s": state.uptime_s()});
             ok(Bytes::from(body.to_string()))
         }
-        ["_sandbox", "hosts" | "healthy"]
-            if method == Method::PUT
+        ["_sandbox", "hosts" | "healthy"] | ["logs", _]
+            if matches!(method, Method::PUT | Method::POST)
                 && !crate::registry::token::allows(request.headers(), state.token.as_deref()) =>
         {
             let mut response = error(
@@ -88,6 +104,7 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             response
         }
+        ["logs", name] if method == Method::POST => post_logs(state, name, request).await,
         ["_sandbox", "hosts"] if method == Method::PUT => put_hosts(state, request).await,
         ["_sandbox", "healthy"] if method == Method::PUT => put_healthy(state, request).await,
         ["services"]
@@ -95,13 +112,15 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
         | ["services", _, "openapi"]
         | ["traces"]
         | ["traces", _]
+        | ["logs"]
         | ["_sandbox", "health" | "metrics"] => not_allowed(&method, &path, "GET, HEAD"),
+        ["logs", _] => not_allowed(&method, &path, "GET, HEAD, POST"),
         ["_sandbox", "hosts" | "healthy"] => not_allowed(&method, &path, "PUT"),
         _ => error(
             StatusCode::NOT_FOUND,
             json!({
                 "error": format!("no such path {path}"),
-                "paths": ["/", "/traces", "/traces/{id}", "/services", "/services/{name}", "/services/{name}/openapi",
+                "paths": ["/", "/traces", "/traces/{id}", "/logs", "/logs/{entry}", "/services", "/services/{name}", "/services/{name}/openapi",
                           "/_sandbox/hosts", "/_sandbox/healthy", "/_sandbox/health",
                           "/_sandbox/metrics"],
             }),
@@ -157,6 +176,44 @@ async fn control(request: Request<Incoming>) -> Response<Full<Bytes>> {
             json!({"error": format!("the agent's control API does not answer: {e}")}),
         ),
     }
+}
+
+/// `since` and `limit` of a `/logs` query: lines after sequence number
+/// `since` (0: from the oldest kept), at most `limit` (default 500).
+fn cursor(request: &Request<Incoming>) -> (u64, usize) {
+    let (mut since, mut limit) = (0, logs::LINES_PER_ENTRY);
+    for pair in request.uri().query().unwrap_or_default().split('&') {
+        match pair.split_once('=') {
+            Some(("since", n)) => since = n.parse().unwrap_or(0),
+            Some(("limit", n)) => limit = n.parse().unwrap_or(limit),
+            _ => {}
+        }
+    }
+    (since, limit)
+}
+
+/// `POST /logs/{entry}[?stream=stderr]` with lines of text: the output of
+/// an entry run on the host, kept with the lines the engine sends.
+async fn post_logs(state: &State, name: &str, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    if state.position(name).is_none() {
+        return unknown_entry(state, name);
+    }
+    let stream = if request
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .contains("stream=stderr")
+    {
+        logs::Stream::Stderr
+    } else {
+        logs::Stream::Stdout
+    };
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    logs::keep_posted(name, stream, &String::from_utf8_lossy(&body));
+    ok(Bytes::from_static(b"{\"kept\":true}"))
 }
 
 /// A PUT's body, at most [`MAX_PUT`] bytes; else the 400 to answer.

@@ -524,12 +524,47 @@ async fn up_locked(
             });
         }
 
+        // Every service and real dependency also sends its output to the
+        // agent, which never reads the engine: so the agent starts first,
+        // and its address is where the others' log driver sends.
+        let agent = plan
+            .containers
+            .iter()
+            .find(|c| c.role == plan::Role::Agent && c.kind == "agent");
+        let mut started_first = None;
+        let agent_id = match agent {
+            Some(agent) if to_start.contains(&agent.spec.name) => {
+                let (entry, id) = start_one(engine, agent).await?;
+                outcome.created.push(id.clone());
+                reporter.event(Event::EntryStarted { entry });
+                started_first = Some(agent.spec.name.clone());
+                Some(id)
+            }
+            Some(agent) => existing.get(&agent.spec.name).map(|c| c.id.clone()),
+            None => None,
+        };
+        check_cancel(&cancel)?;
+        if let Some(id) = agent_id {
+            if let Some(ip) = engine.address_in_engine(&id, &plan.network).await? {
+                let address = format!("udp://{ip}:{}", crate::agent::logs::GELF_PORT);
+                for planned in &mut plan.containers {
+                    // A host entry's container is the agent's tunnel, not the entry.
+                    if planned.role != plan::Role::Agent
+                        && planned.kind != crate::manifest::Kind::Host.as_str()
+                    {
+                        planned.spec.log_to = Some((address.clone(), planned.entry.clone()));
+                    }
+                }
+            }
+        }
+
         for wave in [0u8, 1] {
             let in_wave: Vec<&Planned> =
                 plan.containers.iter().filter(|c| c.wave == wave).collect();
             let starts = in_wave
                 .iter()
                 .filter(|c| to_start.contains(&c.spec.name))
+                .filter(|c| started_first.as_ref() != Some(&c.spec.name))
                 .map(|c| start_one(engine, c));
             for started in join_all(starts).await {
                 let (entry, id) = started?;

@@ -123,11 +123,6 @@ impl Agent {
         response.json()
     }
 
-    /// The agent process's id (for its memory in /proc).
-    pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// SIGTERM, then the exit status.
     pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")

@@ -177,6 +177,26 @@ fn a_host_process_reaches_its_dependencies_and_is_reached_by_name() {
     assert_eq!(code, 201, "{body}\n{}", up.output());
     // The process's output is shown, prefixed.
     up.wait_for("orders | ", Duration::from_secs(5));
+    // The dashboard's logs have the process's output and a real container's.
+    let registry = sandbox.status()["registry_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for entry in ["orders", "catalog"] {
+        assert!(
+            eventually(Duration::from_secs(10), || get(&format!(
+                "{registry}/logs/{entry}"
+            ))
+            .1
+            .contains("POST /orders")
+                || (entry == "catalog"
+                    && get(&format!("{registry}/logs/{entry}"))
+                        .1
+                        .contains("listening"))),
+            "no logs of {entry}: {}",
+            get(&format!("{registry}/logs/{entry}")).1
+        );
+    }
     // From a real container, by name: `http://orders:8080` reaches the
     // process that listens on 127.0.0.1 only.
     let caller = sandbox.url("caller");

@@ -14,7 +14,7 @@ cases! {
         the_python_sdk_exports_in_protobuf_and_json,
         a_service_span_and_the_agent_span_form_one_tree,
     ],
-    plain: [],
+    plain: [a_dependency_on_the_otlp_port_is_refused_by_validate],
 }
 
 /// The venv's Python with the OpenTelemetry SDK and its OTLP/HTTP exporter.
@@ -210,4 +210,21 @@ fn now_ns() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos()
+}
+
+/// A stub on 4318 would collide with the registry's OTLP receiver in the
+/// same agent: `validate` says so, at the port's line and column.
+fn a_dependency_on_the_otlp_port_is_refused_by_validate() {
+    let sandbox = Sandbox::new(
+        "otlp-port",
+        "version: 1\nservice:\n  name: orders\n  build: ./app\n  ports: { http: 8080 }\n\
+         dependencies:\n  collector:\n    stub:\n      port: 4318\n",
+    );
+    let out = sandbox.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(
+        text.contains("sandbox.yaml:9:13: `dependencies.collector.stub.port` is the port of the registry's OTLP receiver"),
+        "{text}"
+    );
 }

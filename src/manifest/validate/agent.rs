@@ -16,12 +16,29 @@ pub(crate) fn is_har(file: &str) -> bool {
 }
 
 impl Checker {
+    /// The port of a dependency the agent serves: a port number, and none
+    /// of the ports the same agent listens on for itself.
+    fn served_port(&mut self, path: &str, node: &Node) {
+        use crate::agent::config::{ADMIN_PORT, OTLP_PORT, REGISTRY_PORT};
+        let what = match self.port_number(path, node) {
+            Some(OTLP_PORT) => "the registry's OTLP receiver (`http://registry:4318`)",
+            Some(REGISTRY_PORT) => "the registry",
+            Some(ADMIN_PORT) => "the agent's control API",
+            _ => return,
+        };
+        self.report(
+            node.at,
+            format!("`{path}` is the port of {what}, which the same agent serves"),
+            Some("choose another port, e.g. 8080".to_owned()),
+        );
+    }
+
     pub(super) fn stub(&mut self, path: &str, node: &Node, dependency: &str) {
         let Some(fields) = self.map(path, node, Some(keys::STUB)) else {
             return;
         };
         if let Some(e) = field(fields, "port") {
-            self.port_number(&format!("{path}.port"), &e.value);
+            self.served_port(&format!("{path}.port"), &e.value);
         }
         if let Some(e) = field(fields, "routes") {
             self.routes(&format!("{path}.routes"), &e.value);
@@ -421,7 +438,7 @@ impl Checker {
             self.string_list(&format!("{path}.redact"), &e.value);
         }
         if let Some(e) = field(fields, "port") {
-            self.port_number(&format!("{path}.port"), &e.value);
+            self.served_port(&format!("{path}.port"), &e.value);
         }
         self.record_grpc(path, fields, dependency);
     }
