@@ -242,12 +242,18 @@ impl Hub {
         let welcome = Welcome::Accepted {
             session: id.clone(),
         };
-        if wire::write_frame(&mut write, &welcome).await.is_err() {
-            return;
-        }
         let (control, outbox) = mpsc::unbounded_channel();
         let (stop, stopped) = oneshot::channel();
-        let writer = tokio::spawn(write_control(write, outbox));
+        // The session is in force before the client hears it is accepted:
+        // a connection that arrives right after waits for its data
+        // connection instead of being closed for want of a session. A
+        // welcome that cannot be written ends the control connection, and
+        // with it the session.
+        let writer = tokio::spawn(async move {
+            if wire::write_frame(&mut write, &welcome).await.is_ok() {
+                write_control(write, outbox).await;
+            }
+        });
         let described = describe(holder.as_ref());
         let replaced = {
             let mut state = self.lock();
