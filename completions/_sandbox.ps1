@@ -386,11 +386,11 @@ Register-ArgumentCompleter -Native -CommandName 'sandbox' -ScriptBlock {
         }
         'sandbox;agent' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The agent''s configuration (JSON)')
-            [CompletionResult]::new('--pipe', '--pipe', [CompletionResultType]::ParameterName, 'Connect to HOST:PORT and pass stdin and stdout through (the forwarder of a remote engine carries connections this way)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The manifest to use')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Run or address a copy of the sandbox under another name')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The docker context whose engine to use (default: as the docker CLI chooses)')
+            [CompletionResult]::new('--mux', '--mux', [CompletionResultType]::ParameterName, 'Carry connections into the sandbox network over stdin and stdout (the forwarder of a remote engine runs this; see `agent::pipe`)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -221,17 +221,13 @@ _sandbox() {
             return 0
             ;;
         sandbox__subcmd__agent)
-            opts="-f -h -V --config --pipe --file --name --context --help --version"
+            opts="-f -h -V --config --mux --file --name --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --pipe)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

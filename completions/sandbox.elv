@@ -355,11 +355,11 @@ set edit:completion:arg-completer[sandbox] = {|@words|
         }
         &'sandbox;agent'= {
             cand --config 'The agent''s configuration (JSON)'
-            cand --pipe 'Connect to HOST:PORT and pass stdin and stdout through (the forwarder of a remote engine carries connections this way)'
             cand -f 'The manifest to use'
             cand --file 'The manifest to use'
             cand --name 'Run or address a copy of the sandbox under another name'
             cand --context 'The docker context whose engine to use (default: as the docker CLI chooses)'
+            cand --mux 'Carry connections into the sandbox network over stdin and stdout (the forwarder of a remote engine runs this; see `agent::pipe`)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

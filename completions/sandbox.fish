@@ -234,10 +234,10 @@ complete -c sandbox -n "__fish_sandbox_using_subcommand completions" -l context 
 complete -c sandbox -n "__fish_sandbox_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c sandbox -n "__fish_sandbox_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c sandbox -n "__fish_sandbox_using_subcommand agent" -l config -d 'The agent\'s configuration (JSON)' -r -F
-complete -c sandbox -n "__fish_sandbox_using_subcommand agent" -l pipe -d 'Connect to HOST:PORT and pass stdin and stdout through (the forwarder of a remote engine carries connections this way)' -r
 complete -c sandbox -n "__fish_sandbox_using_subcommand agent" -s f -l file -d 'The manifest to use' -r -F
 complete -c sandbox -n "__fish_sandbox_using_subcommand agent" -l name -d 'Run or address a copy of the sandbox under another name' -r
 complete -c sandbox -n "__fish_sandbox_using_subcommand agent" -l context -d 'The docker context whose engine to use (default: as the docker CLI chooses)' -r
+complete -c sandbox -n "__fish_sandbox_using_subcommand agent" -l mux -d 'Carry connections into the sandbox network over stdin and stdout (the forwarder of a remote engine runs this; see `agent::pipe`)'
 complete -c sandbox -n "__fish_sandbox_using_subcommand agent" -s h -l help -d 'Print help'
 complete -c sandbox -n "__fish_sandbox_using_subcommand agent" -s V -l version -d 'Print version'
 complete -c sandbox -n "__fish_sandbox_using_subcommand forward" -s f -l file -d 'The manifest to use' -r -F

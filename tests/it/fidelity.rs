@@ -22,6 +22,28 @@ impl Drop for Running {
     }
 }
 
+/// Runs `script` with `python` on 127.0.0.1:`port` and waits until it
+/// listens; stopped when dropped.
+async fn python_server(python: &Path, script: &Path, port: u16, what: &str) -> Running {
+    let child = Command::new(python)
+        .arg(script)
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let running = Running(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "{what} does not listen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    running
+}
+
 /// An SSE server (Python's `http.server`) on 127.0.0.1:`port`: `GET
 /// /events` answers three events, 300 ms apart, then closes.
 async fn sse_server(dir: &Path, port: u16) -> Option<Running> {
@@ -54,23 +76,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Events).serve_f
 "#,
     )
     .unwrap();
-    let child = Command::new(python)
-        .arg(&script)
-        .arg(port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let running = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "the SSE server does not listen");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Some(running)
+    Some(python_server(&python, &script, port, "the SSE server").await)
 }
 
 /// `GET /events` on `port` over a plain socket: when (since the request)
@@ -312,23 +318,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Digest).serve_f
 "#,
     )
     .unwrap();
-    let child = Command::new(python)
-        .arg(&script)
-        .arg(port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let running = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "the upstream does not listen");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Some(running)
+    Some(python_server(&python, &script, port, "the upstream").await)
 }
 
 /// A line of /proc/PID/status, in KiB (`VmRSS`, `VmHWM`).
