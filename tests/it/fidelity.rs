@@ -4,27 +4,18 @@
 //! recording whose body files are missing.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::agent::{Agent, free_port};
-
-/// A child process killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::protocols::{Running, listening};
 
 /// Runs `script` with `python` on 127.0.0.1:`port` and waits until it
 /// listens; stopped when dropped.
-async fn python_server(python: &Path, script: &Path, port: u16, what: &str) -> Running {
+async fn python_server(python: &Path, script: &Path, port: u16) -> Running {
     let child = Command::new(python)
         .arg(script)
         .arg(port.to_string())
@@ -33,14 +24,7 @@ async fn python_server(python: &Path, script: &Path, port: u16, what: &str) -> R
         .spawn()
         .unwrap();
     let running = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "{what} does not listen");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    listening(port, Duration::from_secs(10)).await;
     running
 }
 
@@ -76,7 +60,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Events).serve_f
 "#,
     )
     .unwrap();
-    Some(python_server(&python, &script, port, "the SSE server").await)
+    Some(python_server(&python, &script, port).await)
 }
 
 /// `GET /events` on `port` over a plain socket: when (since the request)
@@ -318,7 +302,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Digest).serve_f
 "#,
     )
     .unwrap();
-    Some(python_server(&python, &script, port, "the upstream").await)
+    Some(python_server(&python, &script, port).await)
 }
 
 /// A line of /proc/PID/status, in KiB (`VmRSS`, `VmHWM`).

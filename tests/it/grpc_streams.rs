@@ -3,12 +3,13 @@
 //! agent between them.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::agent::{Agent, free_port, send};
+use crate::protocols::{Running, listening};
 
 const PROTO: &str = r#"syntax = "proto3";
 package chat.v1;
@@ -78,15 +79,6 @@ except grpc.RpcError as e:
 print(json.dumps(out))
 "#;
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn client(python: &Path, generated: &Path, port: u16) -> Value {
     let out = Command::new(python)
         .args(["-c", CLIENT])
@@ -100,17 +92,6 @@ fn client(python: &Path, generated: &Path, port: u16) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-async fn listening(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 fn client_and_bidirectional_streams_are_recorded_and_replayed() {
@@ -143,7 +124,7 @@ fn client_and_bidirectional_streams_are_recorded_and_replayed() {
                 .spawn()
                 .unwrap(),
         );
-        listening(server_port).await;
+        listening(server_port, Duration::from_secs(20)).await;
         let direct = {
             let (python, generated) = (python.clone(), generated.clone());
             tokio::task::spawn_blocking(move || client(&python, &generated, server_port))

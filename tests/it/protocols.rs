@@ -29,7 +29,7 @@ pub(crate) fn tool(name: &str) -> Option<PathBuf> {
 }
 
 /// A child process killed when dropped.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -38,9 +38,10 @@ impl Drop for Running {
     }
 }
 
-/// Waits until something accepts connections on 127.0.0.1:`port`.
-async fn listening(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+/// Waits until something accepts connections on 127.0.0.1:`port`, for at
+/// most `limit`.
+pub(crate) async fn listening(port: u16, limit: Duration) {
+    let deadline = Instant::now() + limit;
     while tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .is_err()
@@ -77,7 +78,7 @@ async fn nginx(dir: &std::path::Path, servers: &str, ports: &[u16]) -> Option<Ru
         .unwrap();
     let running = Running(child);
     for port in ports {
-        listening(*port).await;
+        listening(*port, Duration::from_secs(10)).await;
     }
     Some(running)
 }
@@ -202,7 +203,7 @@ async fn redis(dir: &std::path::Path) -> Option<(Running, u16)> {
         .spawn()
         .unwrap();
     let running = Running(child);
-    listening(port).await;
+    listening(port, Duration::from_secs(10)).await;
     Some((running, port))
 }
 
@@ -419,7 +420,7 @@ fn websocket_passes_through_record_and_proxy_and_is_journaled_once() {
                 .spawn()
                 .unwrap(),
         );
-        listening(ws).await;
+        listening(ws, Duration::from_secs(10)).await;
         let (record, proxy) = (free_port(), free_port());
         let file = dir.path().join("rec.yaml");
         let mut agent = Agent::start(json!([
