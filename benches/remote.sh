@@ -9,7 +9,7 @@
 #   rps:     throughput (wrk, GET /healthz) through the forwarded host URL
 #            of the remote sandbox, over unix:// (the forwarder's exec path)
 #            and over ssh:// (ssh port forwarding), against the same entry's
-#            URL on the local engine.
+#            URL on the local engine: the three in turn, median of --rounds.
 #   context: a 50 MB build context: `up` of one service whose context holds
 #            50 MB of random bytes, minus the same `up` without them, over
 #            ssh:// and on the local engine's unix socket.
@@ -53,7 +53,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 cleanup() {
   set +e
   for h in "$UNIX_HOST" ""; do
-    for n in "bench-$ID" "bench-big-$ID" "bench-small-$ID"; do
+    for n in "bench-$ID" "bench-big-$ID" "bench-small-$ID" "bench-u-$ID" "bench-s-$ID"; do
       DOCKER_HOST="$h" "$BIN" down --name "$n" >/dev/null 2>&1
     done
   done
@@ -165,20 +165,32 @@ if part up; then
   L="$(median <"$DIR/local")"; U="$(median <"$DIR/unix")"; S="$(median <"$DIR/ssh")"; S="${S:-nan}"
 fi
 
-# rps HOST: requests per second through the host URL of a one-service sandbox.
-rps() {
-  DOCKER_HOST="$1" "$BIN" up -f "$DIR/small/sandbox.yaml" --name "bench-small-$ID" >/dev/null 2>&1
-  local url
-  url="$(DOCKER_HOST="$1" "$BIN" status --name "bench-small-$ID" --json |
-    sed -n 's/.*"host_url": *"\([^"]*\)".*/\1/p' | head -1)"
-  wrk -t2 -c16 -d "$DURATION" "$url/healthz" | awk '/Requests\/sec/ { print $2 }'
-  down "$1" "bench-small-$ID"
+# The throughput part keeps one one-service sandbox up per link (local,
+# unix://, ssh://) and measures them in turn, --rounds times: medians.
+rps_up() {
+  DOCKER_HOST="$1" "$BIN" up -f "$DIR/small/sandbox.yaml" --name "$2" >/dev/null 2>&1 || {
+    log "up of $2 on ${1:-the local engine} failed"; return 1; }
+  DOCKER_HOST="$1" "$BIN" status --name "$2" --json |
+    sed -n 's/.*"host_url": *"\([^"]*\)".*/\1/p' | head -1
 }
+wrk_rps() { wrk -t2 -c16 -d "$DURATION" "$1/healthz" | awk '/Requests\/sec/ { print $2 }'; }
 RL=nan RU=nan RS=nan
 if part rps; then
-  log "throughput through the forwarded URL ($DURATION, 16 connections): local, unix://, ssh:// ..."
-  RL="$(rps "")"; RU="$(rps "$UNIX_HOST")"
-  if ssh_too; then RS="$(rps "$SSH_HOST")"; fi
+  log "throughput through the forwarded URL ($DURATION, 16 connections, median of $ROUNDS): local, unix://, ssh:// ..."
+  UL="$(rps_up "" "bench-small-$ID")"
+  UU="$(rps_up "$UNIX_HOST" "bench-u-$ID")"
+  US=""
+  if ssh_too; then US="$(rps_up "$SSH_HOST" "bench-s-$ID")"; fi
+  : >"$DIR/rl"; : >"$DIR/ru"; : >"$DIR/rs"
+  for r in $(seq 1 "$ROUNDS"); do
+    wrk_rps "$UL" >>"$DIR/rl"
+    wrk_rps "$UU" >>"$DIR/ru"
+    if [ -n "$US" ]; then wrk_rps "$US" >>"$DIR/rs"; fi
+    log "round $r/$ROUNDS: local $(tail -1 "$DIR/rl"), unix:// $(tail -1 "$DIR/ru"), ssh:// $(tail -1 "$DIR/rs" 2>/dev/null)"
+  done
+  RL="$(median <"$DIR/rl")"; RU="$(median <"$DIR/ru")"; RS="$(median <"$DIR/rs")"; RS="${RS:-nan}"
+  down "" "bench-small-$ID"; down "$UNIX_HOST" "bench-u-$ID"
+  if ssh_too; then down "$SSH_HOST" "bench-s-$ID"; fi
 fi
 
 BIG=nan SMALL=nan LBIG=nan LSMALL=nan

@@ -10,11 +10,13 @@
 //! sending, and [`Kind::Close`] when the stream is over (or could not be
 //! opened). Frames are written through a buffer that is flushed when no
 //! other frame waits, so many small writes of many connections go out in
-//! one write.
+//! one write; received bytes are split into frames without being copied.
 
 use std::collections::HashMap;
+use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
 
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
@@ -44,7 +46,7 @@ impl Kind {
 pub struct Frame {
     pub id: u32,
     pub kind: Kind,
-    pub payload: Vec<u8>,
+    pub payload: Bytes,
 }
 
 /// The size of one read of a connection, and so the largest data frame.
@@ -56,8 +58,12 @@ pub const STREAM_QUEUE: usize = 64;
 const HEADER: usize = 9;
 
 impl Frame {
-    pub fn new(id: u32, kind: Kind, payload: Vec<u8>) -> Frame {
-        Frame { id, kind, payload }
+    pub fn new(id: u32, kind: Kind, payload: impl Into<Bytes>) -> Frame {
+        Frame {
+            id,
+            kind,
+            payload: payload.into(),
+        }
     }
 
     /// Appends the frame's bytes to `out`.
@@ -68,9 +74,10 @@ impl Frame {
         out.extend_from_slice(&self.payload);
     }
 
-    /// Takes one whole frame off the front of `buffer`, if it holds one.
-    /// A malformed frame is an error (the stream cannot be resynchronised).
-    pub fn decode(buffer: &mut Vec<u8>) -> std::io::Result<Option<Frame>> {
+    /// Takes one whole frame off the front of `buffer`, if it holds one,
+    /// without copying its payload. A malformed frame is an error (the
+    /// stream cannot be resynchronised).
+    pub fn decode(buffer: &mut BytesMut) -> std::io::Result<Option<Frame>> {
         if buffer.len() < HEADER {
             return Ok(None);
         }
@@ -89,28 +96,36 @@ impl Frame {
             ));
         }
         if buffer.len() < HEADER + len {
+            buffer.reserve(HEADER + len - buffer.len());
             return Ok(None);
         }
-        let payload = buffer[HEADER..HEADER + len].to_vec();
-        buffer.drain(..HEADER + len);
+        buffer.advance(HEADER);
+        let payload = buffer.split_to(len).freeze();
         Ok(Some(Frame { id, kind, payload }))
     }
 }
 
-/// Writes the frames of `frames` to `out`, flushing only when no other
-/// frame is waiting. Ends when every sender is gone or `out` fails.
+/// Writes the frames of `frames` to `out` in as few writes as it can: the
+/// frames that wait go out together, and before a write the task lets the
+/// other ready connections add theirs (each write costs a system call on
+/// every hop of the link, a yield costs none). Ends when every sender is
+/// gone or `out` fails.
 pub async fn write_frames<W: AsyncWrite + Unpin>(
     mut frames: mpsc::Receiver<Frame>,
-    out: W,
+    mut out: W,
 ) -> std::io::Result<()> {
-    let mut out = tokio::io::BufWriter::with_capacity(BUFFER, out);
     let mut bytes = Vec::with_capacity(BUFFER);
     while let Some(frame) = frames.recv().await {
         bytes.clear();
         frame.encode(&mut bytes);
+        let mut yielded = false;
         while bytes.len() < BUFFER {
             match frames.try_recv() {
                 Ok(more) => more.encode(&mut bytes),
+                Err(mpsc::error::TryRecvError::Empty) if !yielded => {
+                    yielded = true;
+                    tokio::task::yield_now().await;
+                }
                 Err(_) => break,
             }
         }
@@ -123,7 +138,7 @@ pub async fn write_frames<W: AsyncWrite + Unpin>(
 /// What a stream's connection is told by the other side.
 #[derive(Debug)]
 pub enum Incoming {
-    Data(Vec<u8>),
+    Data(Bytes),
     Eof,
 }
 
@@ -168,19 +183,23 @@ pub async fn carry<S>(
 {
     let (mut read, mut write) = tokio::io::split(connection);
     let sending = async {
-        let mut buffer = vec![0u8; CHUNK];
+        let mut buffer = BytesMut::new();
         loop {
-            match read.read(&mut buffer).await {
+            if buffer.capacity() < CHUNK / 4 {
+                buffer.reserve(CHUNK);
+            }
+            let room = buffer.capacity().min(CHUNK);
+            match (&mut read).take(room as u64).read_buf(&mut buffer).await {
                 Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let frame = Frame::new(id, Kind::Data, buffer[..n].to_vec());
+                Ok(_) => {
+                    let frame = Frame::new(id, Kind::Data, buffer.split().freeze());
                     if out.send(frame).await.is_err() {
                         return;
                     }
                 }
             }
         }
-        let _ = out.send(Frame::new(id, Kind::Eof, Vec::new())).await;
+        let _ = out.send(Frame::new(id, Kind::Eof, Bytes::new())).await;
     };
     let receiving = async {
         while let Some(message) = incoming.recv().await {
@@ -196,7 +215,25 @@ pub async fn carry<S>(
         let _ = write.shutdown().await;
     };
     tokio::join!(sending, receiving);
-    let _ = out.send(Frame::new(id, Kind::Close, Vec::new())).await;
+    let _ = out.send(Frame::new(id, Kind::Close, Bytes::new())).await;
+}
+
+/// The agent's side over this process's stdin and stdout. An exec's stdio
+/// are pipes: they are read and written without blocking, on the runtime's
+/// own threads (tokio's `stdin()` and `stdout()` hand every read and write
+/// to a blocking thread, two thread switches per frame batch). Anything
+/// else (a terminal, a file) falls back to those.
+pub async fn serve_stdio() -> std::io::Result<()> {
+    use tokio::net::unix::pipe;
+    let input = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
+    let output = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
+    match (
+        pipe::Receiver::from_file(input),
+        pipe::Sender::from_file(output),
+    ) {
+        (Ok(input), Ok(output)) => serve(input, output).await,
+        _ => serve(tokio::io::stdin(), tokio::io::stdout()).await,
+    }
 }
 
 /// The agent's side (`sandbox agent --mux`): reads frames from `input`,
@@ -210,14 +247,14 @@ where
     let (out, frames) = mpsc::channel::<Frame>(1024);
     let writer = tokio::spawn(write_frames(frames, output));
     let streams: Streams = Arc::default();
-    let mut buffer = Vec::with_capacity(BUFFER);
-    let mut chunk = vec![0u8; BUFFER];
+    let mut buffer = BytesMut::with_capacity(BUFFER);
     loop {
-        let n = input.read(&mut chunk).await?;
-        if n == 0 {
+        if buffer.capacity() - buffer.len() < BUFFER / 4 {
+            buffer.reserve(BUFFER);
+        }
+        if input.read_buf(&mut buffer).await? == 0 {
             break;
         }
-        buffer.extend_from_slice(&chunk[..n]);
         while let Some(frame) = Frame::decode(&mut buffer)? {
             if frame.kind != Kind::Open {
                 deliver(&streams, frame).await;
@@ -240,7 +277,7 @@ where
                     }
                     Err(_) => {
                         let _ = out
-                            .send(Frame::new(frame.id, Kind::Close, Vec::new()))
+                            .send(Frame::new(frame.id, Kind::Close, Bytes::new()))
                             .await;
                     }
                 }
@@ -265,16 +302,16 @@ mod tests {
         let mut bytes = Vec::new();
         Frame::new(7, Kind::Open, b"orders:8080".to_vec()).encode(&mut bytes);
         Frame::new(7, Kind::Data, vec![1, 2, 3]).encode(&mut bytes);
-        let mut partial = bytes[..bytes.len() - 1].to_vec();
+        let mut partial = BytesMut::from(&bytes[..bytes.len() - 1]);
         let first = Frame::decode(&mut partial).unwrap().unwrap();
-        assert_eq!(first.payload, b"orders:8080");
+        assert_eq!(&first.payload[..], b"orders:8080");
         assert_eq!(Frame::decode(&mut partial).unwrap(), None);
-        partial.push(3);
+        partial.extend_from_slice(&[3]);
         assert_eq!(
             Frame::decode(&mut partial).unwrap(),
             Some(Frame::new(7, Kind::Data, vec![1, 2, 3]))
         );
-        let mut bad = vec![0, 0, 0, 1, 9, 0, 0, 0, 0];
+        let mut bad = BytesMut::from(&[0u8, 0, 0, 1, 9, 0, 0, 0, 0][..]);
         assert!(Frame::decode(&mut bad).is_err());
     }
 
@@ -303,7 +340,7 @@ mod tests {
         write.write_all(&bytes).await.unwrap();
         let mut echoed: HashMap<u32, Vec<u8>> = HashMap::new();
         let mut closed = 0;
-        let mut buffer = Vec::new();
+        let mut buffer = BytesMut::new();
         let mut chunk = vec![0u8; 4096];
         while closed < 2 {
             let n = read.read(&mut chunk).await.unwrap();

@@ -19,7 +19,7 @@ pub struct AgentArgs {
 
 pub async fn run(args: AgentArgs) -> Result<()> {
     if args.mux {
-        return crate::agent::pipe::serve(tokio::io::stdin(), tokio::io::stdout())
+        return crate::agent::pipe::serve_stdio()
             .await
             .map_err(|e| crate::Error::io("carry connections over stdin and stdout", e));
     }

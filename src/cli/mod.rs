@@ -165,6 +165,20 @@ impl Command {
     }
 }
 
+impl Cli {
+    /// Whether the command runs best on one thread: the carriers of
+    /// forwarded connections (`forward`, `agent --mux`) copy bytes between
+    /// sockets and pipes, where a second worker thread adds only wake-ups
+    /// across threads, not throughput.
+    pub fn one_thread(&self) -> bool {
+        match &self.command {
+            Command::Forward(_) => true,
+            Command::Agent(args) => args.mux,
+            _ => false,
+        }
+    }
+}
+
 /// Runs a command. `interrupt` is the process's Ctrl-C/SIGTERM token.
 pub async fn run(cli: Cli, interrupt: Interrupt) -> Result<()> {
     let mut globals = cli.globals;

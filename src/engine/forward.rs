@@ -14,11 +14,15 @@
 //!
 //! An `ssh://` engine's ports take a faster path: the forwarder keeps an
 //! ssh master connection of its own and asks it to forward each port
-//! (`-L 127.0.0.1:LOCAL:127.0.0.1:PORT`, see [`super::ssh::Master`]), so
-//! bytes go through ssh and sshd to the remote host's loopback, where the
-//! engine published the port, and not through the engine's exec streams.
-//! When the master's connection drops, a new one forwards the same local
-//! ports again.
+//! (`-L 127.0.0.1:LOCAL:TARGET`, see [`super::ssh::Master`]), so bytes go
+//! through ssh and sshd, not through the engine's exec streams. The target
+//! is the container's own address on the sandbox network when the remote
+//! host reaches it (a Docker host does: checked once per master against
+//! the agent's registry), which leaves out the engine's userland proxy;
+//! otherwise (a rootless engine) the port the engine published on the
+//! remote host's loopback. A container made again at another address is
+//! forwarded again on the same local port. When the master's connection
+//! drops, a new one forwards the same local ports again.
 //!
 //! The forwarder records its pid and its ports (engine port -> local port)
 //! in a state file (see [`state_path`]); the engine adapter reads it to
@@ -204,6 +208,7 @@ pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
         None => None,
     };
     let mut master: Option<super::ssh::Master> = None;
+    let mut direct = Direct::default();
     let mut listeners: HashMap<Published, (u16, Carrier)> = HashMap::new();
     let mut last_seen = tokio::time::Instant::now();
     let mut written: Option<State> = None;
@@ -234,6 +239,11 @@ pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
             let _ = std::fs::remove_file(state_path(&target, &sandbox));
             return Ok(());
         }
+        let addresses: HashMap<&str, &str> = containers
+            .iter()
+            .filter(|c| c.is_running())
+            .filter_map(|c| Some((c.name.as_str(), c.address.as_deref()?)))
+            .collect();
         let wanted: Vec<Published> = containers
             .iter()
             .flat_map(|c| {
@@ -253,9 +263,9 @@ pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
             if let Some((local, carrier)) = listeners.remove(&p) {
                 match carrier {
                     Carrier::Exec(task) => task.abort(),
-                    Carrier::Ssh => {
+                    Carrier::Ssh(target) => {
                         if let Some(m) = &master {
-                            let _ = m.cancel(local, p.engine_port).await;
+                            let _ = m.cancel(local, &target).await;
                         }
                     }
                 }
@@ -266,12 +276,47 @@ pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
         if let Some(remote) = &remote {
             if !wanted.is_empty() && !master.as_ref().is_some_and(|m| m.alive()) {
                 master = super::ssh::Master::start(remote).await.ok();
+                direct = Direct::default();
                 if let Some(m) = &master {
-                    for (p, (local, carrier)) in &listeners {
-                        if matches!(carrier, Carrier::Ssh) {
-                            let _ = m.forward(*local, p.engine_port).await;
+                    for (local, carrier) in listeners.values() {
+                        if let Carrier::Ssh(target) = carrier {
+                            let _ = m.forward(*local, target).await;
                         }
                     }
+                }
+            }
+            if let Some(m) = &master {
+                let agent = containers
+                    .iter()
+                    .find(|c| c.is_running() && c.is_agent())
+                    .and_then(|c| c.address.as_deref());
+                if let Some(agent) = agent {
+                    direct.check(m, agent).await;
+                }
+            }
+        }
+        let ssh_target = |p: &Published| match addresses.get(p.container.as_str()) {
+            Some(address) if direct.reached == Some(true) => {
+                format!("{address}:{}", p.container_port)
+            }
+            _ => format!("127.0.0.1:{}", p.engine_port),
+        };
+        // A forward whose target moved (a container made again, or its
+        // address now reachable) is made again on the same local port.
+        if let Some(m) = &master {
+            for (p, (local, carrier)) in listeners.iter_mut() {
+                let Carrier::Ssh(target) = carrier else {
+                    continue;
+                };
+                let wanted_target = ssh_target(p);
+                if !wanted.contains(p) || *target == wanted_target {
+                    continue;
+                }
+                let _ = m.cancel(*local, target).await;
+                if m.forward(*local, &wanted_target).await.is_ok() {
+                    *target = wanted_target;
+                } else {
+                    let _ = m.forward(*local, target).await;
                 }
             }
         }
@@ -280,8 +325,9 @@ pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
                 continue;
             }
             if let Some(m) = &master {
-                if let Some(local) = forward_over_ssh(m, p.engine_port).await {
-                    listeners.insert(p, (local, Carrier::Ssh));
+                let target = ssh_target(&p);
+                if let Some(local) = forward_over_ssh(m, &target).await {
+                    listeners.insert(p, (local, Carrier::Ssh(target)));
                     continue;
                 }
             }
@@ -324,13 +370,47 @@ pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
 enum Carrier {
     /// A listener here whose connections go through execs in the agent.
     Exec(tokio::task::JoinHandle<()>),
-    /// The ssh master's own listener (`-L`).
-    Ssh,
+    /// The ssh master's own listener (`-L`) to this target (`HOST:PORT`).
+    Ssh(String),
 }
 
-/// Forwards a free local port to the remote host's 127.0.0.1:`remote`
+/// Whether an ssh master's remote host reaches the sandbox's containers at
+/// their own addresses; unknown until its agent answered through one, and
+/// asked again (at most [`Direct::TRIES`] times, a second apart) while the
+/// agent may still be starting.
+#[derive(Default)]
+struct Direct {
+    reached: Option<bool>,
+    tries: u32,
+    last: Option<tokio::time::Instant>,
+}
+
+impl Direct {
+    const TRIES: u32 = 10;
+    const DEADLINE: Duration = Duration::from_secs(2);
+
+    async fn check(&mut self, master: &super::ssh::Master, agent: &str) {
+        if self.reached.is_some()
+            || self
+                .last
+                .is_some_and(|l| l.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.last = Some(tokio::time::Instant::now());
+        self.tries += 1;
+        let target = format!("{agent}:{}", crate::agent::config::REGISTRY_PORT);
+        if master.reaches_http(&target, Self::DEADLINE).await {
+            self.reached = Some(true);
+        } else if self.tries >= Self::TRIES {
+            self.reached = Some(false);
+        }
+    }
+}
+
+/// Forwards a free local port to `target` as the remote host reaches it,
 /// through `master`; the local port, or None when ssh would not.
-async fn forward_over_ssh(master: &super::ssh::Master, remote: u16) -> Option<u16> {
+async fn forward_over_ssh(master: &super::ssh::Master, target: &str) -> Option<u16> {
     // A port is free when the kernel hands it out; another process could
     // take it before ssh binds it, so a few are tried.
     for _ in 0..3 {
@@ -338,7 +418,7 @@ async fn forward_over_ssh(master: &super::ssh::Master, remote: u16) -> Option<u1
             .and_then(|l| l.local_addr())
             .ok()?
             .port();
-        if master.forward(local, remote).await.is_ok() {
+        if master.forward(local, target).await.is_ok() {
             return Some(local);
         }
     }
@@ -398,7 +478,7 @@ impl Mux {
         let streams: pipe::Streams = Arc::default();
         let delivered = streams.clone();
         tokio::spawn(async move {
-            let mut buffer = Vec::new();
+            let mut buffer = bytes::BytesMut::new();
             'chunks: while let Some(Ok(chunk)) = output.next().await {
                 let bollard::container::LogOutput::StdOut { message } = chunk else {
                     continue;

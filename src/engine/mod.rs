@@ -164,6 +164,8 @@ pub struct ContainerInfo {
     pub state: String,
     /// Container port -> host port on 127.0.0.1.
     pub published: HashMap<u16, u16>,
+    /// Its IP address on its network (the sandbox's), when it has one.
+    pub address: Option<String>,
 }
 
 impl ContainerInfo {
@@ -606,6 +608,18 @@ impl Engine {
                     .filter(|p| p.ip.as_deref() == Some("127.0.0.1"))
                     .filter_map(|p| Some((p.private_port, p.public_port?)))
                     .collect();
+                let address = c
+                    .network_settings
+                    .and_then(|n| n.networks)
+                    .and_then(|networks| {
+                        let mut addresses: Vec<String> = networks
+                            .into_values()
+                            .filter_map(|e| e.ip_address)
+                            .filter(|a| !a.is_empty())
+                            .collect();
+                        addresses.sort();
+                        addresses.into_iter().next()
+                    });
                 ContainerInfo {
                     id: c.id.unwrap_or_default(),
                     name: c
@@ -617,6 +631,7 @@ impl Engine {
                     labels: c.labels.unwrap_or_default(),
                     state: c.state.map(|s| s.to_string()).unwrap_or_default(),
                     published,
+                    address,
                 }
             })
             .collect())

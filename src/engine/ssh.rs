@@ -12,9 +12,9 @@
 //! started them.
 //!
 //! A master also carries published ports: the forwarder of a sandbox asks
-//! its master for `-L 127.0.0.1:LOCAL:127.0.0.1:REMOTE` (`ssh -O forward`),
-//! so the bytes of a host URL go ssh -> sshd -> the remote host's loopback,
-//! where the engine published the port.
+//! its master for `-L 127.0.0.1:LOCAL:TARGET` (`ssh -O forward`), so the
+//! bytes of a host URL go ssh -> sshd -> the container (see
+//! [`super::forward`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -194,17 +194,17 @@ impl Master {
         command
     }
 
-    /// Runs `ssh -O OPERATION -L 127.0.0.1:LOCAL:127.0.0.1:REMOTE`.
+    /// Runs `ssh -O OPERATION -L 127.0.0.1:LOCAL:TARGET`.
     async fn control_forward(
         &self,
         operation: &str,
         local: u16,
-        remote: u16,
+        target: &str,
     ) -> std::io::Result<()> {
         let out = self
             .client()
             .args(["-O", operation, "-L"])
-            .arg(format!("127.0.0.1:{local}:127.0.0.1:{remote}"))
+            .arg(format!("127.0.0.1:{local}:{target}"))
             .args(["--", &self.remote.destination])
             .stdin(Stdio::null())
             .output()
@@ -213,21 +213,50 @@ impl Master {
             Ok(())
         } else {
             Err(std::io::Error::other(format!(
-                "ssh -O {operation} 127.0.0.1:{local} -> remote 127.0.0.1:{remote}: {}",
+                "ssh -O {operation} 127.0.0.1:{local} -> remote {target}: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             )))
         }
     }
 
     /// Listens on this machine's 127.0.0.1:`local` and carries each
-    /// connection to the remote host's 127.0.0.1:`remote`.
-    pub async fn forward(&self, local: u16, remote: u16) -> std::io::Result<()> {
-        self.control_forward("forward", local, remote).await
+    /// connection to `target` (`HOST:PORT`) as the remote host reaches it.
+    pub async fn forward(&self, local: u16, target: &str) -> std::io::Result<()> {
+        self.control_forward("forward", local, target).await
     }
 
     /// Stops a forward made by [`Master::forward`].
-    pub async fn cancel(&self, local: u16, remote: u16) -> std::io::Result<()> {
-        self.control_forward("cancel", local, remote).await
+    pub async fn cancel(&self, local: u16, target: &str) -> std::io::Result<()> {
+        self.control_forward("cancel", local, target).await
+    }
+
+    /// Whether the remote host reaches an HTTP server at `target`
+    /// (`HOST:PORT`): a request through a forward of a free local port
+    /// gets an HTTP answer within `deadline`.
+    pub async fn reaches_http(&self, target: &str, deadline: Duration) -> bool {
+        let Some(local) = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .ok()
+            .map(|a| a.port())
+        else {
+            return false;
+        };
+        if self.forward(local, target).await.is_err() {
+            return false;
+        }
+        let answered = tokio::time::timeout(deadline, async {
+            use tokio::io::AsyncReadExt;
+            let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", local)).await?;
+            stream
+                .write_all(b"GET / HTTP/1.0\r\nHost: sandbox\r\n\r\n")
+                .await?;
+            let mut head = [0u8; 5];
+            stream.read_exact(&mut head).await?;
+            std::io::Result::Ok(&head == b"HTTP/")
+        })
+        .await;
+        let _ = self.cancel(local, target).await;
+        matches!(answered, Ok(Ok(true)))
     }
 }
 

@@ -134,6 +134,32 @@ impl NsEngine {
         count("containers/json") + count("networks")
     }
 
+    /// The peers of sshd's TCP connections in the namespace while a
+    /// keep-alive HTTP connection to `url` is open (after its first answer).
+    fn sshd_peers_while_connected(&self, url: &str) -> Vec<String> {
+        use std::io::{Read, Write};
+        let address = url.trim_start_matches("http://");
+        let Ok(mut stream) = std::net::TcpStream::connect(address) else {
+            return Vec::new();
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: orders\r\n\r\n");
+        let mut head = [0u8; 12];
+        if stream.read_exact(&mut head).is_err() {
+            return Vec::new();
+        }
+        let out = Command::new("nsenter")
+            .arg(format!("--net=/var/run/netns/{}", self.netns))
+            .args(["ss", "-Htnp", "state", "established"])
+            .output()
+            .expect("nsenter ss");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("\"sshd"))
+            .filter_map(|l| l.split_whitespace().nth(3).map(str::to_owned))
+            .collect()
+    }
+
     /// A veth pair into the namespace and an sshd there, on a key made
     /// here; returns (`ssh://root@ADDRESS`, `SANDBOX_SSH_ARGS`).
     fn start_sshd(&mut self) -> (String, String) {
@@ -549,6 +575,20 @@ fn an_engine_over_ssh_runs_a_sandbox() {
         .unwrap_or_else(|| panic!("nothing listens on {orders}: {listening}"));
     assert!(listening.contains("\"ssh\""), "{listening}");
     assert!(children_of(forwarder).contains(&owner), "{listening}");
+    // sshd on the engine's host carries them to the container's own
+    // address on the sandbox network, not through the engine's proxy on
+    // its loopback.
+    let direct = eventually(Duration::from_secs(20), || {
+        engine.sshd_peers_while_connected(&orders).iter().any(|peer| {
+            peer.ends_with(":8080") && !peer.starts_with("127.") && !peer.starts_with("10.213.")
+        })
+    });
+    assert!(
+        direct,
+        "sshd never connected to the container's address: {:?}",
+        engine.sshd_peers_while_connected(&orders)
+    );
+    assert_eq!(get(&format!("{orders}/healthz")).0, 200);
     ok_on(&sandbox, &env, &["down"]);
     assert_eq!(engine.leftovers(&sandbox.name), 0);
     assert!(eventually(Duration::from_secs(5), || {
