@@ -1001,19 +1001,35 @@ async fn resolve_one(
 /// agent image is this binary).
 async fn same_platform(engine: &Engine) -> Result<(), String> {
     let (os, arch) = engine.platform().await.map_err(|e| e.to_string())?;
-    let ours = match std::env::consts::ARCH {
+    match platform_refusal(
+        engine.endpoint(),
+        (&os, &arch),
+        (std::env::consts::OS, std::env::consts::ARCH),
+    ) {
+        Some(refusal) => Err(refusal),
+        None => Ok(()),
+    }
+}
+
+/// Why an engine on `engine` (OS and architecture in Go's names) cannot
+/// run a binary built for `ours` (Rust's names); None when it can.
+fn platform_refusal(endpoint: &str, engine: (&str, &str), ours: (&str, &str)) -> Option<String> {
+    let (os, arch) = engine;
+    let our_arch = match ours.1 {
         "x86_64" => "amd64",
         "aarch64" => "arm64",
+        "arm" => "arm",
+        "riscv64" => "riscv64",
+        "powerpc64" => "ppc64le",
+        "s390x" => "s390x",
         other => other,
     };
-    if os == std::env::consts::OS && arch == ours {
-        return Ok(());
+    let our_os = ours.0;
+    if os == our_os && arch == our_arch {
+        return None;
     }
-    Err(format!(
-        "the engine at {} is {os}/{arch} but this sandbox binary is {}/{ours}; run a sandbox built for {os}/{arch} (on that host, or cross-compiled), or point DOCKER_HOST at a {}/{ours} engine",
-        engine.endpoint(),
-        std::env::consts::OS,
-        std::env::consts::OS
+    Some(format!(
+        "the engine at {endpoint} is {os}/{arch} but this sandbox binary is {our_os}/{our_arch}; run a sandbox built for {os}/{arch} (on that host, or cross-compiled), or point DOCKER_HOST at a {our_os}/{our_arch} engine"
     ))
 }
 
@@ -1151,6 +1167,30 @@ async fn remove_networks(engine: &Engine, selector: &str) -> Result<usize, Engin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_engine_of_another_platform_is_refused_in_one_line() {
+        let endpoint = "ssh://ci@bigbox";
+        assert_eq!(
+            platform_refusal(endpoint, ("linux", "amd64"), ("linux", "x86_64")),
+            None
+        );
+        assert_eq!(
+            platform_refusal(endpoint, ("linux", "arm64"), ("linux", "aarch64")),
+            None
+        );
+        let refusal = platform_refusal(endpoint, ("linux", "arm64"), ("linux", "x86_64")).unwrap();
+        assert!(!refusal.contains('\n'), "{refusal}");
+        assert!(
+            refusal.contains("ssh://ci@bigbox is linux/arm64")
+                && refusal.contains("binary is linux/amd64")
+                && refusal.contains("run a sandbox built for linux/arm64"),
+            "{refusal}"
+        );
+        let windows =
+            platform_refusal(endpoint, ("windows", "amd64"), ("linux", "x86_64")).unwrap();
+        assert!(windows.contains("is windows/amd64"), "{windows}");
+    }
 
     #[test]
     fn a_probe_cut_short_by_the_deadline_keeps_the_last_real_answer() {

@@ -579,9 +579,12 @@ fn an_engine_over_ssh_runs_a_sandbox() {
     // address on the sandbox network, not through the engine's proxy on
     // its loopback.
     let direct = eventually(Duration::from_secs(20), || {
-        engine.sshd_peers_while_connected(&orders).iter().any(|peer| {
-            peer.ends_with(":8080") && !peer.starts_with("127.") && !peer.starts_with("10.213.")
-        })
+        engine
+            .sshd_peers_while_connected(&orders)
+            .iter()
+            .any(|peer| {
+                peer.ends_with(":8080") && !peer.starts_with("127.") && !peer.starts_with("10.213.")
+            })
     });
     assert!(
         direct,
