@@ -20,9 +20,10 @@
 //! host reaches it (a Docker host does: checked once per master against
 //! the agent's registry), which leaves out the engine's userland proxy;
 //! otherwise (a rootless engine) the port the engine published on the
-//! remote host's loopback. A container made again at another address is
-//! forwarded again on the same local port. When the master's connection
-//! drops, a new one forwards the same local ports again.
+//! remote host's loopback. A port forwarded before the check passed, or
+//! whose container moved to another address, is forwarded again on the
+//! same local port. When the master's connection drops, a new one forwards
+//! the same local ports again.
 //!
 //! The forwarder records its pid and its ports (engine port -> local port)
 //! in a state file (see [`state_path`]); the engine adapter reads it to
