@@ -56,6 +56,8 @@ const BUFFER: usize = 256 * 1024;
 /// The frames a stream may have waiting before its sender waits.
 pub const STREAM_QUEUE: usize = 64;
 const HEADER: usize = 9;
+/// How many times a writer lets other tasks add frames before it writes.
+const MAX_YIELDS: u32 = 4;
 
 impl Frame {
     pub fn new(id: u32, kind: Kind, payload: impl Into<Bytes>) -> Frame {
@@ -118,12 +120,19 @@ pub async fn write_frames<W: AsyncWrite + Unpin>(
     while let Some(frame) = frames.recv().await {
         bytes.clear();
         frame.encode(&mut bytes);
-        let mut yielded = false;
+        // Yields again only while the last one brought more frames.
+        let (mut yields, mut since_yield) = (0, 0);
         while bytes.len() < BUFFER {
             match frames.try_recv() {
-                Ok(more) => more.encode(&mut bytes),
-                Err(mpsc::error::TryRecvError::Empty) if !yielded => {
-                    yielded = true;
+                Ok(more) => {
+                    more.encode(&mut bytes);
+                    since_yield += 1;
+                }
+                Err(mpsc::error::TryRecvError::Empty)
+                    if yields == 0 || (since_yield > 0 && yields < MAX_YIELDS) =>
+                {
+                    yields += 1;
+                    since_yield = 0;
                     tokio::task::yield_now().await;
                 }
                 Err(_) => break,
