@@ -30,6 +30,14 @@ impl NsEngine {
     /// Starts the engine; None (skipped, with a message) where namespaces
     /// cannot be made, except under `CI=true` where that fails the test.
     fn start(tag: &str) -> Option<NsEngine> {
+        NsEngine::start_with(tag, false)
+    }
+
+    /// Starts the engine; with `tls`, it also listens on TCP port 2376 of
+    /// the namespace (the address [`NsEngine::link`] gives it) with
+    /// `--tlsverify`, on certificates made here as Docker's guide makes
+    /// them (see [`make_certificates`]).
+    fn start_with(tag: &str, tls: bool) -> Option<NsEngine> {
         let netns = format!("sbx-{tag}-{}", std::process::id());
         let made = Command::new("ip")
             .args(["netns", "add", &netns])
@@ -59,6 +67,19 @@ impl NsEngine {
         let d = dir.path();
         std::fs::write(d.join("daemon.json"), "{}").unwrap();
         let log = std::fs::File::create(d.join("dockerd.log")).unwrap();
+        let mut tcp: Vec<String> = Vec::new();
+        if tls {
+            make_certificates(d, &link_addresses().1);
+            let server = d.join("server");
+            tcp = vec![
+                "-H".into(),
+                "tcp://0.0.0.0:2376".into(),
+                "--tlsverify".into(),
+                format!("--tlscacert={}", server.join("ca.pem").display()),
+                format!("--tlscert={}", server.join("server-cert.pem").display()),
+                format!("--tlskey={}", server.join("server-key.pem").display()),
+            ];
+        }
         let dockerd = Command::new("nsenter")
             .arg(format!("--net=/var/run/netns/{netns}"))
             .arg("dockerd")
@@ -73,6 +94,7 @@ impl NsEngine {
             .arg("--pidfile")
             .arg(d.join("docker.pid"))
             .args(["--bridge=none", "--iptables=false", "--ip6tables=false"])
+            .args(&tcp)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -160,12 +182,13 @@ impl NsEngine {
             .collect()
     }
 
-    /// A veth pair into the namespace and an sshd there, on a key made
-    /// here; returns (`ssh://root@ADDRESS`, `SANDBOX_SSH_ARGS`).
-    fn start_sshd(&mut self) -> (String, String) {
-        let d = self.dir.path().to_owned();
-        let n = std::process::id() % 250 + 2;
-        let (ours, theirs) = (format!("10.213.{n}.1"), format!("10.213.{n}.2"));
+    /// A veth pair into the namespace (made once); the namespace's address
+    /// on it.
+    fn link(&mut self) -> String {
+        let (ours, theirs) = link_addresses();
+        if self.veth.is_some() {
+            return theirs;
+        }
         let veth = format!("sbxh{}", std::process::id() % 100_000);
         let peer = format!("sbxn{}", std::process::id() % 100_000);
         let ns = self.netns.clone();
@@ -193,6 +216,15 @@ impl NsEngine {
             &peer,
         ]);
         ip(&["-n", &ns, "link", "set", &peer, "up"]);
+        theirs
+    }
+
+    /// A veth pair into the namespace and an sshd there, on a key made
+    /// here; returns (`ssh://root@ADDRESS`, `SANDBOX_SSH_ARGS`).
+    fn start_sshd(&mut self) -> (String, String) {
+        let d = self.dir.path().to_owned();
+        let theirs = self.link();
+        let ns = self.netns.clone();
         for key in ["host", "client"] {
             let out = Command::new("ssh-keygen")
                 .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -271,6 +303,120 @@ while True:
             ),
         )
     }
+}
+
+/// This process's addresses of the veth pair: (ours, the namespace's).
+fn link_addresses() -> (String, String) {
+    let n = std::process::id() % 250 + 2;
+    (format!("10.213.{n}.1"), format!("10.213.{n}.2"))
+}
+
+/// A CA, an engine certificate for `address` and a client certificate,
+/// made with the openssl CLI as Docker's guide to protecting the daemon
+/// socket makes them: `dir/server/{ca,server-cert,server-key}.pem` for
+/// dockerd, `dir/client/{ca,cert,key}.pem` for `DOCKER_CERT_PATH`.
+fn make_certificates(dir: &Path, address: &str) {
+    let server = dir.join("server");
+    let client = dir.join("client");
+    std::fs::create_dir_all(&server).unwrap();
+    std::fs::create_dir_all(&client).unwrap();
+    std::fs::write(
+        dir.join("server.cnf"),
+        format!("subjectAltName = IP:{address}\nextendedKeyUsage = serverAuth\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("client.cnf"), "extendedKeyUsage = clientAuth\n").unwrap();
+    let steps: [&[&str]; 9] = [
+        &["genrsa", "-out", "server/ca-key.pem", "2048"],
+        &[
+            "req",
+            "-new",
+            "-x509",
+            "-days",
+            "2",
+            "-key",
+            "server/ca-key.pem",
+            "-sha256",
+            "-subj",
+            "/CN=sandbox test CA",
+            "-out",
+            "server/ca.pem",
+        ],
+        &["genrsa", "-out", "server/server-key.pem", "2048"],
+        &[
+            "req",
+            "-subj",
+            "/CN=engine",
+            "-sha256",
+            "-new",
+            "-key",
+            "server/server-key.pem",
+            "-out",
+            "server.csr",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-days",
+            "2",
+            "-sha256",
+            "-in",
+            "server.csr",
+            "-CA",
+            "server/ca.pem",
+            "-CAkey",
+            "server/ca-key.pem",
+            "-CAcreateserial",
+            "-out",
+            "server/server-cert.pem",
+            "-extfile",
+            "server.cnf",
+        ],
+        &["genrsa", "-out", "client/key.pem", "2048"],
+        &[
+            "req",
+            "-subj",
+            "/CN=client",
+            "-new",
+            "-key",
+            "client/key.pem",
+            "-out",
+            "client.csr",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-days",
+            "2",
+            "-sha256",
+            "-in",
+            "client.csr",
+            "-CA",
+            "server/ca.pem",
+            "-CAkey",
+            "server/ca-key.pem",
+            "-CAcreateserial",
+            "-out",
+            "client/cert.pem",
+            "-extfile",
+            "client.cnf",
+        ],
+        &["version"],
+    ];
+    for step in steps {
+        let out = Command::new("openssl")
+            .args(step)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (Debian's openssl)");
+        assert!(
+            out.status.success(),
+            "openssl {}: {}",
+            step.join(" "),
+            stderr(&out)
+        );
+    }
+    std::fs::copy(server.join("ca.pem"), client.join("ca.pem")).unwrap();
 }
 
 fn which(program: &str) -> String {
@@ -599,11 +745,77 @@ fn an_engine_over_ssh_runs_a_sandbox() {
     }));
 }
 
+fn an_engine_over_tcp_with_tls_runs_a_sandbox() {
+    if !docker_or_skip() {
+        return;
+    }
+    let Some(mut engine) = NsEngine::start_with("tls", true) else {
+        return;
+    };
+    let address = engine.link();
+    let host = format!("tcp://{address}:2376");
+    let listening = eventually(Duration::from_secs(20), || {
+        std::net::TcpStream::connect_timeout(
+            &format!("{address}:2376").parse().unwrap(),
+            Duration::from_millis(200),
+        )
+        .is_ok()
+    });
+    assert!(listening, "the engine does not listen on {host}");
+    let certs = engine.dir.path().join("client").display().to_string();
+    let env = [
+        ("DOCKER_HOST", host.as_str()),
+        ("DOCKER_TLS_VERIFY", "1"),
+        ("DOCKER_CERT_PATH", certs.as_str()),
+    ];
+    let sandbox = Sandbox::new("remote-tls", MANIFEST);
+    // Without TLS the engine is not spoken to, and the error names it.
+    let plain = on(&sandbox, &[("DOCKER_HOST", host.as_str())], &["up"]);
+    assert!(!plain.status.success());
+    assert!(stderr(&plain).contains(&host), "{}", stderr(&plain));
+    assert_eq!(engine.leftovers(&sandbox.name), 0);
+    ok_on(&sandbox, &env, &["up"]);
+    let doc: serde_json::Value =
+        serde_json::from_str(&ok_on(&sandbox, &env, &["status", "--json"])).unwrap();
+    assert_eq!(doc["engine"]["host"], host.as_str(), "{doc}");
+    let orders = host_url(&doc, "orders");
+    assert!(orders.starts_with("http://127.0.0.1:"), "{orders}");
+    assert_eq!(get(&format!("{orders}/healthz")).0, 200);
+    let (status, body) = http(
+        "POST",
+        &format!("{}/payments", host_url(&doc, "payments")),
+        Some("{}"),
+    );
+    assert_eq!((status, body.contains("settled")), (201, true), "{body}");
+    ok_on(&sandbox, &env, &["check"]);
+    // The forwarder itself listens on the host URL's port: its connections
+    // go through the engine's API, over TLS.
+    let forwarder = doc["engine"]["forwarder"]["pid"]
+        .as_u64()
+        .expect("a forwarder") as u32;
+    let port = orders.rsplit(':').next().unwrap();
+    let listening = Command::new("ss")
+        .args(["-Hltnp", &format!("sport = :{port}")])
+        .output()
+        .expect("ss (iproute2)");
+    let listening = String::from_utf8_lossy(&listening.stdout).into_owned();
+    assert!(
+        listening.contains(&format!("pid={forwarder},")),
+        "{listening}"
+    );
+    ok_on(&sandbox, &env, &["down"]);
+    assert_eq!(engine.leftovers(&sandbox.name), 0);
+    assert!(eventually(Duration::from_secs(5), || !alive(
+        forwarder.into()
+    )));
+}
+
 cases! {
     docker: [
         a_sandbox_on_an_engine_chosen_by_context_is_reached_on_our_loopback,
         up_host_runs_the_service_here_against_a_remote_engine,
         an_engine_over_ssh_runs_a_sandbox,
+        an_engine_over_tcp_with_tls_runs_a_sandbox,
     ],
     plain: [],
 }
