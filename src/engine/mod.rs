@@ -8,6 +8,7 @@ pub mod image;
 pub mod labels;
 pub mod select;
 mod ssh;
+mod tls;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -251,14 +252,7 @@ impl Engine {
                 .map_err(|_| unreachable("no connection within 1.5s".into()))?
                 .map_err(|e| unreachable(e.to_string()))?;
             match &target.tls {
-                Some(tls) => Docker::connect_with_ssl(
-                    &endpoint,
-                    &tls.key,
-                    &tls.cert,
-                    &tls.ca,
-                    120,
-                    bollard::API_DEFAULT_VERSION,
-                ),
+                Some(tls) => tls::connect(&endpoint, tls, 120).map_err(BollardError::from),
                 None => Docker::connect_with_http(&endpoint, 120, bollard::API_DEFAULT_VERSION),
             }
         }

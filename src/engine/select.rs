@@ -78,7 +78,11 @@ pub enum SelectError {
 #[derive(Debug, Default, Clone)]
 pub struct Inputs {
     pub docker_host: Option<String>,
+    /// `DOCKER_TLS_VERIFY`: any value that is not empty turns TLS and its
+    /// check on (`0` too, as for the docker CLI).
     pub tls_verify: Option<String>,
+    /// `DOCKER_TLS`: TLS without checking the engine's certificate.
+    pub tls: Option<String>,
     pub cert_path: Option<String>,
     pub context_flag: Option<String>,
     pub docker_context: Option<String>,
@@ -93,6 +97,7 @@ impl Inputs {
         Inputs {
             docker_host: var("DOCKER_HOST"),
             tls_verify: var("DOCKER_TLS_VERIFY"),
+            tls: var("DOCKER_TLS"),
             cert_path: var("DOCKER_CERT_PATH"),
             context_flag: CONTEXT_FLAG.get().cloned(),
             docker_context: var("DOCKER_CONTEXT"),
@@ -116,18 +121,16 @@ pub fn select(inputs: &Inputs) -> Result<Target, SelectError> {
         return context(&inputs.config_dir, name);
     }
     if let Some(host) = &inputs.docker_host {
-        let tls = inputs
-            .tls_verify
-            .as_deref()
-            .filter(|v| !v.is_empty() && *v != "0")
-            .map(|_| {
-                let dir = inputs
-                    .cert_path
-                    .clone()
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| inputs.config_dir.clone());
-                tls_in(&dir, false)
-            });
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+        let verify = set(&inputs.tls_verify);
+        let tls = (verify || set(&inputs.tls) || host.starts_with("https://")).then(|| {
+            let dir = inputs
+                .cert_path
+                .clone()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| inputs.config_dir.clone());
+            tls_in(&dir, !verify && set(&inputs.tls))
+        });
         return checked(Target {
             context: "default".into(),
             host: host.clone(),
@@ -220,8 +223,9 @@ pub fn context(config_dir: &Path, name: &str) -> Result<Target, SelectError> {
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
     let tls_dir = config_dir.join("contexts/tls").join(&digest).join("docker");
-    let tls = (tls_dir.join("ca.pem").is_file() || tls_dir.join("cert.pem").is_file())
-        .then(|| tls_in(&tls_dir, skip_verify));
+    let tls =
+        (skip_verify || tls_dir.join("ca.pem").is_file() || tls_dir.join("cert.pem").is_file())
+            .then(|| tls_in(&tls_dir, skip_verify));
     checked(Target {
         context: name.into(),
         host,
@@ -290,8 +294,18 @@ mod tests {
         i.cert_path = Some("/certs".into());
         let tls = select(&i).unwrap().tls.unwrap();
         assert_eq!(tls.ca, Path::new("/certs/ca.pem"));
+        assert!(!tls.skip_verify);
+        // As for the docker CLI, any value turns it on, `0` too.
+        i.tls_verify = Some("0".into());
+        assert!(select(&i).unwrap().tls.is_some());
         i.tls_verify = None;
         assert!(select(&i).unwrap().tls.is_none());
+        i.tls = Some("1".into());
+        assert!(select(&i).unwrap().tls.unwrap().skip_verify);
+        i.tls_verify = Some("1".into());
+        assert!(!select(&i).unwrap().tls.unwrap().skip_verify);
+        i.tls = None;
+        i.tls_verify = None;
 
         write_context(dir.path(), "t", "tcp://h:2376");
         let tls_dir = dir

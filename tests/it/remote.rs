@@ -803,6 +803,45 @@ fn an_engine_over_tcp_with_tls_runs_a_sandbox() {
         listening.contains(&format!("pid={forwarder},")),
         "{listening}"
     );
+    // Contexts made as `docker context create` makes them, with the client
+    // files but not the CA: with `SkipTLSVerify` the engine is reached
+    // without checking its certificate; without it, the system's roots do
+    // not know the engine's CA and the handshake fails.
+    let config = tempfile::tempdir().unwrap();
+    for (name, skip) in [("unchecked", true), ("checked", false)] {
+        context_store(config.path(), name, &host);
+        let meta = config
+            .path()
+            .join("contexts/meta")
+            .join(sandbox::engine::select::context_digest(name))
+            .join("meta.json");
+        let text = std::fs::read_to_string(&meta).unwrap();
+        std::fs::write(&meta, text.replace("false", &skip.to_string())).unwrap();
+        let files = config
+            .path()
+            .join("contexts/tls")
+            .join(sandbox::engine::select::context_digest(name))
+            .join("docker");
+        std::fs::create_dir_all(&files).unwrap();
+        for file in ["cert.pem", "key.pem"] {
+            std::fs::copy(Path::new(&certs).join(file), files.join(file)).unwrap();
+        }
+    }
+    let with_config = |context: &str| {
+        on(
+            &sandbox,
+            &[("DOCKER_CONFIG", config.path().to_str().unwrap())],
+            &["--context", context, "status", "--json"],
+        )
+    };
+    let unchecked = with_config("unchecked");
+    assert!(unchecked.status.success(), "{}", stderr(&unchecked));
+    let doc: serde_json::Value = serde_json::from_slice(&unchecked.stdout).unwrap();
+    assert_eq!(doc["engine"]["context"], "unchecked", "{doc}");
+    assert_eq!(host_url(&doc, "orders"), orders);
+    let checked = with_config("checked");
+    assert!(!checked.status.success());
+    assert!(stderr(&checked).contains(&host), "{}", stderr(&checked));
     ok_on(&sandbox, &env, &["down"]);
     assert_eq!(engine.leftovers(&sandbox.name), 0);
     assert!(eventually(Duration::from_secs(5), || !alive(
