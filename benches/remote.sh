@@ -5,11 +5,13 @@
 # ssh (sshd in that namespace, over a veth pair).
 #
 #   up:      `up` of a service and 20 stubbed dependencies: ratio
-#            remote/local, over unix:// and over ssh:// (median of --rounds).
+#            remote/local, over unix://, over ssh:// and over tcp:// with
+#            TLS (median of --rounds).
 #   rps:     throughput (wrk, GET /healthz) through the forwarded host URL
-#            of the remote sandbox, over unix:// (the forwarder's exec path)
-#            and over ssh:// (ssh port forwarding), against the same entry's
-#            URL on the local engine: the three in turn, median of --rounds.
+#            of the remote sandbox, over unix:// (the forwarder's exec path),
+#            over tcp:// with TLS (the same path over a TLS connection) and
+#            over ssh:// (ssh port forwarding), against the same entry's URL
+#            on the local engine: the four in turn, median of --rounds.
 #   context: a 50 MB build context: `up` of one service whose context holds
 #            50 MB of random bytes, minus the same `up` without them, over
 #            ssh:// and on the local engine's unix socket.
@@ -17,7 +19,7 @@
 #   benches/remote.sh [--rounds R] [--duration 10s] [--parts up,rps,context]
 #
 # Needs root, iproute2, openssh-server (sshd with its default settings),
-# wrk. SANDBOX_BIN as for the other benchmarks (default
+# openssl, wrk. SANDBOX_BIN as for the other benchmarks (default
 # target/release/sandbox); SKIP_SSH=1 leaves ssh out.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,6 +46,9 @@ VETH="sbxb$ID"
 DIR="$(mktemp -d /tmp/sandbox-bench-remote.XXXXXX)"
 UNIX_HOST="unix://$DIR/docker.sock"
 SSH_HOST="ssh://root@10.213.0.2"
+TLS_HOST="tcp://10.213.0.2:2376"
+# Only a tcp:// engine reads these.
+export DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$DIR/client"
 export SANDBOX_SSH_ARGS="-i $DIR/client -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no"
 log() { printf '%s\n' "$*" >&2; }
 now() { date +%s.%N; }
@@ -52,8 +57,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 cleanup() {
   set +e
-  for h in "$UNIX_HOST" ""; do
-    for n in "bench-$ID" "bench-big-$ID" "bench-small-$ID" "bench-u-$ID" "bench-s-$ID"; do
+  for h in "$UNIX_HOST" "$TLS_HOST" ""; do
+    for n in "bench-$ID" "bench-big-$ID" "bench-small-$ID" "bench-u-$ID" "bench-s-$ID" "bench-t-$ID"; do
       DOCKER_HOST="$h" "$BIN" down --name "$n" >/dev/null 2>&1
     done
   done
@@ -75,8 +80,28 @@ log "starting a Docker engine in network namespace $NS ..."
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 echo '{"bridge": "none", "iptables": false, "ip6tables": false}' >"$DIR/daemon.json"
+# Certificates as Docker's guide to protecting the daemon socket makes them.
+mkdir -p "$DIR/server" "$DIR/client"
+(
+  cd "$DIR"
+  printf 'subjectAltName = IP:10.213.0.2\nextendedKeyUsage = serverAuth\n' >server.cnf
+  echo 'extendedKeyUsage = clientAuth' >client.cnf
+  openssl genrsa -out server/ca-key.pem 2048
+  openssl req -new -x509 -days 2 -key server/ca-key.pem -sha256 -subj "/CN=bench CA" -out server/ca.pem
+  openssl genrsa -out server/key.pem 2048
+  openssl req -subj /CN=engine -sha256 -new -key server/key.pem -out server.csr
+  openssl x509 -req -days 2 -sha256 -in server.csr -CA server/ca.pem -CAkey server/ca-key.pem \
+    -CAcreateserial -out server/cert.pem -extfile server.cnf
+  openssl genrsa -out client/key.pem 2048
+  openssl req -subj /CN=client -new -key client/key.pem -out client.csr
+  openssl x509 -req -days 2 -sha256 -in client.csr -CA server/ca.pem -CAkey server/ca-key.pem \
+    -CAcreateserial -out client/cert.pem -extfile client.cnf
+  cp server/ca.pem client/ca.pem
+) >/dev/null 2>&1
 setsid nsenter --net="/var/run/netns/$NS" dockerd --config-file "$DIR/daemon.json" \
-  -H "$UNIX_HOST" --data-root "$DIR/data" --exec-root "$DIR/exec" \
+  -H "$UNIX_HOST" -H tcp://0.0.0.0:2376 --tlsverify --tlscacert "$DIR/server/ca.pem" \
+  --tlscert "$DIR/server/cert.pem" --tlskey "$DIR/server/key.pem" \
+  --data-root "$DIR/data" --exec-root "$DIR/exec" \
   --pidfile "$DIR/docker.pid" >"$DIR/dockerd.log" 2>&1 </dev/null &
 for _ in $(seq 1 300); do [ -S "$DIR/docker.sock" ] && break; sleep 0.1; done
 
@@ -149,20 +174,22 @@ down() { DOCKER_HOST="$1" "$BIN" down --name "$2" >/dev/null 2>&1; }
 
 part() { case ",$PARTS," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 ssh_too() { [ -z "${SKIP_SSH:-}" ]; }
-L=nan U=nan S=nan
+L=nan U=nan S=nan T=nan
 if part up; then
   log "warming up (images built once per engine) ..."
   for h in "" "$UNIX_HOST"; do up_time "$h" "$DIR/wide" "bench-$ID" >/dev/null; down "$h" "bench-$ID"; done
-  : >"$DIR/local"; : >"$DIR/unix"; : >"$DIR/ssh"
+  : >"$DIR/local"; : >"$DIR/unix"; : >"$DIR/ssh"; : >"$DIR/tls"
   for r in $(seq 1 "$ROUNDS"); do
-    log "round $r/$ROUNDS: up of 1 + 20 dependencies, local, unix://, ssh:// ..."
+    log "round $r/$ROUNDS: up of 1 + 20 dependencies, local, unix://, tcp:// with TLS, ssh:// ..."
     up_time "" "$DIR/wide" "bench-$ID" >>"$DIR/local"; down "" "bench-$ID"
     up_time "$UNIX_HOST" "$DIR/wide" "bench-$ID" >>"$DIR/unix"; down "$UNIX_HOST" "bench-$ID"
+    up_time "$TLS_HOST" "$DIR/wide" "bench-$ID" >>"$DIR/tls"; down "$TLS_HOST" "bench-$ID"
     if ssh_too; then
       up_time "$SSH_HOST" "$DIR/wide" "bench-$ID" >>"$DIR/ssh"; down "$SSH_HOST" "bench-$ID"
     fi
   done
   L="$(median <"$DIR/local")"; U="$(median <"$DIR/unix")"; S="$(median <"$DIR/ssh")"; S="${S:-nan}"
+  T="$(median <"$DIR/tls")"
 fi
 
 # The throughput part keeps one one-service sandbox up per link (local,
@@ -174,22 +201,25 @@ rps_up() {
     sed -n 's/.*"host_url": *"\([^"]*\)".*/\1/p' | head -1
 }
 wrk_rps() { wrk -t2 -c16 -d "$DURATION" "$1/healthz" | awk '/Requests\/sec/ { print $2 }'; }
-RL=nan RU=nan RS=nan
+RL=nan RU=nan RS=nan RT=nan
 if part rps; then
-  log "throughput through the forwarded URL ($DURATION, 16 connections, median of $ROUNDS): local, unix://, ssh:// ..."
+  log "throughput through the forwarded URL ($DURATION, 16 connections, median of $ROUNDS): local, unix://, tcp:// with TLS, ssh:// ..."
   UL="$(rps_up "" "bench-small-$ID")"
   UU="$(rps_up "$UNIX_HOST" "bench-u-$ID")"
+  UT="$(rps_up "$TLS_HOST" "bench-t-$ID")"
   US=""
   if ssh_too; then US="$(rps_up "$SSH_HOST" "bench-s-$ID")"; fi
-  : >"$DIR/rl"; : >"$DIR/ru"; : >"$DIR/rs"
+  : >"$DIR/rl"; : >"$DIR/ru"; : >"$DIR/rs"; : >"$DIR/rt"
   for r in $(seq 1 "$ROUNDS"); do
     wrk_rps "$UL" >>"$DIR/rl"
     wrk_rps "$UU" >>"$DIR/ru"
+    wrk_rps "$UT" >>"$DIR/rt"
     if [ -n "$US" ]; then wrk_rps "$US" >>"$DIR/rs"; fi
-    log "round $r/$ROUNDS: local $(tail -1 "$DIR/rl"), unix:// $(tail -1 "$DIR/ru"), ssh:// $(tail -1 "$DIR/rs" 2>/dev/null)"
+    log "round $r/$ROUNDS: local $(tail -1 "$DIR/rl"), unix:// $(tail -1 "$DIR/ru"), tcp:// TLS $(tail -1 "$DIR/rt"), ssh:// $(tail -1 "$DIR/rs" 2>/dev/null)"
   done
   RL="$(median <"$DIR/rl")"; RU="$(median <"$DIR/ru")"; RS="$(median <"$DIR/rs")"; RS="${RS:-nan}"
-  down "" "bench-small-$ID"; down "$UNIX_HOST" "bench-u-$ID"
+  RT="$(median <"$DIR/rt")"
+  down "" "bench-small-$ID"; down "$UNIX_HOST" "bench-u-$ID"; down "$TLS_HOST" "bench-t-$ID"
   if ssh_too; then down "$SSH_HOST" "bench-s-$ID"; fi
 fi
 
@@ -205,10 +235,10 @@ if part context; then
 fi
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 
-part up && printf '\nup, 1 + 20 dependencies (median of %s): local %ss, unix:// %ss (%sx), ssh:// %ss (%sx)\n' \
-  "$ROUNDS" "$L" "$U" "$(ratio "$U" "$L")" "$S" "$(ratio "$S" "$L")"
-part rps && printf 'GET /healthz through the forwarder: unix:// %s req/s (%sx), ssh:// %s req/s (%sx), local engine %s req/s\n' \
-  "$RU" "$(ratio "$RU" "$RL")" "$RS" "$(ratio "$RS" "$RL")" "$RL"
+part up && printf '\nup, 1 + 20 dependencies (median of %s): local %ss, unix:// %ss (%sx), tcp:// TLS %ss (%sx), ssh:// %ss (%sx)\n' \
+  "$ROUNDS" "$L" "$U" "$(ratio "$U" "$L")" "$T" "$(ratio "$T" "$L")" "$S" "$(ratio "$S" "$L")"
+part rps && printf 'GET /healthz through the forwarder: unix:// %s req/s (%sx), tcp:// TLS %s req/s (%sx), ssh:// %s req/s (%sx), local engine %s req/s\n' \
+  "$RU" "$(ratio "$RU" "$RL")" "$RT" "$(ratio "$RT" "$RL")" "$RS" "$(ratio "$RS" "$RL")" "$RL"
 part context && printf '50 MB build context: ssh:// up %ss against %ss without it (+%ss); local unix socket %ss against %ss (+%ss); ratio %sx\n' \
   "$BIG" "$SMALL" "$(minus "$BIG" "$SMALL")" "$LBIG" "$LSMALL" "$(minus "$LBIG" "$LSMALL")" \
   "$(ratio "$(minus "$BIG" "$SMALL")" "$(minus "$LBIG" "$LSMALL")")"
