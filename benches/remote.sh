@@ -48,7 +48,7 @@ UNIX_HOST="unix://$DIR/docker.sock"
 SSH_HOST="ssh://root@10.213.0.2"
 TLS_HOST="tcp://10.213.0.2:2376"
 # Only a tcp:// engine reads these.
-export DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$DIR/client"
+export DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$DIR/tls-client"
 export SANDBOX_SSH_ARGS="-i $DIR/client -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no"
 log() { printf '%s\n' "$*" >&2; }
 now() { date +%s.%N; }
@@ -81,26 +81,26 @@ ip netns add "$NS"
 ip -n "$NS" link set lo up
 echo '{"bridge": "none", "iptables": false, "ip6tables": false}' >"$DIR/daemon.json"
 # Certificates as Docker's guide to protecting the daemon socket makes them.
-mkdir -p "$DIR/server" "$DIR/client"
+mkdir -p "$DIR/tls-server" "$DIR/tls-client"
 (
   cd "$DIR"
   printf 'subjectAltName = IP:10.213.0.2\nextendedKeyUsage = serverAuth\n' >server.cnf
   echo 'extendedKeyUsage = clientAuth' >client.cnf
-  openssl genrsa -out server/ca-key.pem 2048
-  openssl req -new -x509 -days 2 -key server/ca-key.pem -sha256 -subj "/CN=bench CA" -out server/ca.pem
-  openssl genrsa -out server/key.pem 2048
-  openssl req -subj /CN=engine -sha256 -new -key server/key.pem -out server.csr
-  openssl x509 -req -days 2 -sha256 -in server.csr -CA server/ca.pem -CAkey server/ca-key.pem \
-    -CAcreateserial -out server/cert.pem -extfile server.cnf
-  openssl genrsa -out client/key.pem 2048
-  openssl req -subj /CN=client -new -key client/key.pem -out client.csr
-  openssl x509 -req -days 2 -sha256 -in client.csr -CA server/ca.pem -CAkey server/ca-key.pem \
-    -CAcreateserial -out client/cert.pem -extfile client.cnf
-  cp server/ca.pem client/ca.pem
+  openssl genrsa -out tls-server/ca-key.pem 2048
+  openssl req -new -x509 -days 2 -key tls-server/ca-key.pem -sha256 -subj "/CN=bench CA" -out tls-server/ca.pem
+  openssl genrsa -out tls-server/key.pem 2048
+  openssl req -subj /CN=engine -sha256 -new -key tls-server/key.pem -out server.csr
+  openssl x509 -req -days 2 -sha256 -in server.csr -CA tls-server/ca.pem -CAkey tls-server/ca-key.pem \
+    -CAcreateserial -out tls-server/cert.pem -extfile server.cnf
+  openssl genrsa -out tls-client/key.pem 2048
+  openssl req -subj /CN=client -new -key tls-client/key.pem -out client.csr
+  openssl x509 -req -days 2 -sha256 -in client.csr -CA tls-server/ca.pem -CAkey tls-server/ca-key.pem \
+    -CAcreateserial -out tls-client/cert.pem -extfile client.cnf
+  cp tls-server/ca.pem tls-client/ca.pem
 ) >/dev/null 2>&1
 setsid nsenter --net="/var/run/netns/$NS" dockerd --config-file "$DIR/daemon.json" \
-  -H "$UNIX_HOST" -H tcp://0.0.0.0:2376 --tlsverify --tlscacert "$DIR/server/ca.pem" \
-  --tlscert "$DIR/server/cert.pem" --tlskey "$DIR/server/key.pem" \
+  -H "$UNIX_HOST" -H tcp://0.0.0.0:2376 --tlsverify --tlscacert "$DIR/tls-server/ca.pem" \
+  --tlscert "$DIR/tls-server/cert.pem" --tlskey "$DIR/tls-server/key.pem" \
   --data-root "$DIR/data" --exec-root "$DIR/exec" \
   --pidfile "$DIR/docker.pid" >"$DIR/dockerd.log" 2>&1 </dev/null &
 for _ in $(seq 1 300); do [ -S "$DIR/docker.sock" ] && break; sleep 0.1; done

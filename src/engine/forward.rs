@@ -53,8 +53,13 @@ pub struct State {
     pub ports: BTreeMap<u16, u16>,
 }
 
-/// How often the forwarder looks for new or removed containers.
-const WATCH_EVERY: Duration = Duration::from_millis(150);
+/// How often the forwarder looks at the sandbox's containers without
+/// being told of a change: it follows the engine's events of the
+/// sandbox's containers and looks at once on each, so this only covers
+/// events missed while their stream was being made again.
+const WATCH_EVERY: Duration = Duration::from_secs(2);
+/// How soon a look that failed is tried again.
+const RETRY_EVERY: Duration = Duration::from_millis(250);
 /// How long a caller waits for the forwarder to listen for a new port.
 const PORT_WAIT: Duration = Duration::from_secs(5);
 /// How long one look at the engine may take.
@@ -214,6 +219,13 @@ pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
     let mut last_seen = tokio::time::Instant::now();
     let mut written: Option<State> = None;
     let mux = MuxSlot::default();
+    let changed = Arc::new(tokio::sync::Notify::new());
+    let events = tokio::spawn(follow_events(
+        engine.clone(),
+        labels::of_sandbox(&sandbox),
+        changed.clone(),
+    ));
+    let _stop_events = AbortOnDrop(events);
     loop {
         // An engine whose link hangs (a host gone away) counts as gone.
         let listed = tokio::time::timeout(
@@ -230,7 +242,7 @@ pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
                 return Ok(());
             }
             _ => {
-                tokio::time::sleep(WATCH_EVERY).await;
+                tokio::time::sleep(RETRY_EVERY).await;
                 continue;
             }
         };
@@ -363,7 +375,33 @@ pub async fn serve(engine: Engine, sandbox: String) -> std::io::Result<()> {
             write_state(&target, &sandbox, &state)?;
             written = Some(state);
         }
-        tokio::time::sleep(WATCH_EVERY).await;
+        tokio::select! {
+            _ = changed.notified() => {}
+            _ = tokio::time::sleep(WATCH_EVERY) => {}
+        }
+    }
+}
+
+/// Notifies `changed` on every event of the containers labelled `label`,
+/// following the engine's event stream again whenever it ends.
+async fn follow_events(engine: Engine, label: String, changed: Arc<tokio::sync::Notify>) {
+    loop {
+        let mut events = std::pin::pin!(engine.container_events(&label));
+        // A new stream may have missed events: look once more.
+        changed.notify_one();
+        while let Some(Ok(())) = events.next().await {
+            changed.notify_one();
+        }
+        tokio::time::sleep(RETRY_EVERY).await;
+    }
+}
+
+/// Aborts its task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -582,6 +582,22 @@ impl Engine {
     }
 
     /// Containers carrying `label`, with the ports the engine published.
+    /// One item per event of a container labelled `label` (created,
+    /// started, stopped, removed, ...), as the engine reports them; ends
+    /// when the engine's connection does.
+    pub fn container_events(
+        &self,
+        label: &str,
+    ) -> impl Stream<Item = Result<(), BollardError>> + Send + 'static {
+        let options = bollard::query_parameters::EventsOptionsBuilder::new()
+            .filters(&HashMap::from([
+                ("type", vec!["container"]),
+                ("label", vec![label]),
+            ]))
+            .build();
+        self.docker.events(Some(options)).map(|event| event.map(|_| ()))
+    }
+
     pub async fn containers_with_label_raw(&self, label: &str) -> EngineResult<Vec<ContainerInfo>> {
         let options = ListContainersOptionsBuilder::default()
             .all(true)
