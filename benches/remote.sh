@@ -16,7 +16,8 @@
 #            50 MB of random bytes, minus the same `up` without them, over
 #            ssh:// and on the local engine's unix socket.
 #
-#   benches/remote.sh [--rounds R] [--duration 10s] [--parts up,rps,context]
+#   benches/remote.sh [--rounds R] [--duration 10s] [--connections 16]
+#                     [--parts up,rps,context]
 #
 # Needs root, iproute2, openssh-server (sshd with its default settings),
 # openssl, wrk. SANDBOX_BIN as for the other benchmarks (default
@@ -26,13 +27,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${SANDBOX_BIN:-$ROOT/target/release/sandbox}"
 ROUNDS=3
 DURATION=10s
+CONNECTIONS=16
 PARTS=up,rps,context
 while [ $# -gt 0 ]; do
   case "$1" in
     -r | --rounds) ROUNDS="$2"; shift ;;
     --duration) DURATION="$2"; shift ;;
+    --connections) CONNECTIONS="$2"; shift ;;
     --parts) PARTS="$2"; shift ;;
-    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -200,10 +203,10 @@ rps_up() {
   DOCKER_HOST="$1" "$BIN" status --name "$2" --json |
     sed -n 's/.*"host_url": *"\([^"]*\)".*/\1/p' | head -1
 }
-wrk_rps() { wrk -t2 -c16 -d "$DURATION" "$1/healthz" | awk '/Requests\/sec/ { print $2 }'; }
+wrk_rps() { wrk -t2 -c"$CONNECTIONS" -d "$DURATION" "$1/healthz" | awk '/Requests\/sec/ { print $2 }'; }
 RL=nan RU=nan RS=nan RT=nan
 if part rps; then
-  log "throughput through the forwarded URL ($DURATION, 16 connections, median of $ROUNDS): local, unix://, tcp:// with TLS, ssh:// ..."
+  log "throughput through the forwarded URL ($DURATION, $CONNECTIONS connections, median of $ROUNDS): local, unix://, tcp:// with TLS, ssh:// ..."
   UL="$(rps_up "" "bench-small-$ID")"
   UU="$(rps_up "$UNIX_HOST" "bench-u-$ID")"
   UT="$(rps_up "$TLS_HOST" "bench-t-$ID")"
