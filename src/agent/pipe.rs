@@ -129,7 +129,7 @@ pub async fn write_frames<W: AsyncWrite + Unpin>(
                     since_yield += 1;
                 }
                 Err(mpsc::error::TryRecvError::Empty)
-                    if yields == 0 || (since_yield > 0 && yields < MAX_YIELDS) =>
+                    if yields < MAX_YIELDS && (yields == 0 || since_yield > 0) =>
                 {
                     yields += 1;
                     since_yield = 0;
