@@ -224,6 +224,38 @@ pub fn endpoint() -> String {
         .unwrap_or_else(|_| select::DEFAULT_HOST.to_owned())
 }
 
+/// A bollard client whose requests go through `client` (which keeps its
+/// connections for reuse) to `address` (`SCHEME://AUTHORITY`).
+fn pooled<C, B>(
+    client: hyper_util::client::legacy::Client<C, B>,
+    address: String,
+    timeout: u64,
+) -> std::io::Result<Docker>
+where
+    C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
+    bollard::BollardRequest: Into<http::Request<B>>,
+    B: hyper::body::Body + Send + Unpin + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let client = std::sync::Arc::new(client);
+    Docker::connect_with_custom_transport(
+        move |request: bollard::BollardRequest| {
+            let client = client.clone();
+            Box::pin(async move {
+                client
+                    .request(request.into())
+                    .await
+                    .map_err(|e| BollardError::from(std::io::Error::other(e)))
+            })
+        },
+        Some(address),
+        timeout,
+        bollard::API_DEFAULT_VERSION,
+    )
+    .map_err(std::io::Error::other)
+}
+
 impl Engine {
     /// Connects to the engine the docker CLI would use (see [`select`]),
     /// checks that it answers, and negotiates the API version. An engine
@@ -595,7 +627,9 @@ impl Engine {
                 ("label", vec![label]),
             ]))
             .build();
-        self.docker.events(Some(options)).map(|event| event.map(|_| ()))
+        self.docker
+            .events(Some(options))
+            .map(|event| event.map(|_| ()))
     }
 
     pub async fn containers_with_label_raw(&self, label: &str) -> EngineResult<Vec<ContainerInfo>> {

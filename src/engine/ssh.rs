@@ -418,27 +418,11 @@ pub async fn connect(endpoint: &str, timeout: u64) -> std::io::Result<bollard::D
     let connector = BridgeConnector {
         socket: Arc::new(socket),
     };
-    let client = Arc::new(
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .pool_idle_timeout(IDLE_CONNECTION)
-            .pool_max_idle_per_host(SESSIONS_PER_MASTER)
-            .build(connector),
-    );
-    bollard::Docker::connect_with_custom_transport(
-        move |request: bollard::BollardRequest| {
-            let client = client.clone();
-            Box::pin(async move {
-                client
-                    .request(request)
-                    .await
-                    .map_err(|e| bollard::errors::Error::from(std::io::Error::other(e)))
-            })
-        },
-        Some("http://docker"),
-        timeout,
-        bollard::API_DEFAULT_VERSION,
-    )
-    .map_err(std::io::Error::other)
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .pool_idle_timeout(IDLE_CONNECTION)
+        .pool_max_idle_per_host(SESSIONS_PER_MASTER)
+        .build(connector);
+    super::pooled(client, "http://docker".into(), timeout)
 }
 
 /// Removes the sockets of processes that have ended (named `PID-N`).

@@ -91,26 +91,10 @@ pub fn connect(endpoint: &str, tls: &Tls, timeout: u64) -> std::io::Result<bolla
         .https_only()
         .enable_http1()
         .build();
-    let client = Arc::new(
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .pool_idle_timeout(IDLE_CONNECTION)
-            .build(connector),
-    );
-    bollard::Docker::connect_with_custom_transport(
-        move |request: bollard::BollardRequest| {
-            let client = client.clone();
-            Box::pin(async move {
-                client
-                    .request(request)
-                    .await
-                    .map_err(|e| bollard::errors::Error::from(std::io::Error::other(e)))
-            })
-        },
-        Some(format!("https://{authority}")),
-        timeout,
-        bollard::API_DEFAULT_VERSION,
-    )
-    .map_err(std::io::Error::other)
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .pool_idle_timeout(IDLE_CONNECTION)
+        .build(connector);
+    super::pooled(client, format!("https://{authority}"), timeout)
 }
 
 /// Accepts any certificate chain but still checks the handshake's

@@ -305,6 +305,46 @@ while True:
     }
 }
 
+/// `status --json` of `sandbox` on `host`, after checking that the
+/// engine is named and that orders and the payments stub answer at their
+/// host URLs on this machine's 127.0.0.1; (the status, orders' URL).
+fn reached_here(
+    sandbox: &Sandbox,
+    env: &[(&str, &str)],
+    host: &str,
+) -> (serde_json::Value, String) {
+    let doc: serde_json::Value =
+        serde_json::from_str(&ok_on(sandbox, env, &["status", "--json"])).unwrap();
+    assert_eq!(doc["engine"]["host"], host, "{doc}");
+    let orders = host_url(&doc, "orders");
+    assert!(orders.starts_with("http://127.0.0.1:"), "{orders}");
+    assert_eq!(get(&format!("{orders}/healthz")).0, 200);
+    let (status, body) = http(
+        "POST",
+        &format!("{}/payments", host_url(&doc, "payments")),
+        Some("{}"),
+    );
+    assert_eq!((status, body.contains("settled")), (201, true), "{body}");
+    (doc, orders)
+}
+
+/// The pid of the process listening on `url`'s port, and `ss`'s line.
+fn listener_of(url: &str) -> (u32, String) {
+    let port = url.rsplit(':').next().unwrap();
+    let out = Command::new("ss")
+        .args(["-Hltnp", &format!("sport = :{port}")])
+        .output()
+        .expect("ss (iproute2)");
+    let listening = String::from_utf8_lossy(&out.stdout).into_owned();
+    let owner = listening
+        .split("pid=")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|pid| pid.parse::<u32>().ok())
+        .unwrap_or_else(|| panic!("nothing listens on {url}: {listening}"));
+    (owner, listening)
+}
+
 /// This process's addresses of the veth pair: (ours, the namespace's).
 fn link_addresses() -> (String, String) {
     let n = std::process::id() % 250 + 2;
@@ -326,96 +366,38 @@ fn make_certificates(dir: &Path, address: &str) {
     )
     .unwrap();
     std::fs::write(dir.join("client.cnf"), "extendedKeyUsage = clientAuth\n").unwrap();
-    let steps: [&[&str]; 9] = [
-        &["genrsa", "-out", "server/ca-key.pem", "2048"],
-        &[
-            "req",
-            "-new",
-            "-x509",
-            "-days",
-            "2",
-            "-key",
-            "server/ca-key.pem",
-            "-sha256",
-            "-subj",
-            "/CN=sandbox test CA",
-            "-out",
-            "server/ca.pem",
-        ],
-        &["genrsa", "-out", "server/server-key.pem", "2048"],
-        &[
-            "req",
-            "-subj",
-            "/CN=engine",
-            "-sha256",
-            "-new",
-            "-key",
-            "server/server-key.pem",
-            "-out",
-            "server.csr",
-        ],
-        &[
-            "x509",
-            "-req",
-            "-days",
-            "2",
-            "-sha256",
-            "-in",
-            "server.csr",
-            "-CA",
-            "server/ca.pem",
-            "-CAkey",
-            "server/ca-key.pem",
-            "-CAcreateserial",
-            "-out",
-            "server/server-cert.pem",
-            "-extfile",
-            "server.cnf",
-        ],
-        &["genrsa", "-out", "client/key.pem", "2048"],
-        &[
-            "req",
-            "-subj",
-            "/CN=client",
-            "-new",
-            "-key",
-            "client/key.pem",
-            "-out",
-            "client.csr",
-        ],
-        &[
-            "x509",
-            "-req",
-            "-days",
-            "2",
-            "-sha256",
-            "-in",
-            "client.csr",
-            "-CA",
-            "server/ca.pem",
-            "-CAkey",
-            "server/ca-key.pem",
-            "-CAcreateserial",
-            "-out",
-            "client/cert.pem",
-            "-extfile",
-            "client.cnf",
-        ],
-        &["version"],
-    ];
-    for step in steps {
+    let openssl = |args: String| {
         let out = Command::new("openssl")
-            .args(step)
+            .args(args.split_whitespace())
             .current_dir(dir)
             .output()
             .expect("openssl (Debian's openssl)");
-        assert!(
-            out.status.success(),
-            "openssl {}: {}",
-            step.join(" "),
-            stderr(&out)
-        );
-    }
+        assert!(out.status.success(), "openssl {args}: {}", stderr(&out));
+    };
+    // A key, a request for `name`, and its certificate signed by the CA.
+    let issue = |key: &str, name: &str, cert: &str, extensions: &str| {
+        openssl(format!("genrsa -out {key} 2048"));
+        openssl(format!(
+            "req -subj /CN={name} -sha256 -new -key {key} -out {name}.csr"
+        ));
+        openssl(format!(
+            "x509 -req -days 2 -sha256 -in {name}.csr -CA server/ca.pem -CAkey server/ca-key.pem \
+             -CAcreateserial -out {cert} -extfile {extensions}"
+        ));
+    };
+    openssl("genrsa -out server/ca-key.pem 2048".into());
+    openssl(
+        "req -new -x509 -days 2 -key server/ca-key.pem -sha256 -subj /CN=sandbox-test-CA \
+         -out server/ca.pem"
+            .into(),
+    );
+    issue(
+        "server/server-key.pem",
+        "engine",
+        "server/server-cert.pem",
+        "server.cnf",
+    );
+    issue("client/key.pem", "client", "client/cert.pem", "client.cnf");
     std::fs::copy(server.join("ca.pem"), client.join("ca.pem")).unwrap();
 }
 
@@ -690,35 +672,13 @@ fn an_engine_over_ssh_runs_a_sandbox() {
         logs.contains("exec health checks are not run by the registry: the engine is remote"),
         "{logs}"
     );
-    let doc: serde_json::Value =
-        serde_json::from_str(&ok_on(&sandbox, &env, &["status", "--json"])).unwrap();
-    assert_eq!(doc["engine"]["host"], host.as_str(), "{doc}");
-    let orders = host_url(&doc, "orders");
-    assert!(orders.starts_with("http://127.0.0.1:"), "{orders}");
-    assert_eq!(get(&format!("{orders}/healthz")).0, 200);
-    let (status, body) = http(
-        "POST",
-        &format!("{}/payments", host_url(&doc, "payments")),
-        Some("{}"),
-    );
-    assert_eq!((status, body.contains("settled")), (201, true), "{body}");
+    let (doc, orders) = reached_here(&sandbox, &env, &host);
     // The ports are carried by an ssh connection of the forwarder (`-L`),
     // not by execs through the engine: ssh listens on the host URL's port.
     let forwarder = doc["engine"]["forwarder"]["pid"]
         .as_u64()
         .expect("a forwarder") as u32;
-    let port = orders.rsplit(':').next().unwrap();
-    let listening = Command::new("ss")
-        .args(["-Hltnp", &format!("sport = :{port}")])
-        .output()
-        .expect("ss (iproute2)");
-    let listening = String::from_utf8_lossy(&listening.stdout).into_owned();
-    let owner = listening
-        .split("pid=")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|pid| pid.parse::<u32>().ok())
-        .unwrap_or_else(|| panic!("nothing listens on {orders}: {listening}"));
+    let (owner, listening) = listener_of(&orders);
     assert!(listening.contains("\"ssh\""), "{listening}");
     assert!(children_of(forwarder).contains(&owner), "{listening}");
     // sshd on the engine's host carries them to the container's own
@@ -775,34 +735,15 @@ fn an_engine_over_tcp_with_tls_runs_a_sandbox() {
     assert!(stderr(&plain).contains(&host), "{}", stderr(&plain));
     assert_eq!(engine.leftovers(&sandbox.name), 0);
     ok_on(&sandbox, &env, &["up"]);
-    let doc: serde_json::Value =
-        serde_json::from_str(&ok_on(&sandbox, &env, &["status", "--json"])).unwrap();
-    assert_eq!(doc["engine"]["host"], host.as_str(), "{doc}");
-    let orders = host_url(&doc, "orders");
-    assert!(orders.starts_with("http://127.0.0.1:"), "{orders}");
-    assert_eq!(get(&format!("{orders}/healthz")).0, 200);
-    let (status, body) = http(
-        "POST",
-        &format!("{}/payments", host_url(&doc, "payments")),
-        Some("{}"),
-    );
-    assert_eq!((status, body.contains("settled")), (201, true), "{body}");
+    let (doc, orders) = reached_here(&sandbox, &env, &host);
     ok_on(&sandbox, &env, &["check"]);
     // The forwarder itself listens on the host URL's port: its connections
     // go through the engine's API, over TLS.
     let forwarder = doc["engine"]["forwarder"]["pid"]
         .as_u64()
         .expect("a forwarder") as u32;
-    let port = orders.rsplit(':').next().unwrap();
-    let listening = Command::new("ss")
-        .args(["-Hltnp", &format!("sport = :{port}")])
-        .output()
-        .expect("ss (iproute2)");
-    let listening = String::from_utf8_lossy(&listening.stdout).into_owned();
-    assert!(
-        listening.contains(&format!("pid={forwarder},")),
-        "{listening}"
-    );
+    let (owner, listening) = listener_of(&orders);
+    assert_eq!(owner, forwarder, "{listening}");
     // Contexts made as `docker context create` makes them, with the client
     // files but not the CA: with `SkipTLSVerify` the engine is reached
     // without checking its certificate; without it, the system's roots do
