@@ -263,6 +263,16 @@ pub(crate) fn stub(name: &str, port: u16, private_port: u16, routes: Value) -> V
     json!({"name": name, "port": port, "private_port": private_port, "mode": {"mode": "stub", "routes": routes}})
 }
 
+/// A stub `api` on `port` whose one route answers `GET /hello` with `hi`.
+pub(crate) fn hello_stub(port: u16) -> Value {
+    stub(
+        "api",
+        port,
+        free_port(),
+        json!([{"match": {"path": "/hello"}, "respond": {"body": "hi"}}]),
+    )
+}
+
 fn stubs_answer_with_templates_and_diagnose_misses_in_the_journal() {
     crate::common::block_on_threads(2, async move {
         let (shared, private) = (free_port(), free_port());

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::agent::{Agent, free_port, get, send, stub, upstream};
+use crate::agent::{Agent, free_port, get, hello_stub, send, stub, upstream};
 use crate::protocols::tool;
 
 /// The agent's header read timeout (src/agent/serve/connection.rs).
@@ -124,13 +124,7 @@ async fn closed_by(mut stream: TcpStream, deadline: tokio::time::Instant) -> boo
 fn slow_clients_are_cut_off_by_the_header_read_timeout() {
     crate::common::block_on_threads(2, async move {
         let port = free_port();
-        let _agent = Agent::start(json!([stub(
-            "api",
-            port,
-            free_port(),
-            json!([{"match": {"path": "/hello"}, "respond": {"body": "hi"}}])
-        )]))
-        .await;
+        let _agent = Agent::start(json!([hello_stub(port)])).await;
         // Slowloris: part of a request's headers, part of the HTTP/2
         // preface, or nothing at all, then silence.
         let started = tokio::time::Instant::now();
@@ -186,12 +180,7 @@ fn idle_keep_alive_connections_above_the_cap_are_closed_longest_idle_first() {
         let port = free_port();
         let cap = 100;
         let agent = Agent::start_with_env(
-            json!([stub(
-                "api",
-                port,
-                free_port(),
-                json!([{"match": {"path": "/hello"}, "respond": {"body": "hi"}}])
-            )]),
+            json!([hello_stub(port)]),
             json!({}),
             &[("SANDBOX_AGENT_MAX_CONNECTIONS", &cap.to_string())],
         )

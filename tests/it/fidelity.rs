@@ -13,9 +13,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::agent::{Agent, free_port};
 use crate::protocols::{Running, listening};
 
-/// Runs `script` with `python` on 127.0.0.1:`port` and waits until it
-/// listens; stopped when dropped.
-async fn python_server(python: &Path, script: &Path, port: u16) -> Running {
+/// Writes `source` to `dir`/`name`, runs it with Python 3 on
+/// 127.0.0.1:`port` and waits until it listens; stopped when dropped. None
+/// (skipped, as for the other tools) without a Python 3.
+async fn python_server(dir: &Path, name: &str, source: &str, port: u16) -> Option<Running> {
+    // The standard library is enough: any Python 3.
+    let python = crate::protocols::tool("python3")?;
+    let script = dir.join(name);
+    std::fs::write(&script, source).unwrap();
     let child = Command::new(python)
         .arg(script)
         .arg(port.to_string())
@@ -25,17 +30,15 @@ async fn python_server(python: &Path, script: &Path, port: u16) -> Running {
         .unwrap();
     let running = Running(child);
     listening(port, Duration::from_secs(10)).await;
-    running
+    Some(running)
 }
 
 /// An SSE server (Python's `http.server`) on 127.0.0.1:`port`: `GET
 /// /events` answers three events, 300 ms apart, then closes.
 async fn sse_server(dir: &Path, port: u16) -> Option<Running> {
-    // The standard library is enough: any Python 3.
-    let python = crate::protocols::tool("python3")?;
-    let script = dir.join("sse.py");
-    std::fs::write(
-        &script,
+    python_server(
+        dir,
+        "sse.py",
         r#"
 import http.server, sys, time
 
@@ -58,9 +61,9 @@ class Events(http.server.BaseHTTPRequestHandler):
 
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Events).serve_forever()
 "#,
+        port,
     )
-    .unwrap();
-    Some(python_server(&python, &script, port).await)
+    .await
 }
 
 /// `GET /events` on `port` over a plain socket: when (since the request)
@@ -270,10 +273,9 @@ fn validate_names_a_bad_timing_and_a_missing_body_file() {
 /// A Python upstream that reads each POST body whole, in 1 MiB reads,
 /// and answers its length and sha256.
 async fn digest_server(dir: &Path, port: u16) -> Option<Running> {
-    let python = crate::protocols::tool("python3")?;
-    let script = dir.join("digest.py");
-    std::fs::write(
-        &script,
+    python_server(
+        dir,
+        "digest.py",
         r#"
 import hashlib, http.server, sys
 
@@ -300,9 +302,9 @@ class Digest(http.server.BaseHTTPRequestHandler):
 
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Digest).serve_forever()
 "#,
+        port,
     )
-    .unwrap();
-    Some(python_server(&python, &script, port).await)
+    .await
 }
 
 /// A line of /proc/PID/status, in KiB (`VmRSS`, `VmHWM`).

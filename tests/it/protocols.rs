@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::agent::{Agent, free_port, get, stub};
+use crate::agent::{Agent, free_port, get, hello_stub, stub};
 
 /// A program the test needs: its path, or `None` to skip; under `CI=true` a
 /// missing program fails the test.
@@ -106,13 +106,7 @@ fn http_ports_answer_http10_http11_and_h2c_prior_knowledge() {
             return;
         }
         let port = free_port();
-        let _agent = Agent::start(json!([stub(
-            "api",
-            port,
-            free_port(),
-            json!([{"match": {"path": "/hello"}, "respond": {"body": "hi"}}])
-        )]))
-        .await;
+        let _agent = Agent::start(json!([hello_stub(port)])).await;
         let url = format!("http://127.0.0.1:{port}/hello");
         for (flag, status_line) in [
             ("--http1.0", "HTTP/1.0 200"),
