@@ -1,6 +1,7 @@
 //! HTTP bodies and headers shared by every mode: the one body type the agent
 //! answers with, hop-by-hop header handling, request query parsing, and body
-//! wrappers (bandwidth throttling, keeping a guard alive while a body streams).
+//! wrappers (bandwidth throttling, keeping a guard alive while a body streams,
+//! showing an incoming body to a watcher as it passes).
 
 use std::borrow::Cow;
 use std::pin::Pin;
@@ -137,6 +138,81 @@ pub fn throttle(body: Body, bytes_per_second: u64) -> Body {
         },
     );
     StreamBody::new(stream).boxed_unsync()
+}
+
+/// What sees an incoming body's frames as they pass through a [`Watched`].
+pub trait Watcher: Unpin {
+    /// A data frame.
+    fn data(&mut self, data: &Bytes);
+    /// The trailers.
+    fn trailers(&mut self, _trailers: &HeaderMap) {}
+    /// The body is over: `whole` when it reached its end, not when it
+    /// failed or was dropped before. Called at least once; later calls are
+    /// the watcher's to ignore.
+    fn end(&mut self, _whole: bool) {}
+}
+
+/// An incoming body passed on unchanged, each frame shown to its watcher
+/// first; the watcher hears of the end as soon as the body is at it, when
+/// it fails, or when it is dropped (whole if it was at its end by then).
+pub struct Watched<W: Watcher> {
+    inner: hyper::body::Incoming,
+    pub watcher: W,
+}
+
+impl<W: Watcher> Watched<W> {
+    pub fn new(inner: hyper::body::Incoming, watcher: W) -> Self {
+        Watched { inner, watcher }
+    }
+}
+
+impl<W: Watcher> HttpBody for Watched<W> {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    this.watcher.data(data);
+                } else if let Some(trailers) = frame.trailers_ref() {
+                    this.watcher.trailers(trailers);
+                }
+                if this.inner.is_end_stream() {
+                    this.watcher.end(true);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Some(Err(error)) => {
+                this.watcher.end(false);
+                Poll::Ready(Some(Err(error.into())))
+            }
+            None => {
+                this.watcher.end(true);
+                Poll::Ready(None)
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<W: Watcher> Drop for Watched<W> {
+    fn drop(&mut self) {
+        // Dropped before its end: the caller went away mid-stream.
+        let whole = self.inner.is_end_stream();
+        self.watcher.end(whole);
+    }
 }
 
 /// A body that keeps `guard` alive until the body is done (or dropped): a

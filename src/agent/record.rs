@@ -29,17 +29,15 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::HeaderMap;
-use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper::body::Incoming;
 use tokio::sync::Notify;
 
-use super::body::{self, BoxError};
+use super::body;
 use crate::manifest::har;
 use crate::manifest::recording::{
     DEFAULT_REDACT, Interaction, Query, RECORDING_VERSION, REDACTED, RecordedRequest,
@@ -490,7 +488,6 @@ pub struct Pending {
 /// The upstream's response body, passed through to the caller while a copy
 /// is kept; the interaction is saved when the body ends (or is dropped).
 pub struct Tee {
-    inner: Incoming,
     copy: BodyCopy,
     pending: Option<Pending>,
     /// How the body arrives, chunk by chunk.
@@ -628,64 +625,37 @@ pub const BODIES: &str = "bodies";
 /// (never held whole: a large one goes to its file), so that record takes
 /// bodies of any size in bounded memory.
 pub struct RequestTee {
-    inner: Incoming,
     recorder: Arc<Recorder>,
     copy: Arc<Mutex<BodyCopy>>,
 }
 
 impl RequestTee {
     /// The body to send upstream, and the copy the interaction will take.
-    pub fn new(inner: Incoming, recorder: Arc<Recorder>) -> (RequestTee, Arc<Mutex<BodyCopy>>) {
+    pub fn new(
+        inner: Incoming,
+        recorder: Arc<Recorder>,
+    ) -> (body::Watched<RequestTee>, Arc<Mutex<BodyCopy>>) {
         let copy = Arc::new(Mutex::new(BodyCopy::default()));
-        (
-            RequestTee {
-                inner,
-                recorder,
-                copy: copy.clone(),
-            },
-            copy,
-        )
+        let tee = RequestTee {
+            recorder,
+            copy: copy.clone(),
+        };
+        (body::Watched::new(inner, tee), copy)
     }
 }
 
-impl HttpBody for RequestTee {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    this.copy
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .keep(&this.recorder, data);
-                }
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(error.into()))),
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+impl body::Watcher for RequestTee {
+    fn data(&mut self, data: &Bytes) {
+        self.copy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keep(&self.recorder, data);
     }
 }
 
 impl Tee {
-    pub fn new(inner: Incoming, pending: Pending) -> Self {
-        Tee {
-            inner,
+    pub fn new(inner: Incoming, pending: Pending) -> body::Watched<Tee> {
+        let tee = Tee {
             copy: BodyCopy::default(),
             timing: Timing {
                 first_byte_ms: pending.first_byte.as_millis() as u64,
@@ -693,7 +663,8 @@ impl Tee {
             },
             pending: Some(pending),
             last: Instant::now(),
-        }
+        };
+        body::Watched::new(inner, tee)
     }
 
     fn keep(&mut self, data: &[u8]) {
@@ -735,48 +706,13 @@ impl Tee {
     }
 }
 
-impl HttpBody for Tee {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    this.keep(data);
-                }
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Poll::Ready(Some(Err(error))) => {
-                this.finish(false);
-                Poll::Ready(Some(Err(error.into())))
-            }
-            Poll::Ready(None) => {
-                this.finish(true);
-                Poll::Ready(None)
-            }
-            Poll::Pending => Poll::Pending,
-        }
+impl body::Watcher for Tee {
+    fn data(&mut self, data: &Bytes) {
+        self.keep(data);
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-impl Drop for Tee {
-    fn drop(&mut self) {
-        // Dropped before its end: the caller went away mid-stream.
-        let complete = self.inner.is_end_stream();
-        self.finish(complete);
+    fn end(&mut self, whole: bool) {
+        self.finish(whole);
     }
 }
 

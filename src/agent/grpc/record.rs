@@ -5,15 +5,13 @@
 //! `body_base64`; the trailers (`grpc-status`, `grpc-message`) are stored
 //! among the response's headers.
 
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderValue};
 use http::{Request, Response, Uri, Version};
 use http_body_util::BodyExt;
-use hyper::body::{Body as _, Frame, Incoming};
+use hyper::body::{Body as _, Incoming};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -132,14 +130,16 @@ pub async fn forward(
     let (report, receiver) = oneshot::channel();
     *done = Some(receiver);
     let teed = Teed {
-        incoming,
         received: Kept::default(),
         trailers: None,
         call: Some(call),
         head_status: grpc_status(&answer_parts.headers),
         report: Some(report),
     };
-    Response::from_parts(answer_parts, teed.boxed_unsync())
+    Response::from_parts(
+        answer_parts,
+        body::Watched::new(incoming, teed).boxed_unsync(),
+    )
 }
 
 /// The `grpc-status` among `headers`.
@@ -210,7 +210,6 @@ impl Call {
 
 /// The upstream's answer on its way to the caller, kept for the recording.
 struct Teed {
-    incoming: Incoming,
     received: Kept,
     trailers: Option<http::HeaderMap>,
     call: Option<Call>,
@@ -242,51 +241,17 @@ impl Teed {
     }
 }
 
-impl hyper::body::Body for Teed {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = &mut *self;
-        match std::task::ready!(Pin::new(&mut this.incoming).poll_frame(cx)) {
-            Some(Ok(frame)) => {
-                if let Some(data) = frame.data_ref() {
-                    this.received.keep(data);
-                } else if let Some(trailers) = frame.trailers_ref() {
-                    this.trailers = Some(trailers.clone());
-                }
-                if this.incoming.is_end_stream() {
-                    this.finish(true);
-                }
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Some(Err(error)) => {
-                this.finish(false);
-                Poll::Ready(Some(Err(error.into())))
-            }
-            None => {
-                this.finish(true);
-                Poll::Ready(None)
-            }
-        }
+impl body::Watcher for Teed {
+    fn data(&mut self, data: &Bytes) {
+        self.received.keep(data);
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.incoming.is_end_stream()
+    fn trailers(&mut self, trailers: &http::HeaderMap) {
+        self.trailers = Some(trailers.clone());
     }
 
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.incoming.size_hint()
-    }
-}
-
-impl Drop for Teed {
-    fn drop(&mut self) {
-        // The caller left before the end: nothing saved.
-        self.finish(false);
+    fn end(&mut self, whole: bool) {
+        self.finish(whole);
     }
 }
 
