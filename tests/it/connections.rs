@@ -2,7 +2,6 @@
 //! and record ports, slow clients cut off by the header read timeout, and
 //! idle keep-alive connections kept under a cap.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -10,24 +9,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::agent::{Agent, free_port, get, hello_stub, send, stub, upstream};
-use crate::protocols::tool;
+use crate::protocols::{curl_parts, tool};
 
 /// The agent's header read timeout (src/agent/serve/connection.rs).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// curl's status, stdout and stderr for `args`.
-fn curl(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "10"])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn journal_paths(journal: &Value) -> Vec<(String, u64)> {
     journal["calls"]
@@ -70,7 +55,7 @@ fn upgrade_h2c_is_answered_in_http2_on_stub_and_record_ports() {
         // Two requests on one connection: the first upgraded, answered on
         // stream 1, the second on stream 3.
         let base = format!("http://127.0.0.1:{stub_port}");
-        let (ok, out, err) = curl(&[
+        let (ok, out, err) = curl_parts(&[
             "-v",
             "--http2",
             &format!("{base}/hello"),
@@ -88,7 +73,7 @@ fn upgrade_h2c_is_answered_in_http2_on_stub_and_record_ports() {
 
         // Through record, with a small body carried over the upgrade.
         let url = format!("http://127.0.0.1:{record_port}/orders?id=7");
-        let (ok, out, err) = curl(&["-v", "--http2", "-d", "{\"qty\":2}", &url]);
+        let (ok, out, err) = curl_parts(&["-v", "--http2", "-d", "{\"qty\":2}", &url]);
         assert!(ok, "{err}");
         assert!(err.contains("< HTTP/1.1 101"), "{err}");
         assert!(err.contains("< HTTP/2 200"), "{err}");

@@ -222,6 +222,20 @@ fn sandbox(dir: &Path, args: &[&str]) -> std::process::Output {
 
 const MANIFEST: &str = "version: 1\nname: fidelity-validate\nservice:\n  name: orders\n  image: orders:dev\ndependencies:\n  events:\n";
 
+/// `validate` of the manifest replaying `rec/events.yaml` with `timing`,
+/// which must exit 2; its stderr.
+fn refused_by_validate(dir: &Path, timing: &str) -> String {
+    std::fs::write(
+        dir.join("sandbox.yaml"),
+        format!("{MANIFEST}    replay: {{ file: rec/events.yaml, timing: {timing} }}\n"),
+    )
+    .unwrap();
+    let out = sandbox(dir, &["validate"]);
+    let stderr = crate::common::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    stderr
+}
+
 fn validate_names_a_bad_timing_and_a_missing_body_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("rec/bodies")).unwrap();
@@ -230,14 +244,7 @@ fn validate_names_a_bad_timing_and_a_missing_body_file() {
         "version: 1\ninteractions:\n  - request: { method: GET, path: /big }\n    response:\n      status: 200\n      body_file: bodies/0a1b\n",
     )
     .unwrap();
-    std::fs::write(
-        dir.path().join("sandbox.yaml"),
-        format!("{MANIFEST}    replay: {{ file: rec/events.yaml, timing: real }}\n"),
-    )
-    .unwrap();
-    let out = sandbox(dir.path(), &["validate"]);
-    let stderr = crate::common::stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = refused_by_validate(dir.path(), "real");
     assert!(
         stderr.contains("sandbox.yaml:8:46")
             && stderr.contains(
@@ -246,14 +253,7 @@ fn validate_names_a_bad_timing_and_a_missing_body_file() {
         "{stderr}"
     );
 
-    std::fs::write(
-        dir.path().join("sandbox.yaml"),
-        format!("{MANIFEST}    replay: {{ file: rec/events.yaml, timing: recorded }}\n"),
-    )
-    .unwrap();
-    let out = sandbox(dir.path(), &["validate"]);
-    let stderr = crate::common::stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = refused_by_validate(dir.path(), "recorded");
     assert!(
         stderr.contains("rec/events.yaml:6:18")
             && stderr.contains("interaction 1: `response.body_file` `bodies/0a1b` does not exist"),

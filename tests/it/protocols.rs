@@ -83,8 +83,8 @@ async fn nginx(dir: &std::path::Path, servers: &str, ports: &[u16]) -> Option<Ru
     Some(running)
 }
 
-/// curl's output and status for `args`.
-fn curl(args: &[&str]) -> (bool, String) {
+/// curl's status, stdout and stderr for `args`.
+pub(crate) fn curl_parts(args: &[&str]) -> (bool, String, String) {
     let out = Command::new("curl")
         .args(["-sS", "--max-time", "10"])
         .args(args)
@@ -92,12 +92,15 @@ fn curl(args: &[&str]) -> (bool, String) {
         .unwrap();
     (
         out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// curl's status and output (stdout, then stderr) for `args`.
+fn curl(args: &[&str]) -> (bool, String) {
+    let (ok, out, err) = curl_parts(args);
+    (ok, format!("{out}{err}"))
 }
 
 fn http_ports_answer_http10_http11_and_h2c_prior_knowledge() {
